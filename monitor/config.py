@@ -1,0 +1,354 @@
+"""The configuration: TOML in, frozen typed dataclasses out, or every error at once.
+
+Errors read ``FILE:LINE: key.path: message``. Defaults come first, then validation; a key we
+do not know is an error, because a misspelt threshold silently ignored is a missed page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.config_lines import key_lines, line_of
+from monitor.config_schema import KeyPath, Reader, dotted
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/slurm-sla-monitor/config.toml")
+DEFAULT_STATE_DIR = Path("/var/lib/slurm-sla-monitor")
+DEFAULT_LISTEN = "0.0.0.0:9817"
+SERVICES = ("slurmctld", "slurmdbd")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When an answering daemon counts as degraded (and the warning alerts fire)."""
+
+    ping_latency_seconds: float = 2.0
+    server_threads: int = 50
+    agent_queue_size: int = 200
+    dbd_agent_queue_size: int = 1000
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    interval_seconds: float = 10.0
+    failure_threshold: int = 2
+    recovery_threshold: int = 2
+    confirm_interval_seconds: float = 1.0
+    command_timeout_seconds: float = 5.0
+    # sdiag and `scontrol show config` take 9-12 s in some real failures; they get their own
+    # budget so they never hold up the ping verdict.
+    slow_command_timeout_seconds: float = 20.0
+    jitter_seconds: float = 1.0
+    max_workers: int = 8
+    listen: str = DEFAULT_LISTEN
+    state_dir: Path = DEFAULT_STATE_DIR
+    log_format: str = "auto"
+    web_config_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class SloTargets:
+    """Monthly availability objectives in percent."""
+
+    slurmctld: float = 99.9
+    slurmdbd: float = 99.5
+
+    def for_service(self, service: str) -> float:
+        return float(getattr(self, service))
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    timezone: str = "UTC"  # whose calendar months the SLA counts
+    unknown_counts_as: str = "excluded"  # excluded | up | down
+    min_downtime_minutes: float = 0.0  # count only outages of at least this long (0: all)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str
+    slurm_conf: Path | None = None
+    slurm_bin: Path = Path("/usr/bin")
+    munge_bin: Path = Path("/usr/bin")
+    munge_socket: Path | None = None  # default: AuthInfo socket= from slurm.conf, else munge's
+    accounting: bool = True  # the cluster has slurmdbd
+    local_daemons: tuple[str, ...] = ()  # daemons running on this host: process-checked
+    slo: SloTargets = field(default_factory=SloTargets)
+
+    def command_env(self) -> dict[str, str]:
+        return {"SLURM_CONF": str(self.slurm_conf)} if self.slurm_conf else {}
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    start: dt.datetime
+    end: dt.datetime
+    clusters: tuple[str, ...] | None = None  # None: every cluster
+    services: tuple[str, ...] | None = None  # None: every service
+    reason: str = ""
+    repeat: str = "none"  # none | daily | weekly
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    name: str
+    type: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    monitor: MonitorSettings
+    clusters: tuple[ClusterConfig, ...]
+    slo: SloTargets
+    sla: SlaSettings
+    thresholds: Thresholds
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    receivers: tuple[ReceiverConfig, ...] = ()
+    source: Path | None = None
+
+    def cluster(self, name: str) -> ClusterConfig:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+
+RECEIVER_TYPES = ("webhook", "slack", "pagerduty", "alertmanager", "email")
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | str = "<config>") -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError([f"{path}:{line or 0}: (syntax): {exc}"]) from None
+    reader = Reader()
+    config = _read(reader, data, path)
+    if reader.errors:
+        lines = key_lines(text)
+        raise ConfigError(
+            [
+                f"{path}:{line_of(lines, p) or 0}: {dotted(p) or '(top level)'}: {message}"
+                for p, message in reader.errors
+            ]
+        )
+    assert config is not None
+    return config
+
+
+def _line_from_message(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
+    r.table(
+        data, (), ("monitor", "clusters", "slo", "sla", "thresholds", "maintenance", "receivers")
+    )
+    monitor = _read_monitor(r, data.get("monitor"))
+    slo = _read_slo(r, data.get("slo"), ("slo",), SloTargets())
+    clusters = tuple(
+        _read_cluster(r, c, ("clusters", i), slo)
+        for i, c in enumerate(r.tables(data.get("clusters"), ("clusters",)))
+    )
+    if not clusters:
+        r.error(("clusters",), "at least one [[clusters]] table is required")
+    names = [c.name for c in clusters]
+    for i, name in enumerate(names):
+        if name and names.index(name) != i:
+            r.error(("clusters", i, "name"), f"duplicate cluster name {name!r}")
+    windows = tuple(
+        w
+        for i, m in enumerate(r.tables(data.get("maintenance"), ("maintenance",)))
+        if (w := _read_maintenance(r, m, ("maintenance", i), set(names))) is not None
+    )
+    receivers = tuple(
+        _read_receiver(r, d, ("receivers", i))
+        for i, d in enumerate(r.tables(data.get("receivers"), ("receivers",)))
+    )
+    rnames = [x.name for x in receivers]
+    for i, name in enumerate(rnames):
+        if name and rnames.index(name) != i:
+            r.error(("receivers", i, "name"), f"duplicate receiver name {name!r}")
+    return Config(
+        monitor=monitor,
+        clusters=clusters,
+        slo=slo,
+        sla=_read_sla(r, data.get("sla")),
+        thresholds=_read_thresholds(r, data.get("thresholds")),
+        maintenance=windows,
+        receivers=receivers,
+        source=source,
+    )
+
+
+def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
+    p: KeyPath = ("monitor",)
+    d = r.table(raw, p, MonitorSettings.__dataclass_fields__)
+    dflt = MonitorSettings()
+    interval = r.number(d, p, "interval_seconds", dflt.interval_seconds, above=0)
+    command_timeout = r.number(
+        d, p, "command_timeout_seconds", dflt.command_timeout_seconds, above=0
+    )
+    listen = r.string(d, p, "listen", dflt.listen) or dflt.listen
+    if (
+        not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\s]*):\d{1,5}", listen)
+        or int(listen.rsplit(":", 1)[1]) > 65535
+    ):
+        r.error((*p, "listen"), f"expected HOST:PORT (e.g. 0.0.0.0:9817), got {listen!r}")
+    settings = MonitorSettings(
+        interval_seconds=interval,
+        failure_threshold=r.integer(d, p, "failure_threshold", dflt.failure_threshold, minimum=1),
+        recovery_threshold=r.integer(
+            d, p, "recovery_threshold", dflt.recovery_threshold, minimum=1
+        ),
+        confirm_interval_seconds=r.number(
+            d, p, "confirm_interval_seconds", dflt.confirm_interval_seconds, above=0
+        ),
+        command_timeout_seconds=command_timeout,
+        slow_command_timeout_seconds=r.number(
+            d, p, "slow_command_timeout_seconds", dflt.slow_command_timeout_seconds, above=0
+        ),
+        jitter_seconds=r.number(d, p, "jitter_seconds", dflt.jitter_seconds, minimum=0),
+        max_workers=r.integer(d, p, "max_workers", dflt.max_workers, minimum=1),
+        listen=listen,
+        state_dir=r.path(d, p, "state_dir", dflt.state_dir) or dflt.state_dir,
+        log_format=r.string(
+            d, p, "log_format", dflt.log_format, choices=("auto", "json", "console")
+        )
+        or dflt.log_format,
+        web_config_file=r.path(d, p, "web_config_file", None),
+    )
+    if settings.confirm_interval_seconds > settings.interval_seconds:
+        r.error((*p, "confirm_interval_seconds"), "must not exceed interval_seconds")
+    if settings.jitter_seconds >= settings.interval_seconds:
+        r.error((*p, "jitter_seconds"), "must be smaller than interval_seconds")
+    return settings
+
+
+def _read_slo(r: Reader, raw: Any, p: KeyPath, base: SloTargets) -> SloTargets:
+    d = r.table(raw, p, SERVICES)
+    values = {}
+    for service in SERVICES:
+        value = r.number(d, p, service, base.for_service(service), above=0)
+        if value > 100:
+            r.error((*p, service), f"a percentage must be <= 100, got {value:g}")
+        values[service] = float(value)
+    return SloTargets(**values)
+
+
+def _read_sla(r: Reader, raw: Any) -> SlaSettings:
+    p: KeyPath = ("sla",)
+    d = r.table(raw, p, SlaSettings.__dataclass_fields__)
+    dflt = SlaSettings()
+    tz = r.string(d, p, "timezone", dflt.timezone) or dflt.timezone
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.error(
+            (*p, "timezone"), f"unknown time zone {tz!r} (use an IANA name, e.g. Europe/Berlin)"
+        )
+        tz = dflt.timezone
+    return SlaSettings(
+        timezone=tz,
+        unknown_counts_as=r.string(
+            d, p, "unknown_counts_as", dflt.unknown_counts_as, choices=("excluded", "up", "down")
+        )
+        or dflt.unknown_counts_as,
+        min_downtime_minutes=r.number(
+            d, p, "min_downtime_minutes", dflt.min_downtime_minutes, minimum=0
+        ),
+    )
+
+
+def _read_thresholds(r: Reader, raw: Any) -> Thresholds:
+    p: KeyPath = ("thresholds",)
+    d = r.table(raw, p, Thresholds.__dataclass_fields__)
+    dflt = Thresholds()
+    return Thresholds(
+        ping_latency_seconds=r.number(
+            d, p, "ping_latency_seconds", dflt.ping_latency_seconds, above=0
+        ),
+        server_threads=r.integer(d, p, "server_threads", dflt.server_threads, minimum=1),
+        agent_queue_size=r.integer(d, p, "agent_queue_size", dflt.agent_queue_size, minimum=1),
+        dbd_agent_queue_size=r.integer(
+            d, p, "dbd_agent_queue_size", dflt.dbd_agent_queue_size, minimum=1
+        ),
+    )
+
+
+def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> ClusterConfig:
+    r.table(d, p, (*ClusterConfig.__dataclass_fields__,))
+    name = r.string(d, p, "name", "", required=True) or ""
+    if name and not _NAME.match(name):
+        r.error((*p, "name"), "use letters, digits, '.', '_' and '-' (it becomes a label)")
+    dflt = ClusterConfig(name="")
+    return ClusterConfig(
+        name=name,
+        slurm_conf=r.path(d, p, "slurm_conf", None),
+        slurm_bin=r.path(d, p, "slurm_bin", dflt.slurm_bin) or dflt.slurm_bin,
+        munge_bin=r.path(d, p, "munge_bin", dflt.munge_bin) or dflt.munge_bin,
+        munge_socket=r.path(d, p, "munge_socket", None),
+        accounting=r.boolean(d, p, "accounting", True),
+        local_daemons=r.strings(d, p, "local_daemons", (), choices=SERVICES) or (),
+        slo=_read_slo(r, d.get("slo"), (*p, "slo"), slo) if "slo" in d else slo,
+    )
+
+
+def _read_maintenance(
+    r: Reader, d: dict[str, Any], p: KeyPath, clusters: set[str]
+) -> MaintenanceWindow | None:
+    r.table(d, p, ("start", "end", "clusters", "services", "reason", "repeat", "until"))
+    start = r.timestamp(d, p, "start", required=True)
+    end = r.timestamp(d, p, "end", required=True)
+    names = r.strings(d, p, "clusters", None)
+    for i, name in enumerate(names or ()):
+        if name not in clusters:
+            r.error((*p, "clusters", i), f"no cluster named {name!r}")
+    window = MaintenanceWindow(
+        start=start or dt.datetime.min.replace(tzinfo=dt.UTC),
+        end=end or dt.datetime.min.replace(tzinfo=dt.UTC),
+        clusters=names,
+        services=r.strings(d, p, "services", None, choices=SERVICES),
+        reason=r.string(d, p, "reason", "") or "",
+        repeat=r.string(d, p, "repeat", "none", choices=("none", "daily", "weekly")) or "none",
+        until=r.timestamp(d, p, "until"),
+    )
+    if start is None or end is None:
+        return None
+    if end <= start:
+        r.error((*p, "end"), "must be after start")
+    period = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}.get(window.repeat)
+    if period is not None and end - start >= period:
+        r.error((*p, "end"), f"a {window.repeat} window must be shorter than its period")
+    return window
+
+
+def _read_receiver(r: Reader, d: dict[str, Any], p: KeyPath) -> ReceiverConfig:
+    name = r.string(d, p, "name", "", required=True) or ""
+    kind = r.string(d, p, "type", "", required=True, choices=RECEIVER_TYPES) or ""
+    options = {k: v for k, v in d.items() if k not in ("name", "type")}
+    return ReceiverConfig(name=name, type=kind, options=options)

@@ -1,0 +1,125 @@
+"""The command runner, with real processes: classification, timeouts, bounds."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.runner import FailureReason, classify, run_command
+
+
+def _script(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+# The stderr texts real Slurm 22.05 prints in each failure (../shared/SLURM-LAB.md).
+SLURM_ERRORS = [
+    ("slurm_get_statistics: Unable to contact slurm controller (connect failure)", 255,
+     FailureReason.UNREACHABLE),
+    ("slurm_get_statistics: Slurm backup controller in standby mode", 255,
+     FailureReason.STANDBY),
+    ("sacctmgr: error: Sending PersistInit msg: Connection refused", 1,
+     FailureReason.UNREACHABLE),
+    ("sacctmgr: error: Unable to connect to database", 1, FailureReason.DATABASE),
+    ("scontrol: error: Munge encode failed: Failed to access \"/run/munge/munge.socket.2\"",
+     1, FailureReason.AUTH),
+    ("slurm_ping error: Protocol authentication error", 1, FailureReason.AUTH),
+    ("sdiag: error: slurm_get_statistics: Socket timed out on send/recv operation", 255,
+     FailureReason.TIMEOUT),
+    ("something nobody has seen before", 3, FailureReason.COMMAND_FAILED),
+]
+
+
+@pytest.mark.parametrize(("stderr", "rc", "reason"), SLURM_ERRORS)
+def test_real_process_failures_are_classified(tmp_path, stderr, rc, reason):
+    cmd = _script(tmp_path, "fake", f"echo '{stderr}' >&2\nexit {rc}\n")
+    result = run_command([cmd], timeout=5)
+    assert result.returncode == rc
+    assert result.reason is reason
+    assert stderr.split(":")[0] in result.stderr
+    assert result.message  # says what went wrong
+
+
+def test_success_ignores_warnings_on_stderr(tmp_path):
+    cmd = _script(tmp_path, "fake", "echo out; echo 'warning: connect failure earlier' >&2\n")
+    result = run_command([cmd], timeout=5)
+    assert result.ok and result.reason is None and result.stdout == "out\n"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    marker = tmp_path / "grandchild.pid"
+    cmd = _script(tmp_path, "hang", f"sleep 60 & echo $! > {marker}\nsleep 60\n")
+    t0 = time.monotonic()
+    result = run_command([cmd], timeout=0.5)
+    elapsed = time.monotonic() - t0
+    assert result.reason is FailureReason.TIMEOUT
+    assert result.returncode is None
+    assert elapsed < 3
+    assert "0.5 s" in result.message
+    grandchild = int(marker.read_text())
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the grandchild survived the timeout")
+
+
+def test_missing_binary(tmp_path):
+    result = run_command([str(tmp_path / "no-such-scontrol"), "ping"], timeout=5)
+    assert result.reason is FailureReason.MISSING_BINARY
+    assert "no-such-scontrol" in result.message
+
+
+def test_not_executable_counts_as_missing(tmp_path):
+    path = tmp_path / "scontrol"
+    path.write_text("#!/bin/sh\n")
+    result = run_command([str(path)], timeout=5)
+    assert result.reason is FailureReason.MISSING_BINARY
+
+
+def test_environment_has_lc_all_c_and_extras(tmp_path):
+    cmd = _script(tmp_path, "env", 'echo "$LC_ALL $SLURM_CONF"\n')
+    result = run_command([cmd], timeout=5, env={"SLURM_CONF": "/x/slurm.conf", "LC_ALL": "de"})
+    assert result.stdout == "C /x/slurm.conf\n"
+
+
+def test_output_is_bounded(tmp_path):
+    result = run_command([sys.executable, "-c", "print('x' * 3_000_000)"], timeout=10,
+                         max_output_bytes=1000)
+    assert result.truncated
+    assert len(result.stdout) == 1000
+    assert result.returncode == 0
+
+
+def test_stdin_is_fed(tmp_path):
+    result = run_command(["cat"], timeout=5, stdin=b"credential")
+    assert result.stdout == "credential"
+
+
+def test_no_shell_is_involved(tmp_path):
+    result = run_command(["echo", "$HOME; rm -rf /"], timeout=5)
+    assert result.stdout == "$HOME; rm -rf /\n"
+
+
+def test_timeout_must_be_given_and_positive():
+    with pytest.raises(TypeError):
+        run_command(["true"])  # type: ignore[call-arg]
+    with pytest.raises(ValueError):
+        run_command(["true"], timeout=0)
+
+
+def test_classify_zero_is_success_whatever_stderr_says():
+    assert classify(0, "authentication error") is None
+    assert classify(1, "Munge decode failed") is FailureReason.AUTH
