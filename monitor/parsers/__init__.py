@@ -21,6 +21,7 @@ _MODULES: dict[str, str] = {
     "sacctmgr-ping": "sacctmgr_ping",
     "sacctmgr-stats": "sacctmgr_stats",
     "cluster": "cluster",
+    "slurm-conf": "slurm_conf",
 }
 
 KINDS: tuple[str, ...] = tuple(_MODULES)

@@ -1,0 +1,196 @@
+"""``slurm-sla``: the command line. It picks exit codes; everything below it returns values.
+
+Errors go to stderr as one readable line (a config with several problems gives one line per
+problem), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from monitor import __version__
+from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.errors import ConfigError, MonitorError, ParseError
+from monitor.parsers import KINDS, parser_for
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 1
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except MonitorError as exc:
+        print(f"slurm-sla: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slurm-sla",
+        description="Health and SLA monitor for highly available Slurm clusters.",
+    )
+    parser.add_argument("--version", action="version", version=f"slurm-sla {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in _COMMANDS:
+        register(sub)
+    return parser
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_PATH,
+        metavar="FILE",
+        help=f"configuration file (default {DEFAULT_CONFIG_PATH})",
+    )
+
+
+# --- check-config ------------------------------------------------------------------------
+
+
+def _register_check_config(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check-config",
+        help="validate a configuration file",
+        description="Validate FILE; print every error as FILE:LINE: key: "
+        "message. Exit 0 valid, 1 invalid.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.set_defaults(handler=_check_config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(
+        f"{args.file}: OK ({len(config.clusters)} cluster(s), "
+        f"{len(config.receivers)} receiver(s), {len(config.maintenance)} maintenance "
+        "window(s))"
+    )
+    return 0
+
+
+# --- parse -------------------------------------------------------------------------------
+
+
+def _register_parse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "parse",
+        help="parse saved Slurm command output into JSON",
+        description="Parse saved output of a Slurm command (text or --json "
+        "form) and print the JSON document. Exit 0, or 1 naming "
+        "what could not be parsed.",
+    )
+    p.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="the saved output (default: standard input)",
+    )
+    p.set_defaults(handler=_parse)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    source = str(args.file) if args.file else "<stdin>"
+    try:
+        raw = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
+    except OSError as exc:
+        print(f"slurm-sla parse: {source}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        result = parser_for(args.kind)(text)
+    except ParseError as exc:
+        print(f"slurm-sla parse {args.kind}: {source}: {exc}", file=sys.stderr)
+        return 1
+    json.dump(result.to_dict(), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+# --- probe -------------------------------------------------------------------------------
+
+
+def _register_probe(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="probe every cluster once and print the verdict",
+        description="One probe round of every configured cluster, without "
+        "hysteresis. Exit 0 all up, 1 degraded (or redundancy "
+        "lost), 2 a service down, 3 could not probe.",
+    )
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--cluster", metavar="NAME", help="only this cluster")
+    p.set_defaults(handler=_probe)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.probe_output import exit_code, render_table
+    from monitor.prober import observe_once
+    from monitor.verdict import evaluate
+
+    config: Config = load_config(args.config)
+    clusters = [c for c in config.clusters if args.cluster in (None, c.name)]
+    if not clusters:
+        raise MonitorError(f"no cluster named {args.cluster!r} in {args.config}")
+    with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
+        rounds = list(pool.map(lambda c: observe_once(c, config.monitor), clusters))
+    observations = [evaluate(r, config.thresholds) for r in rounds]
+    if args.json:
+        json.dump({"clusters": [o.to_dict() for o in observations]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(observations))
+    return exit_code(observations)
+
+
+# --- run ---------------------------------------------------------------------------------
+
+
+def _register_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the monitoring daemon in the foreground",
+        description="Probe every cluster on schedule, serve /metrics, record "
+        "the SLA ledger and send alerts. SIGTERM/SIGINT drain and "
+        "exit 0; SIGHUP reloads the configuration.",
+    )
+    _add_config(p)
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from monitor.service import run_service
+
+    return run_service(args.config)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_check_config,
+    _register_parse,
+    _register_probe,
+    _register_run,
+]

@@ -1,0 +1,245 @@
+"""The daemon's core: one APScheduler job per cluster, probe rounds, health, the snapshot.
+
+Each cluster's job runs on a bounded pool with ``max_instances=1`` and ``coalesce``, so a
+hung cluster never delays another and never piles up rounds. After a round that shows an
+unconfirmed change, the same job is pulled forward to run again in
+``confirm_interval_seconds``: a verdict takes one interval plus seconds, not threshold x
+interval, and a settled cluster is not probed more often than its interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor as JobPool
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry
+
+from monitor.config import ClusterConfig, Config
+from monitor.health import ClusterHealth, HealthEvent
+from monitor.observation import ClusterObservation
+from monitor.prober import ClusterProber
+from monitor.probes.base import Clock, Runner, utc_now
+from monitor.runner import run_command
+from monitor.selfmetrics import MonitorMetrics
+from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox
+from monitor.verdict import evaluate
+
+log = structlog.get_logger("slurm_sla_monitor")
+
+
+class RoundSink(Protocol):
+    """Something that acts on each round's result (the ledger, the alert engine)."""
+
+    def on_round(
+        self, status: ClusterStatus, events: Sequence[HealthEvent], now: dt.datetime
+    ) -> None: ...
+
+
+@dataclass
+class _ClusterRuntime:
+    config: ClusterConfig
+    prober: ClusterProber
+    health: ClusterHealth
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        registry: CollectorRegistry,
+        *,
+        clock: Clock = utc_now,
+        run: Runner = run_command,
+        sinks: Sequence[RoundSink] = (),
+        sla_source: Callable[[dt.datetime], tuple[SlaFigures, ...]] | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._run = run
+        self._sinks = list(sinks)
+        self._sla_source = sla_source
+        self.metrics = MonitorMetrics(registry)
+        self.started_at = clock()
+        self.box = SnapshotBox(Snapshot(self.started_at, self.started_at))
+        self._publish_lock = threading.Lock()
+        workers = max(8, config.monitor.max_workers * 4)
+        self._probe_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
+        self._clusters: dict[str, _ClusterRuntime] = {}
+        self._scheduler = BackgroundScheduler(
+            executors={"default": JobPool(config.monitor.max_workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=dt.UTC,
+        )
+        self._running = False
+        for cluster in config.clusters:
+            self._clusters[cluster.name] = self._runtime(cluster)
+
+    def _runtime(self, cluster: ClusterConfig) -> _ClusterRuntime:
+        prober = ClusterProber(
+            cluster, self.config.monitor, self._probe_pool, run=self._run, clock=self._clock
+        )
+        return _ClusterRuntime(
+            cluster, prober, ClusterHealth(cluster.name, self.config.monitor, self._clock())
+        )
+
+    # -- scheduling ----------------------------------------------------------------------
+    def start(self) -> None:
+        for name in self._clusters:
+            self._schedule(name, first_run=dt.datetime.now(dt.UTC))
+        self._scheduler.start()
+        self._running = True
+        log.info(
+            "daemon.started",
+            clusters=sorted(self._clusters),
+            interval_s=self.config.monitor.interval_seconds,
+        )
+
+    def _schedule(self, name: str, first_run: dt.datetime | None = None) -> None:
+        m = self.config.monitor
+        self._scheduler.add_job(
+            self.cycle,
+            IntervalTrigger(seconds=m.interval_seconds, jitter=m.jitter_seconds),
+            args=[name],
+            id=_job_id(name),
+            name=f"probe {name}",
+            replace_existing=True,
+            misfire_grace_time=max(1, int(m.interval_seconds)),
+            next_run_time=first_run,
+        )
+
+    def stop(self, wait: bool = True) -> None:
+        """Drain: let rounds in progress finish, then stop."""
+        self._running = False
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+        self._probe_pool.shutdown(wait=False, cancel_futures=True)
+        self.publish()
+        log.info("daemon.stopped")
+
+    @property
+    def running(self) -> bool:
+        return self._running and self._scheduler.running
+
+    # -- one round -----------------------------------------------------------------------
+    def cycle(self, name: str) -> ClusterStatus | None:
+        runtime = self._clusters.get(name)
+        if runtime is None:
+            return None
+        if not runtime.lock.acquire(blocking=False):
+            return None  # a round of this cluster is still running
+        try:
+            return self._cycle(runtime)
+        except Exception:  # noqa: BLE001 - one cluster's bug must not stop the others
+            self.metrics.round_errors.labels(name).inc()
+            log.exception("probe.round_crashed", cluster=name)
+            return None
+        finally:
+            runtime.lock.release()
+
+    def _cycle(self, runtime: _ClusterRuntime) -> ClusterStatus:
+        name = runtime.config.name
+        t0 = time.monotonic()
+        rnd = runtime.prober.round()
+        observation = evaluate(rnd, self.config.thresholds)
+        events = runtime.health.update(observation)
+        status = runtime.health.status()
+        self._instrument(name, observation, rnd.results, time.monotonic() - t0)
+        for event in events:
+            log.info(
+                "health.changed",
+                cluster=name,
+                kind=event.kind,
+                subject=event.subject,
+                old=event.old,
+                new=event.new,
+                at=event.at.isoformat(),
+                cause=event.cause,
+            )
+        now = self._clock()
+        for sink in self._sinks:
+            sink.on_round(status, events, now)
+        self.publish()
+        if runtime.health.pending and self._running:
+            self._confirm_soon(name)
+        return status
+
+    def _confirm_soon(self, name: str) -> None:
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(
+            seconds=self.config.monitor.confirm_interval_seconds
+        )
+        job = self._scheduler.get_job(_job_id(name))
+        if job is not None and (job.next_run_time is None or job.next_run_time > when):
+            job.modify(next_run_time=when)
+            self.metrics.confirm_rounds.labels(name).inc()
+
+    def _instrument(
+        self, name: str, obs: ClusterObservation, results: dict, elapsed: float
+    ) -> None:
+        self.metrics.rounds.labels(name).inc()
+        self.metrics.round_duration.labels(name).observe(elapsed)
+        for probe, result in results.items():
+            if result.started_at >= obs.observed_at:  # fresh in this round
+                self.metrics.probe_duration.labels(name, probe).observe(result.duration_seconds)
+                if result.reason is not None:
+                    self.metrics.probe_failures.labels(name, probe, result.reason.value).inc()
+        log.debug(
+            "probe.finished",
+            cluster=name,
+            duration_s=round(elapsed, 3),
+            blind=obs.blind,
+            errors=len(obs.errors),
+        )
+
+    def publish(self) -> Snapshot:
+        """Build and swap a new snapshot from every cluster's current status."""
+        with self._publish_lock:
+            now = self._clock()
+            statuses = tuple(rt.health.status() for rt in self._clusters.values())
+            sla = self._sla_source(now) if self._sla_source else ()
+            snapshot = Snapshot(
+                now,
+                self.started_at,
+                statuses,
+                sla,
+                {
+                    "interval_seconds": self.config.monitor.interval_seconds,
+                    "scheduler_running": self._running,
+                },
+            )
+            self.box.swap(snapshot)
+            return snapshot
+
+    # -- reload --------------------------------------------------------------------------
+    def reload(self, new: Config) -> None:
+        """Swap in an already validated config; keep each unchanged cluster's health."""
+        old = self.config
+        self.config = new
+        keep = {c.name for c in new.clusters if c in old.clusters}
+        for name in list(self._clusters):
+            if name not in keep:
+                if self._scheduler.get_job(_job_id(name)):
+                    self._scheduler.remove_job(_job_id(name))
+                del self._clusters[name]
+        for cluster in new.clusters:
+            if cluster.name not in self._clusters:
+                self._clusters[cluster.name] = self._runtime(cluster)
+                if self._scheduler.running:
+                    self._schedule(cluster.name, first_run=dt.datetime.now(dt.UTC))
+            elif new.monitor != old.monitor and self._scheduler.running:
+                self._schedule(cluster.name)
+        self.publish()
+        log.info("config.reloaded", clusters=sorted(self._clusters))
+
+
+def _job_id(name: str) -> str:
+    return f"probe:{name}"

@@ -1,0 +1,258 @@
+"""Health of one cluster over time: hysteresis on every daemon and service, failovers,
+local daemon restarts, and the counters the exporters need.
+
+It takes :class:`ClusterObservation` values (one per probe round), returns the events that
+were confirmed by each, and renders an immutable :class:`ClusterStatus`. No I/O, no clock:
+times come from the observations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from monitor.config import MonitorSettings
+from monitor.hysteresis import Hysteresis
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    DaemonObservation,
+    Reason,
+    State,
+)
+from monitor.snapshot import ClusterStatus, DaemonStatus, Histogram, ServiceStatus
+
+DaemonKey = tuple[str, str, str]  # (daemon, hostname, role)
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    """A confirmed change. ``kind``: daemon, service, failover or restart."""
+
+    cluster: str
+    kind: str
+    subject: str  # "slurmctld@ctl1(primary)" or the service name
+    old: str
+    new: str
+    at: dt.datetime  # backdated to the first probe that showed it
+    confirmed_at: dt.datetime
+    cause: str
+    service: str = ""
+    daemon: str = ""
+    host: str = ""
+    role: str = ""
+
+
+class ClusterHealth:
+    def __init__(self, cluster: str, settings: MonitorSettings, started_at: dt.datetime) -> None:
+        self.cluster = cluster
+        self._settings = settings
+        self._started_at = started_at
+        self._daemons: dict[DaemonKey, Hysteresis[State]] = {}
+        self._daemon_last: dict[DaemonKey, DaemonObservation] = {}
+        self._histograms: dict[DaemonKey, Histogram] = {}
+        self._services: dict[str, Hysteresis[State]] = {}
+        self._service_cause: dict[str, str] = {}
+        self._active: dict[str, Hysteresis[ActiveInstance | None]] = {}
+        self._last_serving: dict[str, ActiveInstance] = {}
+        self._errors: dict[tuple[str, str], int] = {}
+        self._counted: dict[str, dt.datetime | None] = {}
+        self._start_times: dict[str, float] = {}
+        self._restarts: dict[str, int] = {}
+        self._failovers = 0
+        self._last: ClusterObservation | None = None
+
+    # -- thresholds ----------------------------------------------------------------------
+    def _threshold(self, old: object, new: object) -> int:
+        better = new in (State.UP,) or (new == State.DEGRADED and old == State.DOWN)
+        return self._settings.recovery_threshold if better else self._settings.failure_threshold
+
+    def _active_threshold(self, old: object, new: object) -> int:
+        return self._settings.failure_threshold
+
+    @property
+    def pending(self) -> bool:
+        """Some change is seen but not confirmed: re-probe soon (fast confirmation)."""
+        trackers = [*self._daemons.values(), *self._services.values(), *self._active.values()]
+        return any(t.pending for t in trackers)
+
+    # -- update --------------------------------------------------------------------------
+    def update(self, obs: ClusterObservation) -> list[HealthEvent]:
+        at = obs.observed_at
+        events: list[HealthEvent] = []
+        seen = set()
+        for d in obs.daemons:
+            seen.add(d.key)
+            self._daemon_last[d.key] = d
+            if d.latency_seconds is not None:
+                self._histograms[d.key] = self._histograms.get(d.key, Histogram()).observe(
+                    d.latency_seconds
+                )
+            events += self._observe_daemon(d.key, d.state, d.reason, at)
+        for key in list(self._daemons):
+            if key not in seen:  # the round could not list it: we do not know its state
+                events += self._observe_daemon(key, State.UNKNOWN, None, at)
+        for name, svc in obs.services.items():
+            tracker = self._services.setdefault(
+                name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
+            )
+            change = tracker.observe(svc.state, at, svc.condition.value)
+            if change:
+                self._service_cause[name] = change.cause
+                events.append(
+                    HealthEvent(
+                        self.cluster,
+                        "service",
+                        name,
+                        change.old.value,
+                        change.new.value,
+                        change.at,
+                        change.confirmed_at,
+                        change.cause,
+                        service=name,
+                    )
+                )
+            events += self._observe_active(name, svc.active, at)
+        events += self._count_errors(obs)
+        events += self._restarts_seen(obs, at)
+        self._last = obs
+        return events
+
+    def _observe_daemon(
+        self, key: DaemonKey, state: State, reason: Reason | None, at: dt.datetime
+    ) -> list[HealthEvent]:
+        tracker = self._daemons.setdefault(
+            key, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
+        )
+        immediate = reason is Reason.PROCESS_GONE
+        change = tracker.observe(state, at, reason.value if reason else state.value, immediate)
+        if not change:
+            return []
+        daemon, host, role = key
+        return [
+            HealthEvent(
+                self.cluster,
+                "daemon",
+                f"{daemon}@{host}({role})",
+                change.old.value,
+                change.new.value,
+                change.at,
+                change.confirmed_at,
+                change.cause,
+                service=daemon,
+                daemon=daemon,
+                host=host,
+                role=role,
+            )
+        ]
+
+    def _observe_active(
+        self, service: str, active: ActiveInstance | None, at: dt.datetime
+    ) -> list[HealthEvent]:
+        tracker = self._active.setdefault(
+            service, Hysteresis(None, self._started_at, self._active_threshold)
+        )
+        change = tracker.observe(active, at, "serving instance changed")
+        if not change or change.new is None:
+            return []
+        previous = self._last_serving.get(service)
+        self._last_serving[service] = change.new
+        if previous is None or previous == change.new:
+            return []  # first sight, or the same one back after a full outage: no failover
+        if service == "slurmctld":
+            self._failovers += 1
+        return [
+            HealthEvent(
+                self.cluster,
+                "failover",
+                service,
+                f"{previous.hostname}({previous.role})",
+                f"{change.new.hostname}({change.new.role})",
+                change.at,
+                change.confirmed_at,
+                "failback" if change.new.role == "primary" else "failover",
+                service=service,
+                host=change.new.hostname,
+                role=change.new.role,
+            )
+        ]
+
+    def _count_errors(self, obs: ClusterObservation) -> list[HealthEvent]:
+        for error in obs.errors:
+            if self._counted.get(error.probe) == error.at and error.at is not None:
+                continue  # a slow probe's result carried over: already counted
+            self._counted[error.probe] = error.at
+            key = (error.probe, error.reason)
+            self._errors[key] = self._errors.get(key, 0) + 1
+        return []
+
+    def _restarts_seen(self, obs: ClusterObservation, at: dt.datetime) -> list[HealthEvent]:
+        events = []
+        for proc in obs.local_processes:
+            if not proc.running or proc.start_time is None:
+                continue
+            before = self._start_times.get(proc.daemon)
+            self._start_times[proc.daemon] = proc.start_time
+            if before is not None and proc.start_time != before:
+                self._restarts[proc.daemon] = self._restarts.get(proc.daemon, 0) + 1
+                started = dt.datetime.fromtimestamp(proc.start_time, dt.UTC)
+                events.append(
+                    HealthEvent(
+                        self.cluster,
+                        "restart",
+                        proc.daemon,
+                        str(before),
+                        str(proc.start_time),
+                        started,
+                        at,
+                        f"new process {proc.pid}",
+                        service=proc.daemon,
+                        daemon=proc.daemon,
+                    )
+                )
+        return events
+
+    # -- status --------------------------------------------------------------------------
+    def status(self) -> ClusterStatus:
+        daemons = []
+        for key, tracker in sorted(self._daemons.items()):
+            last = self._daemon_last.get(key)
+            daemon, host, role = key
+            daemons.append(
+                DaemonStatus(
+                    daemon,
+                    host,
+                    role,
+                    tracker.value,
+                    tracker.since,
+                    last.reason.value if last and last.reason else None,
+                    None if last is None or last.state is State.UNKNOWN else last.answered,
+                    last.latency_seconds if last else None,
+                    self._histograms.get(key, Histogram()),
+                )
+            )
+        services = {}
+        obs = self._last
+        for name, tracker in self._services.items():
+            raw = obs.services.get(name) if obs else None
+            active = self._active[name].value if name in self._active else None
+            services[name] = ServiceStatus(
+                name,
+                tracker.value,
+                tracker.since,
+                self._service_cause.get(name, "monitor started"),
+                raw.redundancy_ok if raw else None,
+                active,
+                raw.condition.value if raw else "unknown",
+            )
+        return ClusterStatus(
+            name=self.cluster,
+            last_probe_at=obs.observed_at if obs else None,
+            observation=obs,
+            daemons=tuple(daemons),
+            services=services,
+            probe_errors_total=dict(self._errors),
+            failovers_total=self._failovers,
+            restarts_total=dict(self._restarts),
+            local_processes=obs.local_processes if obs else (),
+        )

@@ -1,0 +1,65 @@
+"""Probes of slurmctld: ``scontrol ping``, ``scontrol show config`` and ``sdiag``."""
+
+from __future__ import annotations
+
+from monitor.parsers import parser_for
+from monitor.probes.base import Clock, ProbeResult, ProbeTarget, command_probe, parsed_result
+from monitor.runner import FailureReason, classify, stderr_signature
+
+
+def probe_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """``scontrol ping``: judged per line, never by exit code alone.
+
+    It exits 1 only when no controller answers, yet still lists each one; and when munge is
+    broken on our side it reports every controller DOWN, which only stderr betrays. So a
+    listing is kept even on failure, and an auth signature turns the whole result blind.
+    """
+    started = clock()
+    result = target.run(
+        [target.binary("scontrol"), "ping"], timeout=timeout, env=target.cluster.command_env()
+    )
+    if result.reason in (FailureReason.TIMEOUT, FailureReason.MISSING_BINARY):
+        return ProbeResult(
+            "ping", started, result.duration_seconds, None, result.reason, result.message, result
+        )
+    signature = stderr_signature(result.stderr)
+    if signature is FailureReason.AUTH:
+        return parsed_result(
+            "ping",
+            started,
+            result,
+            parser_for("ping"),
+            FailureReason.AUTH,
+            result.message or "scontrol ping: " + result.stderr_excerpt(200),
+        )
+    if not result.stdout.strip():
+        reason = classify(result.returncode, result.stderr) or FailureReason.PARSE
+        return ProbeResult(
+            "ping",
+            started,
+            result.duration_seconds,
+            None,
+            reason,
+            result.message or "scontrol ping printed nothing",
+            result,
+        )
+    return parsed_result("ping", started, result, parser_for("ping"))
+
+
+def probe_show_config(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """``scontrol show config``: answered by the serving controller; carries BOOT_TIME."""
+    return command_probe(
+        "show_config",
+        target,
+        [target.binary("scontrol"), "show", "config"],
+        timeout,
+        clock,
+        parser_for("show-config"),
+    )
+
+
+def probe_sdiag(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """``sdiag``: scheduler load; fails with ``standby`` when only a standby backup answers."""
+    return command_probe(
+        "sdiag", target, [target.binary("sdiag")], timeout, clock, parser_for("sdiag")
+    )

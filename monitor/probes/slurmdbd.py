@@ -1,0 +1,82 @@
+"""Probes of slurmdbd: ``sacctmgr ping`` (24.11+), ``sacctmgr show stats`` (before), the
+controller registered with it, and whether each instance listens on its port."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from monitor.parsers import parser_for
+from monitor.probes.base import Clock, ProbeResult, ProbeTarget, command_probe
+from monitor.runner import FailureReason
+
+
+def probe_dbd_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """``sacctmgr ping``: every slurmdbd instance and whether it answers (Slurm 24.11+)."""
+    return command_probe(
+        "dbd_ping",
+        target,
+        [target.binary("sacctmgr"), "ping"],
+        timeout,
+        clock,
+        parser_for("sacctmgr-ping"),
+    )
+
+
+def probe_dbd_stats(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """``sacctmgr show stats``: one round trip to the serving slurmdbd (its health before
+    24.11). ``Data since`` is that slurmdbd's start time."""
+    return command_probe(
+        "dbd_stats",
+        target,
+        [target.binary("sacctmgr"), "show", "stats"],
+        timeout,
+        clock,
+        parser_for("sacctmgr-stats"),
+    )
+
+
+def probe_controlhost(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """The slurmctld registered with slurmdbd. It lags a failback by a minute or more, so the
+    verdict uses it only when ping cannot tell."""
+    argv = [
+        target.binary("sacctmgr"),
+        "-nP",
+        "show",
+        "cluster",
+        "format=cluster,controlhost,controlport,rpc",
+    ]
+    return command_probe("controlhost", target, argv, timeout, clock, parser_for("cluster"))
+
+
+def probe_dbd_listen(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
+    """TCP connect to each slurmdbd instance's port, as ``{role: (host, listening)}``.
+
+    A standby backup slurmdbd does not listen at all, so "not listening" is evidence about
+    the primary and about a backup only while the primary is gone.
+    """
+    started = clock()
+    t0 = time.monotonic()
+    if not target.dbd_endpoints:
+        return ProbeResult(
+            "dbd_listen",
+            started,
+            0.0,
+            None,
+            FailureReason.COMMAND_FAILED,
+            "slurmdbd hosts not known yet (no show-config answer)",
+        )
+    listening: dict[str, tuple[str, bool, str]] = {}
+    for role, host, port in target.dbd_endpoints:
+        listening[role] = (host, *_connect(host, port, timeout))
+    return ProbeResult("dbd_listen", started, time.monotonic() - t0, listening)
+
+
+def _connect(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True, ""
+    except TimeoutError:
+        return False, "timeout"
+    except OSError as exc:
+        return False, exc.strerror or str(exc)

@@ -1,0 +1,59 @@
+"""The monitor's own work, by direct instrumentation on a registry it is given."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+ROUND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
+
+class MonitorMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.rounds = Counter(
+            "slurm_sla_monitor_probe_rounds_total",
+            "Probe rounds run, per cluster.",
+            ["cluster"],
+            registry=registry,
+        )
+        self.round_duration = Histogram(
+            "slurm_sla_monitor_probe_round_duration_seconds",
+            "Wall time of a probe round (slow probes that outlive it are not waited for).",
+            ["cluster"],
+            buckets=ROUND_BUCKETS,
+            registry=registry,
+        )
+        self.probe_duration = Histogram(
+            "slurm_sla_monitor_probe_duration_seconds",
+            "Duration of each probe command the monitor ran.",
+            ["cluster", "probe"],
+            buckets=ROUND_BUCKETS,
+            registry=registry,
+        )
+        self.probe_failures = Counter(
+            "slurm_sla_monitor_probe_failures_total",
+            "Probe commands that failed, by reason.",
+            ["cluster", "probe", "reason"],
+            registry=registry,
+        )
+        self.round_errors = Counter(
+            "slurm_sla_monitor_round_errors_total",
+            "Probe rounds that crashed (a bug: see the log).",
+            ["cluster"],
+            registry=registry,
+        )
+        self.reload_ok = Gauge(
+            "slurm_sla_config_last_reload_successful",
+            "1 if the last configuration (re)load succeeded.",
+            registry=registry,
+        )
+        self.reload_time = Gauge(
+            "slurm_sla_config_last_reload_success_timestamp_seconds",
+            "When the configuration was last loaded successfully.",
+            registry=registry,
+        )
+        self.confirm_rounds = Counter(
+            "slurm_sla_monitor_confirm_rounds_total",
+            "Extra rounds run to confirm a change quickly (fast confirmation).",
+            ["cluster"],
+            registry=registry,
+        )

@@ -1,0 +1,148 @@
+"""Opening the SQLite store: WAL, an integrity check at start, forward migrations.
+
+Every failure is a :class:`StoreError` that names the file and the cause (read-only, full
+disk, locked, corrupt): the daemon reports it (log, metric, ``/healthz``) rather than lose
+state silently. Nothing here ever deletes or rewrites committed rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.errors import StoreError
+
+DB_NAME = "slurm-sla-monitor.sqlite3"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def _migrations() -> Sequence[Migration]:
+    # The one list of schema versions, in order. A module owns each migration's SQL.
+    from monitor.store.migrations import MIGRATIONS
+
+    return MIGRATIONS
+
+
+class Database:
+    """One connection, serialised by a lock (SQLite writes are serial anyway, and the
+    daemon's writes are a few rows per state change). ``transaction`` commits or rolls
+    back as a whole."""
+
+    def __init__(
+        self, path: Path, *, migrations: Sequence[Migration] | None = None, timeout: float = 5.0
+    ) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), timeout=timeout, check_same_thread=False, isolation_level=None
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{path}: cannot open the state store: {_cause(exc)}") from exc
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._configure()
+            self._check_integrity()
+            self._migrate(migrations if migrations is not None else _migrations())
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StoreError(f"{path}: {_cause(exc)}") from exc
+
+    @classmethod
+    def in_dir(cls, state_dir: Path, **kwargs: object) -> Database:
+        return cls(state_dir / DB_NAME, **kwargs)  # type: ignore[arg-type]
+
+    def _configure(self) -> None:
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # a committed transition survives power loss
+        self._conn.execute("PRAGMA foreign_keys=ON")
+
+    def _check_integrity(self) -> None:
+        row = self._conn.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            raise StoreError(
+                f"{self.path}: integrity check failed: {row[0] if row else '?'}; "
+                "the file is left untouched: restore it from a backup or move it "
+                "aside to start a new store"
+            )
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        current = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        known = max((m.version for m in migrations), default=0)
+        if current > known:
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this "
+                f"program knows ({known}): refusing to touch it"
+            )
+        for m in sorted(migrations, key=lambda m: m.version):
+            if m.version <= current:
+                continue
+            with self.transaction() as conn:
+                _run_script(conn, m.sql)
+                conn.execute(f"PRAGMA user_version={int(m.version)}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot start a write: {_cause(exc)}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: commit failed: {_cause(exc)}") from exc
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: read failed: {_cause(exc)}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _run_script(conn: sqlite3.Connection, sql: str) -> None:
+    # executescript() would COMMIT our transaction first; run statement by statement inside it.
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"the store is read-only ({text})"
+    if "full" in lowered or "no space" in lowered:
+        return f"the disk is full ({text})"
+    if "locked" in lowered or "busy" in lowered:
+        return f"the store is locked by another process ({text})"
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return f"the store is corrupt ({text})"
+    return text

@@ -1,0 +1,12 @@
+"""Every schema version of the store, in order. Each migration's SQL lives with the module
+that owns those tables; this list is the only place they are put in order.
+
+Version 1: the SLA ledger (transitions, heartbeats, maintenance windows).
+Version 2: alerting (alert state and the durable outbox).
+"""
+
+from __future__ import annotations
+
+from monitor.store.db import Migration
+
+MIGRATIONS: tuple[Migration, ...] = ()

@@ -1,0 +1,69 @@
+"""A cluster's layout as its configuration describes it: controllers in order, the slurmdbd
+instances and their port, munge's socket. Pure: built from the document of ``scontrol show
+config`` (what the controller runs with) or of ``slurm.conf`` (when no controller answers);
+both have ``settings`` and ``controllers``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DBD_PORT = 6819
+
+
+@dataclass(frozen=True)
+class Topology:
+    cluster_name: str | None = None
+    controllers: tuple[tuple[str, str], ...] = ()  # (hostname, role)
+    dbd: tuple[tuple[str, str, int], ...] = ()  # (role, hostname, port)
+    munge_socket: Path | None = None
+    source: str = "none"  # show_config | slurm_conf | none
+
+
+def controller_role(index: int, count: int) -> str:
+    """Slurm's names: primary; ``backup`` when there are exactly two; else backup1, 2..."""
+    if index == 0:
+        return "primary"
+    return "backup" if count == 2 else f"backup{index}"
+
+
+def topology_from(doc: Mapping[str, Any], source: str) -> Topology:
+    settings: Mapping[str, str] = doc.get("settings", {})
+    hosts = [c["hostname"] for c in doc.get("controllers", [])]
+    controllers = tuple((h, controller_role(i, len(hosts))) for i, h in enumerate(hosts))
+    dbd = []
+    if "slurmdbd" in settings.get("AccountingStorageType", ""):
+        port = _int(settings.get("AccountingStoragePort"))
+        for role, key in (
+            ("primary", "AccountingStorageHost"),
+            ("backup", "AccountingStorageBackupHost"),
+        ):
+            host = settings.get(key)
+            if host and host != "(null)":
+                dbd.append((role, host, port))
+    return Topology(
+        settings.get("ClusterName"),
+        controllers,
+        tuple(dbd),
+        auth_socket(settings.get("AuthInfo", "")),
+        source,
+    )
+
+
+def auth_socket(auth_info: str) -> Path | None:
+    """``AuthInfo = socket=/run/munge-x/munge.socket.2,ttl=60`` -> that socket."""
+    for part in auth_info.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "socket" and value:
+            return Path(value)
+    return None
+
+
+def _int(value: str | None) -> int:
+    try:
+        port = int(str(value).strip())
+    except (TypeError, ValueError):
+        return DEFAULT_DBD_PORT
+    return port or DEFAULT_DBD_PORT

@@ -1,0 +1,327 @@
+"""The verdict: from one round of probe results to a :class:`ClusterObservation`. Pure.
+
+The rules, in the order they decide (also in the README, "How the verdict is reached"):
+
+* Ping is judged per line, never by exit code. A controller that answers is up; one that
+  does not is down (``unreachable``).
+* If the ping failed to authenticate, or a binary is missing, the monitor is blind: every
+  daemon is ``unknown`` with that reason, never ``down``.
+* The serving controller: a primary that answers serves (a backup hands control back when
+  the primary returns). Otherwise the first answering backup serves, unless controller RPCs
+  (``sdiag``, ``scontrol show config``) answer "backup controller in standby mode": then
+  the primary is alive but cut off from the backup, which refuses to take over
+  (split-brain protection), and no controller serves. slurmdbd's ControlHost lags a
+  failback by a minute or more and is only reported, never used over a fresh ping.
+* slurmdbd: the service is up when ``sacctmgr`` (``ping`` on 24.11+, else ``show stats``)
+  gets an answer. Instances come from ``sacctmgr ping`` where Slurm has it; before 24.11 a
+  TCP connect to each DbdHost port tells which one listens. A standby backup slurmdbd does
+  not listen at all, so while the primary listens the backup is ``unknown`` (``standby``),
+  unless a local process check on its host says more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.config import ClusterConfig, Thresholds
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    DaemonObservation,
+    LocalProcess,
+    ProbeError,
+    Reason,
+    ServiceObservation,
+    State,
+)
+from monitor.probes.base import ProbeResult
+from monitor.runner import FailureReason
+from monitor.topology import Topology
+
+_BLINDING = (FailureReason.AUTH, FailureReason.MISSING_BINARY)
+
+
+@dataclass(frozen=True)
+class ProbeRound:
+    cluster: ClusterConfig
+    observed_at: dt.datetime
+    results: Mapping[str, ProbeResult]
+    topology: Topology = field(default_factory=Topology)
+    local: Mapping[str, LocalProcess] = field(default_factory=dict)
+    local_host: str | None = None  # this host's short name, for the local process checks
+
+
+def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
+    results = rnd.results
+    config = _doc(results.get("show_config"))
+    controllers, ctl_service = _slurmctld(rnd, thresholds)
+    dbds, dbd_service = _slurmdbd(rnd, thresholds)
+    services = {"slurmctld": ctl_service}
+    if dbd_service is not None:
+        services["slurmdbd"] = dbd_service
+    errors = tuple(
+        ProbeError(name, r.reason.value, r.message, r.started_at)
+        for name, r in sorted(results.items())
+        if r.reason is not None
+    )
+    blind = any(r.reason in _BLINDING for r in results.values())
+    sdiag = _doc(results.get("sdiag"))
+    registered = _registered_controller(results.get("controlhost"), rnd.topology)
+    return ClusterObservation(
+        cluster=rnd.cluster.name,
+        observed_at=rnd.observed_at,
+        daemons=(*controllers, *dbds),
+        services=services,
+        statistics=sdiag.get("statistics") if sdiag else None,
+        blind=blind,
+        errors=errors,
+        boot_time=config.get("boot_time") if config else None,
+        slurm_version=config.get("version") if config else None,
+        registered_controller=registered,
+        probe_durations={name: r.duration_seconds for name, r in results.items()},
+        local_processes=tuple(rnd.local.values()),
+    )
+
+
+def _doc(result: ProbeResult | None) -> dict[str, Any] | None:
+    if result is None or result.data is None or not hasattr(result.data, "to_dict"):
+        return None
+    return result.data.to_dict()
+
+
+def _reason(failure: FailureReason | None) -> Reason | None:
+    return None if failure is None else Reason(failure.value)
+
+
+# --- slurmctld ---------------------------------------------------------------------------
+
+
+def _slurmctld(
+    rnd: ProbeRound, th: Thresholds
+) -> tuple[list[DaemonObservation], ServiceObservation]:
+    ping = rnd.results.get("ping")
+    pings = _doc(ping)
+    local = rnd.local.get("slurmctld")
+    if ping is None or pings is None or ping.reason in _BLINDING:
+        # Blind, or ping gave nothing usable: list the controllers we know, state unknown.
+        why = _reason(ping.reason if ping else FailureReason.COMMAND_FAILED) or Reason.PARSE
+        daemons = [
+            DaemonObservation("slurmctld", h, role, State.UNKNOWN, why)
+            for h, role in rnd.topology.controllers
+        ]
+        return daemons, ServiceObservation(
+            "slurmctld", State.UNKNOWN, Condition.BLIND, None, None, None, why
+        )
+    entries = pings["pings"]
+    all_answer = all(e["responding"] for e in entries)
+    latency = ping.duration_seconds if all_answer else None
+    standby = _rpc_says_standby(rnd.results)
+    serving = _serving_controller(entries, standby)
+    daemons = []
+    for e in entries:
+        if e["responding"]:
+            state, reason = State.UP, None
+            if latency is not None and latency > th.ping_latency_seconds:
+                state, reason = State.DEGRADED, Reason.SLOW
+            if serving is not None and e["hostname"] == serving.hostname:
+                overload = _overloaded(rnd.results, th)
+                if overload is not None and state is State.UP:
+                    state, reason = State.DEGRADED, overload
+            elif standby and e["mode"] != "primary":
+                reason = Reason.STANDBY
+        else:
+            state, reason = State.DOWN, Reason.UNREACHABLE
+        if local is not None and local.running is False and _is_local(rnd, e["hostname"]):
+            state, reason = State.DOWN, Reason.PROCESS_GONE
+        daemons.append(
+            DaemonObservation(
+                "slurmctld",
+                e["hostname"],
+                e["mode"],
+                state,
+                reason,
+                latency if e["responding"] else None,
+            )
+        )
+    return daemons, _ctl_service(daemons, serving, standby)
+
+
+def _ctl_service(
+    daemons: list[DaemonObservation], serving: ActiveInstance | None, standby: bool
+) -> ServiceObservation:
+    redundancy = all(d.answered for d in daemons)
+    if serving is None:
+        condition = Condition.SPLIT_BRAIN_PROTECTION if standby else Condition.NO_CONTROLLER
+        reason = Reason.STANDBY if standby else Reason.UNREACHABLE
+        return ServiceObservation(
+            "slurmctld", State.DOWN, condition, False, redundancy, None, reason
+        )
+    active = next(d for d in daemons if d.hostname == serving.hostname)
+    condition = Condition.OK if serving.role == "primary" else Condition.FAILOVER
+    state = State.DEGRADED if active.state is State.DEGRADED else State.UP
+    return ServiceObservation(
+        "slurmctld",
+        state,
+        condition,
+        True,
+        redundancy,
+        serving,
+        active.reason if state is State.DEGRADED else None,
+    )
+
+
+def _serving_controller(entries: list[dict[str, Any]], standby: bool) -> ActiveInstance | None:
+    answering = [e for e in entries if e["responding"]]
+    if not answering:
+        return None
+    first = answering[0]
+    if first["mode"] == "primary":
+        return ActiveInstance(first["hostname"], "primary")
+    if standby:
+        return None
+    return ActiveInstance(first["hostname"], first["mode"])
+
+
+def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
+    return any(
+        results[n].reason is FailureReason.STANDBY for n in ("sdiag", "show_config") if n in results
+    )
+
+
+def _overloaded(results: Mapping[str, ProbeResult], th: Thresholds) -> Reason | None:
+    stats = (_doc(results.get("sdiag")) or {}).get("statistics") or {}
+    if stats.get("server_thread_count", 0) > th.server_threads:
+        return Reason.OVERLOADED
+    if stats.get("agent_queue_size", 0) > th.agent_queue_size:
+        return Reason.OVERLOADED
+    return None
+
+
+def _is_local(rnd: ProbeRound, hostname: str) -> bool:
+    return rnd.local_host is not None and hostname == rnd.local_host
+
+
+# --- slurmdbd ----------------------------------------------------------------------------
+
+
+def _slurmdbd(
+    rnd: ProbeRound, th: Thresholds
+) -> tuple[list[DaemonObservation], ServiceObservation | None]:
+    if not rnd.cluster.accounting:
+        return [], None
+    answer = rnd.results.get("dbd_ping") or rnd.results.get("dbd_stats")
+    endpoints = [(role, host) for role, host, _ in rnd.topology.dbd]
+    if answer is None:
+        return [], None
+    if answer.reason in _BLINDING or answer.reason in (
+        FailureReason.TIMEOUT,
+        FailureReason.PARSE,
+        FailureReason.COMMAND_FAILED,
+    ):
+        why = _reason(answer.reason)
+        daemons = [
+            DaemonObservation("slurmdbd", h, role, State.UNKNOWN, why) for role, h in endpoints
+        ]
+        return daemons, ServiceObservation(
+            "slurmdbd", State.UNKNOWN, Condition.BLIND, None, None, None, why
+        )
+    dbd_ping = _doc(rnd.results.get("dbd_ping"))
+    if dbd_ping is not None:
+        daemons = [
+            DaemonObservation(
+                "slurmdbd",
+                e["hostname"],
+                e["mode"],
+                State.UP if e["responding"] else State.DOWN,
+                None if e["responding"] else Reason.UNREACHABLE,
+            )
+            for e in dbd_ping["pings"]
+        ]
+    else:
+        daemons = _dbd_from_listen(rnd, endpoints)
+    return daemons, _dbd_service(rnd, answer, daemons, th)
+
+
+def _dbd_from_listen(rnd: ProbeRound, endpoints: list[tuple[str, str]]) -> list[DaemonObservation]:
+    listen = rnd.results.get("dbd_listen")
+    seen: dict[str, tuple[str, bool, str]] = (listen.data or {}) if listen else {}
+    local = rnd.local.get("slurmdbd")
+    primary_listens = seen.get("primary", ("", False, ""))[1]
+    daemons = []
+    for role, host in endpoints:
+        if role not in seen:
+            state, reason = State.UNKNOWN, Reason.COMMAND_FAILED
+        elif seen[role][1]:
+            state, reason = State.UP, None
+        elif role != "primary" and primary_listens:
+            # A standby backup does not listen: not listening proves nothing.
+            state, reason = State.UNKNOWN, Reason.STANDBY
+        else:
+            state, reason = State.DOWN, Reason.UNREACHABLE
+        if local is not None and _is_local(rnd, host):
+            if not local.running:
+                state, reason = State.DOWN, Reason.PROCESS_GONE
+            elif state is State.UNKNOWN:
+                state, reason = State.UP, None
+        daemons.append(DaemonObservation("slurmdbd", host, role, state, reason))
+    return daemons
+
+
+def _dbd_service(
+    rnd: ProbeRound, answer: ProbeResult, daemons: list[DaemonObservation], th: Thresholds
+) -> ServiceObservation:
+    known = [d for d in daemons if d.state is not State.UNKNOWN]
+    redundancy: bool | None = (
+        all(d.answered for d in daemons)
+        if len(known) == len(daemons)
+        else (False if any(not d.answered for d in known) else None)
+    )
+    active_d = next((d for d in daemons if d.answered), None)
+    active = ActiveInstance(active_d.hostname, active_d.role) if active_d else None
+    if answer.reason is FailureReason.DATABASE:
+        return ServiceObservation(
+            "slurmdbd",
+            State.DOWN,
+            Condition.DATABASE_UNREACHABLE,
+            False,
+            redundancy,
+            active,
+            Reason.DATABASE,
+        )
+    if answer.reason is not None:
+        return ServiceObservation(
+            "slurmdbd",
+            State.DOWN,
+            Condition.DBD_UNREACHABLE,
+            False,
+            redundancy,
+            None,
+            _reason(answer.reason),
+        )
+    stats = (_doc(rnd.results.get("sdiag")) or {}).get("statistics") or {}
+    backlog = stats.get("dbd_agent_queue_size", 0) > th.dbd_agent_queue_size
+    condition = Condition.OK if active is None or active.role == "primary" else Condition.FAILOVER
+    return ServiceObservation(
+        "slurmdbd",
+        State.DEGRADED if backlog else State.UP,
+        condition,
+        True,
+        redundancy,
+        active,
+        Reason.BACKLOG if backlog else None,
+    )
+
+
+def _registered_controller(result: ProbeResult | None, topology: Topology) -> str | None:
+    doc = _doc(result)
+    if not doc or not doc.get("clusters"):
+        return None
+    name = topology.cluster_name
+    for entry in doc["clusters"]:
+        if name is None or entry.get("name") == name:
+            return entry.get("control_host") or None
+    return None

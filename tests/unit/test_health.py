@@ -1,0 +1,185 @@
+"""The health state machine: thresholds, flapping, backdating, failover and failback, blind
+periods, a daemon restart. Times are driven by freezegun."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from freezegun import freeze_time
+
+from monitor.config import MonitorSettings
+from monitor.health import ClusterHealth
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    DaemonObservation,
+    LocalProcess,
+    Reason,
+    ServiceObservation,
+    State,
+)
+
+T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
+SETTINGS = MonitorSettings(failure_threshold=2, recovery_threshold=3)
+
+
+def ctl(host: str, role: str, state: State, reason: Reason | None = None) -> DaemonObservation:
+    return DaemonObservation("slurmctld", host, role, state, reason)
+
+
+def observation(primary: State, backup: State, *, blind: bool = False,
+                local: tuple[LocalProcess, ...] = ()) -> ClusterObservation:
+    now = dt.datetime.now(dt.UTC)
+    if blind:
+        daemons = (ctl("ctl1", "primary", State.UNKNOWN, Reason.AUTH),
+                   ctl("ctl2", "backup", State.UNKNOWN, Reason.AUTH))
+        svc = ServiceObservation("slurmctld", State.UNKNOWN, Condition.BLIND, None, None)
+        return ClusterObservation("prod", now, daemons, {"slurmctld": svc}, blind=True)
+    daemons = (ctl("ctl1", "primary", primary, None if primary is State.UP else Reason.UNREACHABLE),
+               ctl("ctl2", "backup", backup, None if backup is State.UP else Reason.UNREACHABLE))
+    if primary is State.UP:
+        svc = ServiceObservation("slurmctld", State.UP, Condition.OK, True, backup is State.UP,
+                                 ActiveInstance("ctl1", "primary"))
+    elif backup is State.UP:
+        svc = ServiceObservation("slurmctld", State.UP, Condition.FAILOVER, True, False,
+                                 ActiveInstance("ctl2", "backup"))
+    else:
+        svc = ServiceObservation("slurmctld", State.DOWN, Condition.NO_CONTROLLER, False, False)
+    return ClusterObservation("prod", now, daemons, {"slurmctld": svc}, local_processes=local)
+
+
+def feed(health: ClusterHealth, frozen, obs_args, seconds: float = 1.0, **kw):
+    frozen.tick(dt.timedelta(seconds=seconds))
+    return health.update(observation(*obs_args, **kw))
+
+
+def daemon_state(health: ClusterHealth, host: str) -> State:
+    return next(d.state for d in health.status().daemons if d.hostname == host)
+
+
+def test_thresholds_and_backdating():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        assert daemon_state(health, "ctl1") is State.UP
+        # first failure at T0+4s, not yet confirmed
+        events = feed(health, frozen, (State.DOWN, State.UP))
+        assert not events and health.pending
+        assert daemon_state(health, "ctl1") is State.UP
+        events = feed(health, frozen, (State.DOWN, State.UP), seconds=1)
+        down = [e for e in events if e.kind == "daemon"]
+        assert len(down) == 1 and down[0].new == "down" and down[0].old == "up"
+        assert down[0].at == T0 + dt.timedelta(seconds=4)  # backdated to the first failure
+        assert down[0].confirmed_at == T0 + dt.timedelta(seconds=5)
+        assert down[0].cause == "unreachable"
+        assert not health.pending
+        # recovery needs 3 consecutive good probes
+        feed(health, frozen, (State.UP, State.UP))
+        feed(health, frozen, (State.UP, State.UP))
+        assert daemon_state(health, "ctl1") is State.DOWN
+        events = feed(health, frozen, (State.UP, State.UP))
+        up = [e for e in events if e.kind == "daemon"]
+        assert up and up[0].new == "up" and up[0].at == T0 + dt.timedelta(seconds=6)
+
+
+def test_flapping_never_confirms():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        events = []
+        for i in range(20):
+            events += feed(health, frozen, (State.DOWN if i % 2 else State.UP, State.UP))
+        assert not [e for e in events if e.kind == "daemon"]
+        assert daemon_state(health, "ctl1") is State.UP
+
+
+def test_failover_and_failback_are_counted_once_each():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        assert health.status().failovers_total == 0
+        events = []
+        for _ in range(3):
+            events += feed(health, frozen, (State.DOWN, State.UP))
+        failovers = [e for e in events if e.kind == "failover"]
+        assert len(failovers) == 1 and failovers[0].cause == "failover"
+        assert failovers[0].new == "ctl2(backup)"
+        status = health.status()
+        assert status.failovers_total == 1
+        assert status.services["slurmctld"].active == ActiveInstance("ctl2", "backup")
+        assert status.services["slurmctld"].state is State.UP  # a failover is not downtime
+        events = []
+        for _ in range(3):
+            events += feed(health, frozen, (State.UP, State.UP))
+        assert [e.cause for e in events if e.kind == "failover"] == ["failback"]
+        assert health.status().failovers_total == 2
+
+
+def test_full_outage_then_primary_back_is_not_a_failover():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        events = []
+        for _ in range(3):
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        svc = [e for e in events if e.kind == "service"]
+        assert svc and svc[0].new == "down" and svc[0].cause == "no_controller"
+        for _ in range(3):
+            events += feed(health, frozen, (State.UP, State.UP))
+        assert not [e for e in events if e.kind == "failover"]
+        assert health.status().services["slurmctld"].state is State.UP
+
+
+def test_blind_period_is_unknown_never_down():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        events = []
+        for _ in range(5):
+            events += feed(health, frozen, (State.UP, State.UP), blind=True)
+        assert {e.new for e in events} == {"unknown"}
+        status = health.status()
+        assert status.services["slurmctld"].state is State.UNKNOWN
+        assert status.services["slurmctld"].up is None
+        assert all(d.state is State.UNKNOWN for d in status.daemons)
+
+
+def test_process_gone_is_down_at_once_and_restart_is_recorded():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        p1 = LocalProcess("slurmctld", True, pid=10, start_time=1000.0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP), local=(p1,))
+        gone = observation(State.UP, State.UP)
+        daemons = (ctl("ctl1", "primary", State.DOWN, Reason.PROCESS_GONE), gone.daemons[1])
+        frozen.tick(dt.timedelta(seconds=1))
+        events = health.update(ClusterObservation("prod", dt.datetime.now(dt.UTC), daemons,
+                                                  gone.services))
+        assert [e.new for e in events if e.kind == "daemon"] == ["down"]
+        p2 = LocalProcess("slurmctld", True, pid=11, start_time=2000.0)
+        events = feed(health, frozen, (State.UP, State.UP), local=(p2,))
+        restarts = [e for e in events if e.kind == "restart"]
+        assert len(restarts) == 1 and "11" in restarts[0].cause
+        assert health.status().restarts_total == {"slurmctld": 1}
+
+
+def test_probe_errors_are_counted_once_per_probe_run():
+    from monitor.observation import ProbeError
+
+    health = ClusterHealth("prod", SETTINGS, T0)
+    err = ProbeError("sdiag", "timeout", "sdiag did not finish", T0)
+    base = observation(State.UP, State.UP)
+    for i in range(3):  # the same slow sdiag result carried over three rounds
+        health.update(ClusterObservation("prod", T0 + dt.timedelta(seconds=i), base.daemons,
+                                         base.services, errors=(err,)))
+    assert health.status().probe_errors_total == {("sdiag", "timeout"): 1}
+    err2 = ProbeError("sdiag", "timeout", "again", T0 + dt.timedelta(seconds=5))
+    health.update(ClusterObservation("prod", T0 + dt.timedelta(seconds=6), base.daemons,
+                                     base.services, errors=(err2,)))
+    assert health.status().probe_errors_total == {("sdiag", "timeout"): 2}
