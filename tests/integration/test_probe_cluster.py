@@ -1,0 +1,164 @@
+"""`slurm-sla probe --json` against the real HA cluster, in every situation the lab makes.
+
+The monitor runs on the lab's client host (hub), as it would on a login node.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(lab, tmp_path: Path, **cluster: object) -> Path:
+    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in cluster.items())
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        "[monitor]\n"
+        f'state_dir = "{tmp_path}/state"\n'
+        "command_timeout_seconds = 5\n"
+        "slow_command_timeout_seconds = 20\n"
+        "[[clusters]]\n"
+        'name = "lab"\n'
+        f'slurm_conf = "{lab.slurm_conf}"\n'
+        'slurm_bin = "/usr/bin"\n' + extra
+    )
+    return path
+
+
+def probe(lab, config: Path) -> tuple[int, dict]:
+    result = lab.run_client([sys.executable, "-m", "monitor", "probe", "--config", str(config),
+                             "--json"], timeout=90)
+    assert result.stdout, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["clusters"]) == 1
+    return result.returncode, doc["clusters"][0]
+
+
+def daemons(cluster: dict) -> dict[str, tuple[str, str | None]]:
+    return {d["hostname"]: (d["state"], d["reason"]) for d in cluster["daemons"]}
+
+
+@pytest.fixture
+def config(lab, tmp_path):
+    return write_config(lab, tmp_path)
+
+
+def test_healthy(healthy_lab, config):
+    rc, c = probe(healthy_lab, config)
+    assert rc == 0, c
+    d = daemons(c)
+    assert d["ctl1"] == ("up", None) and d["ctl2"] == ("up", None)
+    assert d["dbd1"] == ("up", None)
+    assert d["dbd2"] == ("unknown", "standby")  # a standby slurmdbd does not listen
+    ctl = c["services"]["slurmctld"]
+    assert ctl["up"] is True and ctl["redundancy_ok"] is True
+    assert ctl["active"] == {"hostname": "ctl1", "role": "primary"}
+    assert c["services"]["slurmdbd"]["active"]["hostname"] == "dbd1"
+    assert c["blind"] is False and c["errors"] == []
+    assert c["statistics"]["server_thread_count"] >= 1
+    assert c["slurm_version"].startswith("22.05")
+
+
+def test_primary_killed_before_and_after_takeover(healthy_lab, config):
+    lab = healthy_lab
+    lab.kill("ctl1")
+    rc, c = probe(lab, config)  # at once: the backup has not taken over yet
+    assert daemons(c)["ctl1"] == ("down", "unreachable")
+    assert c["services"]["slurmctld"]["up"] is True
+    assert rc == 1
+    lab.wait_serving("ctl2", timeout=30)
+    rc, c = probe(lab, config)
+    assert rc == 1, c
+    ctl = c["services"]["slurmctld"]
+    assert ctl["condition"] == "failover" and ctl["redundancy_ok"] is False
+    assert ctl["active"] == {"hostname": "ctl2", "role": "backup"}
+    assert c["blind"] is False
+
+
+def test_backup_killed(healthy_lab, config):
+    healthy_lab.kill("ctl2")
+    rc, c = probe(healthy_lab, config)
+    assert rc == 1
+    assert daemons(c)["ctl2"] == ("down", "unreachable")
+    ctl = c["services"]["slurmctld"]
+    assert ctl["up"] and not ctl["redundancy_ok"] and ctl["active"]["hostname"] == "ctl1"
+
+
+def test_both_controllers_killed(healthy_lab, config):
+    healthy_lab.kill("ctl1")
+    healthy_lab.kill("ctl2")
+    rc, c = probe(healthy_lab, config)
+    assert rc == 2
+    assert daemons(c)["ctl1"] == ("down", "unreachable")
+    assert daemons(c)["ctl2"] == ("down", "unreachable")
+    ctl = c["services"]["slurmctld"]
+    assert ctl["up"] is False and ctl["condition"] == "no_controller"
+    assert c["blind"] is False
+    # slurmdbd does not depend on slurmctld
+    assert c["services"]["slurmdbd"]["up"] is True
+
+
+def test_slurmdbd_primary_killed(healthy_lab, config):
+    lab = healthy_lab
+    lab.kill("dbd1")
+    lab.wait_dbd_serving("dbd2", timeout=30)
+    rc, c = probe(lab, config)
+    assert rc == 1, c
+    assert daemons(c)["dbd1"] == ("down", "unreachable")
+    assert daemons(c)["dbd2"] == ("up", None)
+    dbd = c["services"]["slurmdbd"]
+    assert dbd["up"] and dbd["condition"] == "failover" and dbd["redundancy_ok"] is False
+
+
+def test_both_slurmdbd_killed(healthy_lab, config):
+    healthy_lab.kill("dbd1")
+    healthy_lab.kill("dbd2")
+    rc, c = probe(healthy_lab, config)
+    assert rc == 2
+    dbd = c["services"]["slurmdbd"]
+    assert dbd["up"] is False and dbd["condition"] == "dbd_unreachable"
+    assert daemons(c)["dbd1"] == ("down", "unreachable")
+    assert daemons(c)["dbd2"] == ("down", "unreachable")
+    assert c["services"]["slurmctld"]["up"] is True
+
+
+def test_mariadb_down(healthy_lab, config):
+    healthy_lab.kill("db")
+    deadline = time.monotonic() + 30
+    while True:
+        rc, c = probe(healthy_lab, config)
+        if c["services"]["slurmdbd"]["condition"] == "database_unreachable" or \
+                time.monotonic() > deadline:
+            break
+    assert rc == 2, c
+    dbd = c["services"]["slurmdbd"]
+    assert dbd["up"] is False and dbd["reason"] == "database"
+
+
+def test_munge_down_is_blind_not_down(healthy_lab, config):
+    healthy_lab.kill("munge")
+    rc, c = probe(healthy_lab, config)
+    assert rc == 3, c
+    assert c["blind"] is True
+    assert {d["state"] for d in c["daemons"]} == {"unknown"}
+    assert "down" not in {s["state"] for s in c["services"].values()}
+    assert any(e["reason"] == "auth" for e in c["errors"])
+    assert any(e["probe"] == "munge" for e in c["errors"])  # the local munge check ran
+
+
+def test_primary_unreachable_is_split_brain_protection(healthy_lab, config):
+    healthy_lab.cut_link("ctl1")
+    rc, c = probe(healthy_lab, config)
+    assert rc == 2, c
+    assert daemons(c)["ctl1"] == ("down", "unreachable")
+    ctl = c["services"]["slurmctld"]
+    assert ctl["condition"] == "split_brain_protection" and ctl["active"] is None
+    assert daemons(c)["ctl2"] == ("up", "standby")
