@@ -34,6 +34,7 @@ class Notifier:
             address = "\0" + address[1:]  # abstract namespace
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(1.0)  # never let a stuck listener stall the daemon
                 sock.connect(address)
                 sock.sendall("\n".join(fields).encode())
             return True

@@ -111,3 +111,22 @@ def test_vanished_labels_vanish():
     assert "ctl1" in render(snap)
     empty = Snapshot(T0, T0)
     assert "ctl1" not in render(empty)
+
+
+def test_healthz_rules():
+    from monitor.service import snapshot_health
+
+    snap = failover_snapshot()
+    fresh = Snapshot(T0, T0, snap.clusters, extras={"interval_seconds": 10,
+                                                    "scheduler_running": True})
+    last = snap.clusters[0].last_probe_at
+    assert snapshot_health(fresh, last + dt.timedelta(seconds=20), 20).ok
+    stale = snapshot_health(fresh, last + dt.timedelta(seconds=40), 20)
+    assert not stale.ok and "no probe round for more than 35 s: prod" in stale.detail["problems"]
+    stopped = Snapshot(T0, T0, snap.clusters, extras={"interval_seconds": 10,
+                                                      "scheduler_running": False})
+    assert "scheduler not running" in snapshot_health(stopped, last, 20).detail["problems"]
+    failing = Snapshot(T0, T0, snap.clusters, extras={
+        "interval_seconds": 10, "scheduler_running": True,
+        "problems": ["state store: the disk is full"]})
+    assert not snapshot_health(failing, last, 20).ok

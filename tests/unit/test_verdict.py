@@ -36,10 +36,10 @@ def listen(primary: bool, backup: bool) -> ProbeResult:
     return ok("dbd_listen", {"primary": ("dbd1", primary, ""), "backup": ("dbd2", backup, "")})
 
 
-def verdict(*results: ProbeResult, local=None, cluster=CLUSTER, thresholds=Thresholds()):
+def verdict(*results: ProbeResult, local=None, cluster=CLUSTER, thresholds=None):
     rnd = ProbeRound(cluster, T0, {r.probe: r for r in results}, TOPOLOGY, local or {},
                      "ctl1")
-    return evaluate(rnd, thresholds)
+    return evaluate(rnd, thresholds or Thresholds())
 
 
 def states(obs) -> dict[str, tuple[str, str | None]]:
