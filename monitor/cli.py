@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.alerting.testalert import register as _register_test_alert
 from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
 from monitor.errors import ConfigError, MonitorError, ParseError
+from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
 
 Handler = Callable[[argparse.Namespace], int]
@@ -193,4 +195,6 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_parse,
     _register_probe,
     _register_run,
+    _register_test_alert,
+    _register_maintenance,
 ]

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.alerting.providers import RECEIVER_TYPES as PROVIDER_TYPES
+from monitor.alerting.providers import read_receiver_options
+from monitor.alerting.settings import AlertSettings, read_alerts
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError
@@ -81,6 +84,9 @@ class ClusterConfig:
     munge_socket: Path | None = None  # default: AuthInfo socket= from slurm.conf, else munge's
     accounting: bool = True  # the cluster has slurmdbd
     local_daemons: tuple[str, ...] = ()  # daemons running on this host: process-checked
+    # Where the monitor reaches a Slurm host for the slurmdbd port check, when its own name
+    # resolution differs from the cluster's: {"dbd1" = "10.1.0.5"} or {"dbd1" = "10.1.0.5:6819"}.
+    host_addresses: Mapping[str, str] = field(default_factory=dict)
     slo: SloTargets = field(default_factory=SloTargets)
 
     def command_env(self) -> dict[str, str]:
@@ -102,7 +108,8 @@ class MaintenanceWindow:
 class ReceiverConfig:
     name: str
     type: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # may hold secrets
+    settings: Any = None  # the options validated by the type's provider (monitor.alerting)
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class Config:
     thresholds: Thresholds
     maintenance: tuple[MaintenanceWindow, ...] = ()
     receivers: tuple[ReceiverConfig, ...] = ()
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     source: Path | None = None
 
     def cluster(self, name: str) -> ClusterConfig:
@@ -123,7 +131,7 @@ class Config:
         raise KeyError(name)
 
 
-RECEIVER_TYPES = ("webhook", "slack", "pagerduty", "alertmanager", "email")
+RECEIVER_TYPES = PROVIDER_TYPES  # the provider registry is the one list
 
 
 def load_config(path: Path | str) -> Config:
@@ -166,7 +174,9 @@ def _line_from_message(message: str) -> int | None:
 
 def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
     r.table(
-        data, (), ("monitor", "clusters", "slo", "sla", "thresholds", "maintenance", "receivers")
+        data,
+        (),
+        ("monitor", "clusters", "slo", "sla", "thresholds", "maintenance", "receivers", "alerts"),
     )
     monitor = _read_monitor(r, data.get("monitor"))
     slo = _read_slo(r, data.get("slo"), ("slo",), SloTargets())
@@ -201,6 +211,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         thresholds=_read_thresholds(r, data.get("thresholds")),
         maintenance=windows,
         receivers=receivers,
+        alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=rnames),
         source=source,
     )
 
@@ -314,8 +325,22 @@ def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> 
         munge_socket=r.path(d, p, "munge_socket", None),
         accounting=r.boolean(d, p, "accounting", True),
         local_daemons=r.strings(d, p, "local_daemons", (), choices=SERVICES) or (),
+        host_addresses=_read_addresses(r, d, p),
         slo=_read_slo(r, d.get("slo"), (*p, "slo"), slo) if "slo" in d else slo,
     )
+
+
+def _read_addresses(r: Reader, d: dict[str, Any], p: KeyPath) -> dict[str, str]:
+    raw = r.table(d.get("host_addresses"), (*p, "host_addresses"), d.get("host_addresses") or {})
+    out = {}
+    for host, value in raw.items():
+        if not isinstance(value, str) or not re.fullmatch(
+            r"[^\s:]+(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?", value
+        ):
+            r.error((*p, "host_addresses", host), "expected ADDRESS or ADDRESS:PORT")
+            continue
+        out[host] = value
+    return out
 
 
 def _read_maintenance(
@@ -351,4 +376,5 @@ def _read_receiver(r: Reader, d: dict[str, Any], p: KeyPath) -> ReceiverConfig:
     name = r.string(d, p, "name", "", required=True) or ""
     kind = r.string(d, p, "type", "", required=True, choices=RECEIVER_TYPES) or ""
     options = {k: v for k, v in d.items() if k not in ("name", "type")}
-    return ReceiverConfig(name=name, type=kind, options=options)
+    settings = read_receiver_options(r, kind, options, p)
+    return ReceiverConfig(name=name, type=kind, options=options, settings=settings)

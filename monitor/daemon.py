@@ -30,7 +30,7 @@ from monitor.prober import ClusterProber
 from monitor.probes.base import Clock, Runner, utc_now
 from monitor.runner import run_command
 from monitor.selfmetrics import MonitorMetrics
-from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox
+from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox, StoreStatus
 from monitor.verdict import evaluate
 
 log = structlog.get_logger("slurm_sla_monitor")
@@ -62,12 +62,16 @@ class Daemon:
         run: Runner = run_command,
         sinks: Sequence[RoundSink] = (),
         sla_source: Callable[[dt.datetime], tuple[SlaFigures, ...]] | None = None,
+        store_status: Callable[[], StoreStatus] | None = None,
+        problems: Callable[[], list[str]] | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
         self._run = run
         self._sinks = list(sinks)
         self._sla_source = sla_source
+        self._store_status = store_status
+        self._problems = problems
         self.metrics = MonitorMetrics(registry)
         self.started_at = clock()
         self.box = SnapshotBox(Snapshot(self.started_at, self.started_at))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,14 +18,18 @@ import structlog
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
 from exporters.collectors import register_all
+from exporters.collectors.alerts import AlertCollector
 from exporters.http import Health, MetricsServer
 from exporters.web_config import load_web_config
+from monitor.alerting.service import Alerting
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
+from monitor.ledger.ledger import Ledger
 from monitor.logs import configure_logging
 from monitor.sdnotify import Notifier
-from monitor.snapshot import Snapshot
+from monitor.snapshot import Snapshot, StoreStatus
+from monitor.store.db import Database
 
 log = structlog.get_logger("slurm_sla_monitor")
 
@@ -45,26 +48,45 @@ def snapshot_health(snapshot: Snapshot, now: dt.datetime, slow_timeout: float) -
         problems.append("scheduler not running")
     if stale:
         problems.append(f"no probe round for more than {limit:.0f} s: {', '.join(stale)}")
-    problems += list(snapshot.extras.get("problems", ()))
+    problems += list(snapshot.problems)
     return Health(
         not problems, {"problems": problems, "clusters": [c.name for c in snapshot.clusters]}
     )
 
 
 class Service:
-    def __init__(
-        self,
-        config_path: Path,
-        config: Config,
-        make_daemon: Callable[[Config, CollectorRegistry], Daemon] | None = None,
-    ):
+    """The running monitor: the store, the ledger, alerting, the daemon and the endpoint.
+
+    Opening the state store is the one failure that stops the start (a clear one-line
+    error, exit 1, systemd retries): running without it would lose transitions and alerts
+    silently. Later store failures are reported (log, metric, ``/healthz``) and retried.
+    """
+
+    def __init__(self, config_path: Path, config: Config) -> None:
         self.config_path = config_path
         self.config = config
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.daemon = (make_daemon or (lambda c, r: Daemon(c, r)))(config, self.registry)
+        self.db = Database.in_dir(config.monitor.state_dir)
+        self.ledger = Ledger(config, lambda: self.db, close_database=False)
+        self.alerting = Alerting(
+            config,
+            self.db,
+            in_maintenance=self.ledger.in_maintenance,
+            sla_source=self.ledger.figures,
+        )
+        # The ledger first: a transition is committed before anything acts on it.
+        self.daemon = Daemon(
+            config,
+            self.registry,
+            sinks=[self.ledger, self.alerting],
+            sla_source=self.ledger.figures,
+            store_status=self._store_status,
+            problems=self.ledger.problems,
+        )
         register_all(self.registry, self.daemon.box.get)
+        self.registry.register(AlertCollector(self.alerting.status))
         web = (
             load_web_config(config.monitor.web_config_file)
             if config.monitor.web_config_file
@@ -75,6 +97,12 @@ class Service:
         self.notifier = Notifier()
         self._stop = threading.Event()
         self._reload = threading.Event()
+
+    def _store_status(self) -> StoreStatus:
+        ledger = self.ledger
+        return StoreStatus(
+            ledger.healthy, ledger.pending_events, ledger.lost_events, ledger.last_error
+        )
 
     def _health(self) -> Health:
         return snapshot_health(
@@ -89,6 +117,7 @@ class Service:
         self.daemon.metrics.reload_time.set_to_current_time()
         self.server.start()
         self.daemon.start()
+        self.alerting.start()
         log.info("http.listening", address=self.config.monitor.listen, port=self.server.port)
         self.notifier.ready(f"probing {len(self.config.clusters)} cluster(s)")
         watchdog = self.notifier.watchdog_interval()
@@ -102,6 +131,9 @@ class Service:
         self.notifier.stopping()
         log.info("daemon.draining")
         self.daemon.stop(wait=True)
+        self.alerting.stop()
+        self.ledger.close()
+        self.db.close()
         self.server.stop()
         return 0
 
@@ -117,6 +149,8 @@ class Service:
         if new.monitor.listen != self.config.monitor.listen:
             log.warning("config.listen_change_needs_restart", listen=new.monitor.listen)
         self.config = new
+        self.ledger.reload(new)
+        self.alerting.reload(new)
         self.daemon.reload(new)
         self.daemon.metrics.reload_ok.set(1)
         self.daemon.metrics.reload_time.set_to_current_time()

@@ -105,12 +105,24 @@ class SlaFigures:
 
 
 @dataclass(frozen=True)
+class StoreStatus:
+    """How the durable state store is doing (the ledger's view of it)."""
+
+    healthy: bool
+    pending_events: int = 0  # confirmed events waiting to be written
+    lost_events: int = 0  # dropped after the in-memory queue overflowed
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     generated_at: dt.datetime
     started_at: dt.datetime
     clusters: tuple[ClusterStatus, ...] = ()
     sla: tuple[SlaFigures, ...] = ()
     extras: Mapping[str, Any] = field(default_factory=dict)  # monitor-wide facts for exporters
+    store: StoreStatus | None = None
+    problems: tuple[str, ...] = ()  # what makes /healthz fail, besides stale rounds
 
 
 class SnapshotBox:

@@ -12,6 +12,7 @@ from exporters.collectors.local_process import LocalProcessCollector
 from exporters.collectors.scheduler import SchedulerCollector
 from exporters.collectors.services import ServiceCollector
 from exporters.collectors.sla import SlaCollector
+from exporters.collectors.store import StoreCollector
 from monitor.snapshot import Snapshot
 
 SnapshotSource = Callable[[], Snapshot]
@@ -22,6 +23,7 @@ COLLECTORS: tuple[type, ...] = (
     SchedulerCollector,
     SlaCollector,
     LocalProcessCollector,
+    StoreCollector,
 )
 
 

@@ -37,6 +37,9 @@ SITUATIONS: dict[str, Situation] = {
     "mariadb-down": Situation(
         "mariadb-down", ("primary",), description="MariaDB down under slurmdbd"
     ),
+    "primary-frozen": Situation(
+        "primary-frozen", ("primary",), description="primary slurmctld frozen (SIGSTOP)"
+    ),
     "munge-down": Situation(
         "munge-down",
         ("primary",),

@@ -49,7 +49,7 @@ class Database:
                 str(path), timeout=timeout, check_same_thread=False, isolation_level=None
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the state store: {_cause(exc)}") from exc
+            raise StoreError(f"{path}: cannot open the state store: {describe_error(exc)}") from exc
         self._conn.row_factory = sqlite3.Row
         try:
             self._configure()
@@ -57,7 +57,7 @@ class Database:
             self._migrate(migrations if migrations is not None else _migrations())
         except sqlite3.Error as exc:
             self._conn.close()
-            raise StoreError(f"{path}: {_cause(exc)}") from exc
+            raise StoreError(f"{path}: {describe_error(exc)}") from exc
 
     @classmethod
     def in_dir(cls, state_dir: Path, **kwargs: object) -> Database:
@@ -103,24 +103,28 @@ class Database:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: cannot start a write: {_cause(exc)}") from exc
+                raise StoreError(
+                    f"{self.path}: cannot start a write: {describe_error(exc)}"
+                ) from exc
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._conn.execute("ROLLBACK")
                 raise
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: commit failed: {_cause(exc)}") from exc
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: commit failed: {describe_error(exc)}") from exc
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: read failed: {_cause(exc)}") from exc
+                raise StoreError(f"{self.path}: read failed: {describe_error(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -129,12 +133,14 @@ class Database:
 
 def _run_script(conn: sqlite3.Connection, sql: str) -> None:
     # executescript() would COMMIT our transaction first; run statement by statement inside it.
+    # Statements are split at ';', so a migration cannot hold a trigger body.
     for statement in sql.split(";"):
         if statement.strip():
             conn.execute(statement)
 
 
-def _cause(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """One wording of SQLite failures for every user of the store."""
     text = str(exc)
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:

@@ -7,6 +7,8 @@ Version 2: alerting (alert state and the durable outbox).
 
 from __future__ import annotations
 
+from monitor.alerting.schema import MIGRATION as ALERTING_MIGRATION
+from monitor.ledger.schema import LEDGER_MIGRATION
 from monitor.store.db import Migration
 
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (LEDGER_MIGRATION, ALERTING_MIGRATION)

@@ -126,7 +126,7 @@ def test_healthz_rules():
     stopped = Snapshot(T0, T0, snap.clusters, extras={"interval_seconds": 10,
                                                       "scheduler_running": False})
     assert "scheduler not running" in snapshot_health(stopped, last, 20).detail["problems"]
-    failing = Snapshot(T0, T0, snap.clusters, extras={
-        "interval_seconds": 10, "scheduler_running": True,
-        "problems": ["state store: the disk is full"]})
+    failing = Snapshot(T0, T0, snap.clusters,
+                       extras={"interval_seconds": 10, "scheduler_running": True},
+                       problems=("state store: the disk is full",))
     assert not snapshot_health(failing, last, 20).ok

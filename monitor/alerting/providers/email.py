@@ -1,0 +1,206 @@
+"""``email``: SMTP, one mail per notification, plain text and HTML alternatives.
+
+```toml
+[[receivers]]
+name = "admins"
+type = "email"
+host = "smtp.example.org"
+port = 587                    # default: 587 with starttls, 465 with tls, 25 with none
+security = "starttls"         # starttls | tls | none
+username = "monitor"
+password_file = "/etc/slurm-sla-monitor/smtp-password"
+from = "slurm-sla-monitor@example.org"
+to = ["hpc-admins@example.org"]
+# ca_file = "/etc/ssl/certs/internal-ca.pem"   # verify the server against this CA
+```
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import html
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from monitor.alerting.model import AlertNotice, Notification
+from monitor.alerting.providers.base import (
+    Delivery,
+    Problem,
+    ProviderSpec,
+    ReceiverOptions,
+    Secret,
+    SendContext,
+    option,
+    secret,
+)
+from monitor.alerting.providers.render import lasted, title, when, where
+from monitor.errors import DeliveryError
+
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class EmailOptions(ReceiverOptions):
+    host: str = option("", required=True)
+    port: int = option(0, minimum=0)
+    security: str = option("starttls", choices=("starttls", "tls", "none"))
+    username: str = option("")
+    password: Secret = secret()
+    sender: str = option("", key="from", required=True)
+    to: tuple[str, ...] = option((), required=True)
+    ca_file: str = option("")
+    tls_verify: bool = option(True)
+    subject_prefix: str = option("")
+    max_per_minute: int = option(30, minimum=0)
+
+    def validate(self) -> list[Problem]:
+        problems = []
+        if self.port > 65535:
+            problems.append(("port", f"must be <= 65535, got {self.port}"))
+        for i, address in enumerate((self.sender, *self.to)):
+            if address and "@" not in email.utils.parseaddr(address)[1]:
+                problems.append(("from" if i == 0 else "to", f"not an address: {address!r}"))
+        if self.password and not self.username:
+            problems.append(("username", "required when a password is set"))
+        return problems
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    sender: str
+    to: tuple[str, ...]
+    text: str
+    html: str
+
+
+def _text_block(a: AlertNotice) -> str:
+    state = f"RESOLVED after {lasted(a)}" if a.status == "resolved" else a.severity.upper()
+    lines = [
+        f"[{state}] {a.alertname}: {a.annotations.get('summary', '')}",
+        f"  {a.annotations.get('description', '')}".rstrip(),
+        f"  where: {where(a)}",
+        f"  since: {when(a.starts_at)}",
+    ]
+    if a.ends_at is not None:
+        lines.append(f"  until: {when(a.ends_at)}")
+    if a.annotations.get("runbook_url"):
+        lines.append(f"  runbook: {a.annotations['runbook_url']}")
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()))
+    lines.append(f"  labels: {labels}")
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _html_block(a: AlertNotice) -> str:
+    e = html.escape
+    color = "#2eb886" if a.status == "resolved" else "#d63232"
+    state = f"RESOLVED after {lasted(a)}" if a.status == "resolved" else a.severity.upper()
+    rows = [("where", where(a)), ("since", when(a.starts_at))]
+    if a.ends_at is not None:
+        rows.append(("until", when(a.ends_at)))
+    rows.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()))))
+    table = "".join(f'<tr><th align="left">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in rows)
+    runbook = a.annotations.get("runbook_url")
+    link = f'<p><a href="{e(runbook)}">Runbook</a></p>' if runbook else ""
+    return (
+        f'<div style="border-left:4px solid {color};padding-left:8px;margin-bottom:12px">'
+        f"<h3>[{e(state)}] {e(a.alertname)}: {e(a.annotations.get('summary', ''))}</h3>"
+        f"<p>{e(a.annotations.get('description', ''))}</p><table>{table}</table>{link}</div>"
+    )
+
+
+def build_payload(options: EmailOptions, n: Notification, now: dt.datetime) -> EmailContent:
+    subject = (options.subject_prefix + " " if options.subject_prefix else "") + title(n)
+    sections = []
+    if n.firing:
+        sections.append(("Firing", n.firing))
+    if n.resolved:
+        sections.append(("Resolved", n.resolved))
+    text = [title(n), ""]
+    body = [f"<h2>{html.escape(title(n))}</h2>"]
+    for name, alerts in sections:
+        text += [f"{name}:", *(_text_block(a) + "\n" for a in alerts)]
+        body += [f"<h2>{name}</h2>", *(_html_block(a) for a in alerts)]
+    if n.external_url:
+        text.append(f"Sent by slurm-sla-monitor: {n.external_url}")
+        body.append(f'<p>Sent by <a href="{html.escape(n.external_url)}">slurm-sla-monitor</a></p>')
+    else:
+        text.append("Sent by slurm-sla-monitor.")
+        body.append("<p>Sent by slurm-sla-monitor.</p>")
+    return EmailContent(
+        subject,
+        options.sender,
+        options.to,
+        "\n".join(text) + "\n",
+        "<html><body>" + "\n".join(body) + "</body></html>\n",
+    )
+
+
+def message(content: EmailContent, now: dt.datetime) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = content.subject
+    msg["From"] = content.sender
+    msg["To"] = ", ".join(content.to)
+    msg["Date"] = email.utils.format_datetime(now.astimezone(dt.UTC))
+    msg["Message-ID"] = email.utils.make_msgid(domain="slurm-sla-monitor")
+    msg["X-Mailer"] = "slurm-sla-monitor"
+    msg.set_content(content.text)
+    msg.add_alternative(content.html, subtype="html")
+    return msg
+
+
+def _tls_context(options: EmailOptions) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=options.ca_file or None)
+    if not options.tls_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def send(options: EmailOptions, n: Notification, ctx: SendContext) -> Delivery:
+    msg = message(build_payload(options, n, ctx.now), ctx.now)
+    port, timeout = options.effective_port, options.timeout_seconds
+    try:
+        password = options.password.resolve("password") if options.password else ""
+        if options.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                options.host, port, timeout=timeout, context=_tls_context(options)
+            )
+        else:
+            smtp = smtplib.SMTP(options.host, port, timeout=timeout)
+        with smtp:
+            if options.security == "starttls":
+                smtp.starttls(context=_tls_context(options))
+            if options.username:
+                smtp.login(options.username, password)
+            smtp.send_message(msg)
+    except DeliveryError as exc:
+        return Delivery(False, None, str(exc))
+    except smtplib.SMTPAuthenticationError as exc:
+        return Delivery(False, exc.smtp_code, f"SMTP authentication failed ({exc.smtp_code})")
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
+        return Delivery(False, exc.smtp_code, f"SMTP {exc.smtp_code}: {text[:120]}".rstrip(": "))
+    except smtplib.SMTPRecipientsRefused:
+        return Delivery(False, None, "SMTP: every recipient refused")
+    except smtplib.SMTPNotSupportedError:
+        return Delivery(False, None, "SMTP: the server does not offer STARTTLS or AUTH")
+    except ssl.SSLError as exc:
+        return Delivery(False, None, f"TLS failed ({exc.reason or type(exc).__name__})")
+    except ConnectionRefusedError:
+        return Delivery(False, None, "connection refused")
+    except TimeoutError:
+        return Delivery(False, None, f"no answer within {timeout:g} s")
+    except (OSError, smtplib.SMTPException) as exc:
+        return Delivery(False, None, f"SMTP failed ({type(exc).__name__})")
+    return Delivery(True, 250)
+
+
+PROVIDER = ProviderSpec("email", EmailOptions, build_payload, send)

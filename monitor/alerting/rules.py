@@ -1,0 +1,416 @@
+"""The alert rules: pure functions from one cluster's health (after hysteresis) and its SLA
+figures to the alerts that should be active now. No clock, no I/O, no lifecycle: the
+engine decides what becomes a notification.
+
+Each rule also says what it cannot know (:class:`Hold`): while a service's state is unknown
+(the monitor is blind, or it has just started), an alert already firing about it must
+neither resolve nor re-fire, so it is held as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from monitor.alerting.settings import AlertSettings, BurnWindow
+from monitor.config import Thresholds
+from monitor.observation import BLIND_REASONS, State
+from monitor.snapshot import ClusterStatus, DaemonStatus, ServiceStatus, SlaFigures
+
+
+@dataclass(frozen=True)
+class Candidate:
+    alertname: str
+    instance: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    alertname: str
+    instance: str | None = None  # None: every instance of the rule in this cluster
+
+    def covers(self, alertname: str, instance: str) -> bool:
+        return alertname == self.alertname and self.instance in (None, instance)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    cluster: str
+    active: tuple[Candidate, ...] = ()
+    held: tuple[Hold, ...] = ()
+    rules: frozenset[str] = frozenset()  # the rules evaluated (enabled)
+
+    def is_held(self, alertname: str, instance: str) -> bool:
+        return any(h.covers(alertname, instance) for h in self.held)
+
+
+@dataclass
+class Context:
+    status: ClusterStatus
+    sla: Sequence[SlaFigures]
+    settings: AlertSettings
+    thresholds: Thresholds
+    now: dt.datetime
+    active: list[Candidate] = field(default_factory=list)
+    held: list[Hold] = field(default_factory=list)
+
+    @property
+    def cluster(self) -> str:
+        return self.status.name
+
+    def fire(
+        self,
+        alertname: str,
+        instance: str,
+        since: dt.datetime | None,
+        summary: str,
+        description: str,
+        severity: str | None = None,
+        **labels: str,
+    ) -> None:
+        rule = self.settings.rule(alertname)
+        all_labels = {
+            "alertname": alertname,
+            "severity": severity or rule.severity,
+            "cluster": self.cluster,
+            **{k: v for k, v in labels.items() if v},
+        }
+        annotations = {"summary": summary, "description": description}
+        template = rule.runbook_url or self.settings.runbook_url
+        if template:
+            annotations["runbook_url"] = template.format(
+                alertname=alertname, cluster=self.cluster, service=labels.get("service", "")
+            )
+        when = min(since, self.now) if since else self.now
+        self.active.append(Candidate(alertname, instance, all_labels, annotations, when))
+
+    def hold(self, alertname: str, instance: str | None = None) -> None:
+        self.held.append(Hold(alertname, instance))
+
+    def service(self, name: str) -> ServiceStatus | None:
+        return self.status.services.get(name)
+
+    def daemons(self, name: str) -> list[DaemonStatus]:
+        return [d for d in self.status.daemons if d.daemon == name]
+
+    @property
+    def stats(self) -> Mapping[str, object] | None:
+        return self.status.statistics
+
+
+def _when(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _known(ctx: Context, service: str, *alertnames: str) -> ServiceStatus | None:
+    """The service if its state is known; else hold the rules about it."""
+    svc = ctx.service(service)
+    if svc is None and ctx.status.observation is not None:
+        return None  # not monitored (no slurmdbd): nothing to say, nothing to hold
+    if svc is None or svc.state is State.UNKNOWN:
+        for name in alertnames:
+            ctx.hold(name)
+        return None
+    return svc
+
+
+def _instances(daemons: list[DaemonStatus]) -> str:
+    return ", ".join(f"{d.hostname} {d.role}" for d in daemons) or "none"
+
+
+# --- availability ------------------------------------------------------------------------
+
+
+def slurmctld_down(ctx: Context) -> None:
+    svc = _known(ctx, "slurmctld", "SlurmctldDown")
+    if svc is None or svc.state is not State.DOWN:
+        return
+    ctls = ctx.daemons("slurmctld")
+    if svc.condition == "split_brain_protection":
+        primary = next((d.hostname for d in ctls if d.role == "primary"), "the primary")
+        detail = (
+            f"The primary controller {primary} is unreachable from the monitor and the "
+            "backup stays in standby because it still sees the primary (split-brain "
+            "protection): no controller serves requests"
+        )
+    else:
+        detail = f"No controller answers scontrol ping (configured: {_instances(ctls)})"
+    ctx.fire(
+        "SlurmctldDown",
+        "slurmctld",
+        svc.since,
+        f"No slurmctld answers on cluster {ctx.cluster}",
+        f"{detail} since {_when(svc.since)}. Jobs cannot be submitted or scheduled.",
+        service="slurmctld",
+        daemon="slurmctld",
+    )
+
+
+def slurmctld_failover(ctx: Context) -> None:
+    svc = _known(ctx, "slurmctld", "SlurmctldFailover")
+    if svc is None or svc.state not in (State.UP, State.DEGRADED) or svc.active is None:
+        return
+    if svc.active.role == "primary":
+        return
+    primary = next((d for d in ctx.daemons("slurmctld") if d.role == "primary"), None)
+    ctx.fire(
+        "SlurmctldFailover",
+        f"slurmctld@{svc.active.hostname}",
+        None,
+        f"Backup controller {svc.active.hostname} ({svc.active.role}) is serving cluster "
+        f"{ctx.cluster}",
+        f"The primary slurmctld{' on ' + primary.hostname if primary else ''} is not serving; "
+        f"{svc.active.hostname} ({svc.active.role}) has taken over. The cluster works, but "
+        "without a standby until the primary is back and takes control again.",
+        service="slurmctld",
+        daemon="slurmctld",
+        host=svc.active.hostname,
+        role=svc.active.role,
+    )
+
+
+def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
+    svc = ctx.service(daemon)
+    for d in ctx.daemons(daemon):
+        if d.role == "primary":
+            continue
+        instance = f"{daemon}@{d.hostname}({d.role})"
+        if d.state is State.UNKNOWN or svc is None or svc.state is State.UNKNOWN:
+            ctx.hold(alertname, instance)
+        elif d.state is State.DOWN:
+            ctx.fire(
+                alertname,
+                instance,
+                d.since,
+                f"Backup {daemon} on {d.hostname} ({d.role}) of cluster {ctx.cluster} is down",
+                f"{daemon} on {d.hostname} ({d.role}) has not answered since {_when(d.since)} "
+                f"({d.reason or 'unreachable'}). Redundancy is lost: one more failure stops "
+                f"the service.",
+                service=daemon,
+                daemon=daemon,
+                host=d.hostname,
+                role=d.role,
+            )
+
+
+def slurmctld_backup_down(ctx: Context) -> None:
+    _backup_down(ctx, "slurmctld", "SlurmctldBackupDown")
+
+
+def slurmdbd_down(ctx: Context) -> None:
+    svc = _known(ctx, "slurmdbd", "SlurmdbdDown")
+    if svc is None or svc.state is not State.DOWN:
+        return
+    if svc.condition == "database_unreachable":
+        detail = f"slurmdbd answers but cannot reach its database since {_when(svc.since)}"
+    else:
+        dbds = _instances(ctx.daemons("slurmdbd"))
+        detail = f"No slurmdbd answers sacctmgr (configured: {dbds}) since {_when(svc.since)}"
+    ctx.fire(
+        "SlurmdbdDown",
+        "slurmdbd",
+        svc.since,
+        f"slurmdbd of cluster {ctx.cluster} is down",
+        f"{detail}. Jobs keep running; accounting records queue in slurmctld (DBD agent "
+        "queue) and sacct, sreport and fairshare updates stall until it returns.",
+        service="slurmdbd",
+        daemon="slurmdbd",
+    )
+
+
+def slurmdbd_backup_down(ctx: Context) -> None:
+    _backup_down(ctx, "slurmdbd", "SlurmdbdBackupDown")
+
+
+# --- performance -------------------------------------------------------------------------
+
+
+def _serving(ctx: Context) -> DaemonStatus | None:
+    svc = ctx.service("slurmctld")
+    if svc is None or svc.active is None:
+        return None
+    return next((d for d in ctx.daemons("slurmctld") if d.hostname == svc.active.hostname), None)
+
+
+def slurmctld_slow(ctx: Context) -> None:
+    if _known(ctx, "slurmctld", "SlurmctldSlow") is None:
+        return
+    limit = ctx.thresholds.ping_latency_seconds
+    serving = _serving(ctx)
+    if serving is None or serving.state is not State.DEGRADED:
+        return
+    if serving.latency_seconds is None or serving.latency_seconds <= limit:
+        return
+    ctx.fire(
+        "SlurmctldSlow",
+        "slurmctld",
+        serving.since,
+        f"slurmctld of cluster {ctx.cluster} answers slowly",
+        f"scontrol ping took {serving.latency_seconds:.2f} s (threshold {limit:g} s); the "
+        f"serving controller is {serving.hostname} ({serving.role}).",
+        service="slurmctld",
+        daemon="slurmctld",
+    )
+
+
+def slurmctld_overloaded(ctx: Context) -> None:
+    if _known(ctx, "slurmctld", "SlurmctldOverloaded") is None:
+        return
+    serving, stats = _serving(ctx), ctx.stats
+    if serving is None or serving.state is not State.DEGRADED or stats is None:
+        return
+    th = ctx.thresholds
+    over = [
+        f"{label} {stats[key]} (threshold {limit})"
+        for key, label, limit in (
+            ("server_thread_count", "server threads", th.server_threads),
+            ("agent_queue_size", "agent queue", th.agent_queue_size),
+        )
+        if isinstance(stats.get(key), (int, float)) and stats[key] > limit  # type: ignore[operator]
+    ]
+    if not over:
+        return
+    ctx.fire(
+        "SlurmctldOverloaded",
+        "slurmctld",
+        serving.since,
+        f"slurmctld of cluster {ctx.cluster} is overloaded",
+        f"sdiag on {serving.hostname}: {', '.join(over)}. RPCs queue up; commands and "
+        "scheduling slow down.",
+        service="slurmctld",
+        daemon="slurmctld",
+    )
+
+
+def dbd_agent_queue_backlog(ctx: Context) -> None:
+    svc = _known(ctx, "slurmdbd", "SlurmdbdAgentQueueBacklog")
+    stats = ctx.stats
+    if svc is None or svc.state is not State.DEGRADED:
+        return
+    if stats is None:
+        ctx.hold("SlurmdbdAgentQueueBacklog")
+        return
+    size, limit = stats.get("dbd_agent_queue_size"), ctx.thresholds.dbd_agent_queue_size
+    if not isinstance(size, (int, float)) or size <= limit:
+        return
+    ctx.fire(
+        "SlurmdbdAgentQueueBacklog",
+        "slurmdbd",
+        svc.since,
+        f"Accounting backlog on cluster {ctx.cluster}",
+        f"slurmctld holds {size} messages for slurmdbd (threshold {limit}): accounting is "
+        "falling behind, and slurmctld drops records if the queue fills up (MaxDBDMsgs).",
+        service="slurmdbd",
+    )
+
+
+# --- SLA and the monitor itself ------------------------------------------------------------
+
+
+def _burning(rates: Mapping[str, float], windows: Sequence[BurnWindow]) -> BurnWindow | None:
+    for w in windows:
+        if rates.get(w.long, 0.0) > w.factor and rates.get(w.short, 0.0) > w.factor:
+            return w
+    return None
+
+
+def sla_budget_burn(ctx: Context) -> None:
+    burn = ctx.settings.burn
+    for fig in ctx.sla:
+        for urgency, windows, severity in (
+            ("page", burn.page, None),
+            ("ticket", burn.ticket, burn.ticket_severity),
+        ):
+            w = _burning(fig.burn_rates, windows)
+            if w is None:
+                needed = {x for v in windows for x in (v.long, v.short)}
+                if not needed <= set(fig.burn_rates):  # a window the ledger cannot tell
+                    ctx.hold("SlurmSLABudgetBurn", f"{fig.service}:{urgency}")
+                continue
+            remaining = fig.error_budget_remaining_ratio
+            left = (
+                f" {remaining:.0%} of the month's budget is left." if remaining is not None else ""
+            )
+            ctx.fire(
+                "SlurmSLABudgetBurn",
+                f"{fig.service}:{urgency}",
+                None,
+                f"{fig.service} of cluster {ctx.cluster} burns its error budget "
+                f"{fig.burn_rates[w.long]:.1f}x too fast",
+                f"Burn rate {fig.burn_rates[w.long]:.1f} over {w.long} and "
+                f"{fig.burn_rates[w.short]:.1f} over {w.short} ({urgency} above {w.factor:g}x) "
+                f"against an objective of {fig.objective_ratio:.3%}.{left}",
+                severity=severity,
+                service=fig.service,
+                urgency=urgency,
+            )
+
+
+# ClusterHealth's cause for a state never confirmed since the monitor started.
+_NEVER_CONFIRMED = "monitor started"
+
+
+def _blind_confirmed(ctx: Context, svc: ServiceStatus) -> bool:
+    """Blind after hysteresis. A monitor blind from its start never changes state (it
+    starts unknown), so there the failed probes must have been seen in two rounds."""
+    if svc.cause != _NEVER_CONFIRMED:
+        return True
+    blinding = {r.value for r in BLIND_REASONS}
+    counts = [n for (_, reason), n in ctx.status.probe_errors_total.items() if reason in blinding]
+    return max(counts, default=0) >= 2
+
+
+def monitor_blind(ctx: Context) -> None:
+    obs = ctx.status.observation
+    errors = obs.errors if obs else ()
+    for name, svc in sorted(ctx.status.services.items()):
+        if svc.state is not State.UNKNOWN or svc.condition != "blind":
+            continue
+        if not _blind_confirmed(ctx, svc):
+            ctx.hold("SlurmMonitorBlind", name)
+            continue
+        seen = "; ".join(f"{e.probe}: {e.reason}" for e in errors[:6]) or "no usable answer"
+        ctx.fire(
+            "SlurmMonitorBlind",
+            name,
+            svc.since,
+            f"The monitor cannot see {name} of cluster {ctx.cluster}",
+            f"Probes fail ({seen}). {name} itself may be fine: this is the monitor's problem "
+            "(munge or credentials, a missing binary, or timeouts), not an outage, and it "
+            "hides outages until fixed.",
+            service=name,
+        )
+
+
+Rule = Callable[[Context], None]
+
+RULES: Mapping[str, Rule] = {
+    "SlurmctldDown": slurmctld_down,
+    "SlurmctldFailover": slurmctld_failover,
+    "SlurmctldBackupDown": slurmctld_backup_down,
+    "SlurmdbdDown": slurmdbd_down,
+    "SlurmdbdBackupDown": slurmdbd_backup_down,
+    "SlurmctldSlow": slurmctld_slow,
+    "SlurmctldOverloaded": slurmctld_overloaded,
+    "SlurmdbdAgentQueueBacklog": dbd_agent_queue_backlog,
+    "SlurmSLABudgetBurn": sla_budget_burn,
+    "SlurmMonitorBlind": monitor_blind,
+}
+
+
+def evaluate(
+    status: ClusterStatus,
+    sla: Sequence[SlaFigures],
+    settings: AlertSettings,
+    thresholds: Thresholds,
+    now: dt.datetime,
+) -> Evaluation:
+    ctx = Context(status, [f for f in sla if f.cluster == status.name], settings, thresholds, now)
+    enabled = [name for name in RULES if settings.rule(name).enabled]
+    for name in enabled:
+        RULES[name](ctx)
+    return Evaluation(status.name, tuple(ctx.active), tuple(ctx.held), frozenset(enabled))

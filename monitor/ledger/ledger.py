@@ -1,0 +1,417 @@
+"""The SLA ledger: the daemon's durable memory of what happened, and the SLA figures.
+
+As a round sink it commits each round's health events and a heartbeat in one transaction
+before the next sink (the alert engine) acts. Heartbeats are one row per continuous run of
+rounds, extended in place, so the store grows with state changes, not with probes, and
+the time the monitor was not running is known exactly.
+
+It never raises into the daemon: when the store fails (read-only, full, locked, corrupt)
+it keeps the unwritten events in memory, in order, retries on the next round, and reports
+itself unhealthy (``healthy``, ``last_error``, ``problems()``) until they are written.
+
+Times never run backwards in the ledger. When the wall clock steps back, the ledger holds
+at its high-water mark: heartbeats do not advance and new events are dated at the mark
+until the clock has caught up, so the replayed stretch is neither counted twice nor
+negative (it is not counted at all). A new run starts from the store's high-water mark too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import structlog
+
+from monitor import __version__
+from monitor.config import Config
+from monitor.errors import StoreError
+from monitor.health import HealthEvent
+from monitor.ledger.figures import Basis, FigureCache
+from monitor.ledger.maintenance import StoredWindow, active_at, config_key
+from monitor.ledger.query import objective_ratio, services_of
+from monitor.ledger.sla import Policy
+from monitor.ledger.store import EventRow, Heartbeat, LedgerStore, open_database
+from monitor.ledger.timebase import US, to_us
+from monitor.probes.base import Clock, utc_now
+from monitor.snapshot import ClusterStatus, SlaFigures
+from monitor.store.db import Database
+
+log = structlog.get_logger("slurm_sla_monitor")
+
+MAX_PENDING_EVENTS = 100_000
+_NEVER = -(1 << 62)
+
+
+def gap_tolerance_seconds(config: Config) -> float:
+    """Rounds further apart than this start a new heartbeat segment (the gap is unknown).
+    The same staleness limit as ``/healthz``: a slow round is not an outage of the monitor."""
+    m = config.monitor
+    return max(3 * m.interval_seconds, m.interval_seconds + m.slow_command_timeout_seconds + 5)
+
+
+@dataclass
+class _Cluster:
+    floor: int = _NEVER  # event and heartbeat times are raised to this (clock stepped back)
+    high_water: int = _NEVER  # latest instant recorded
+    committed: int | None = None  # last heartbeat known to be in the store
+    run_first: int | None = None  # this run's first heartbeat of the cluster
+    segment: int | None = None  # local key of the open heartbeat segment
+    seg_first: int = 0
+    seg_last: int = 0
+    rounds: int = 0
+    states: dict[str, str] = field(default_factory=dict)  # service -> state this run
+    last_at: dict[str, int] = field(default_factory=dict)  # service -> last transition
+    version: int = 0  # grows with every committed service transition
+
+
+class Ledger:
+    """RoundSink (``on_round``) and SLA source (``figures``) for the daemon."""
+
+    def __init__(
+        self,
+        config: Config,
+        connect: Callable[[], Database],
+        *,
+        clock: Clock = utc_now,
+        refresh_seconds: float = 60.0,
+        retry_seconds: float = 30.0,
+        max_pending_events: int = MAX_PENDING_EVENTS,
+        close_database: bool = True,
+    ) -> None:
+        self._connect = connect
+        self._close_database = close_database
+        self._clock = clock
+        self._retry_us = int(retry_seconds * US)
+        self._max_pending = max_pending_events
+        self._lock = threading.RLock()
+        self._started_us = to_us(clock())
+        self._store: LedgerStore | None = None
+        self._run_id: int | None = None
+        self._last_attempt: int | None = None
+        self._clusters: dict[str, _Cluster] = {}
+        self._segment_ids: dict[int, int] = {}  # local segment key -> row id
+        self._next_segment = 0
+        self._seq = 0
+        self._pending: list[EventRow] = []
+        self._dirty: dict[int, Heartbeat] = {}
+        self._windows: list[StoredWindow] = []
+        self._maintenance_version = -1
+        self._figures = FigureCache(lambda: to_us(self._clock()), int(refresh_seconds * US))
+        self.lost_events = 0
+        self.last_error: str | None = None
+        self.resumed: dict[tuple[str, str], tuple[str, int]] = {}
+        self._apply_config(config)
+        self._open()
+
+    @classmethod
+    def open(cls, config: Config, **kwargs: object) -> Ledger:
+        """A ledger on ``state_dir``'s database (opened lazily: a failure is reported and
+        retried, it does not stop the monitor)."""
+        state_dir = config.monitor.state_dir
+        return cls(config, lambda: open_database(state_dir), **kwargs)  # type: ignore[arg-type]
+
+    # -- health of the store -------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        return self._store is not None and not self._pending and not self._dirty
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._pending)
+
+    def problems(self) -> list[str]:
+        """For ``/healthz``: empty when the store is open and everything is written."""
+        if self.healthy:
+            return []
+        text = f"state store: {self.last_error or 'not open'}"
+        if self._pending:
+            text += f"; {len(self._pending)} event(s) waiting to be written"
+        if self.lost_events:
+            text += f"; {self.lost_events} event(s) dropped"
+        return [text]
+
+    # -- config --------------------------------------------------------------------------
+    def _apply_config(self, config: Config) -> None:
+        self.config = config
+        self._policy = Policy.from_settings(config.sla)
+        self._tolerance_us = int(gap_tolerance_seconds(config) * US)
+
+    def reload(self, config: Config) -> None:
+        """Take a new (validated) config: settings, objectives, the config's windows."""
+        with self._lock:
+            self._apply_config(config)
+            self._figures.forget()
+            if self._store is not None:
+                self._guard(self._sync_windows)
+
+    def _config_windows(self, now_us: int) -> list[StoredWindow]:
+        tz = self.config.sla.timezone
+        source = f"config:{self.config.source}" if self.config.source else "config"
+        return [
+            StoredWindow(
+                id=0,
+                origin="config",
+                start_us=to_us(w.start),
+                end_us=to_us(w.end),
+                clusters=w.clusters,
+                services=w.services,
+                reason=w.reason,
+                repeat=w.repeat,
+                until_us=to_us(w.until) if w.until is not None else None,
+                timezone=tz,
+                created_us=now_us,
+                created_by=source,
+                config_key=config_key(w),
+            )
+            for w in self.config.maintenance
+        ]
+
+    def _sync_windows(self) -> None:
+        assert self._store is not None
+        now = to_us(self._clock())
+        added, retired = self._store.sync_config(self._config_windows(now), "config", now)
+        if added or retired:
+            log.info("ledger.maintenance_synced", added=added, retired=retired)
+        self._load_windows(force=True)
+
+    def _load_windows(self, force: bool = False) -> None:
+        assert self._store is not None
+        version = self._store.maintenance_version()
+        if force or version != self._maintenance_version:
+            self._windows = self._store.windows(include_removed=True)
+            self._maintenance_version = version
+
+    # -- opening -------------------------------------------------------------------------
+    def _open(self) -> None:
+        self._last_attempt = to_us(self._clock())
+        try:
+            store = LedgerStore(self._connect())
+            run_id = store.begin_run(
+                self._started_us, os.getpid(), socket.gethostname(), __version__
+            )
+            for cluster, last in store.last_heartbeats().items():
+                self._cluster(cluster).committed = last
+            for name in {c.name for c in self.config.clusters} | set(store.last_heartbeats()):
+                mark = store.high_water(name)
+                if mark is not None:
+                    self._raise_floor(name, mark)
+            self.resumed = {k: (v[0], v[1]) for k, v in store.last_service_states().items()}
+        except StoreError as exc:
+            self._fail(exc, "ledger.open_failed")
+            return
+        self._store, self._run_id = store, run_id
+        self._guard(self._sync_windows)
+        log.info(
+            "ledger.opened",
+            path=str(store.path),
+            run=run_id,
+            last_states={f"{c}/{s}": st for (c, s), (st, _) in self.resumed.items()},
+            last_heartbeats={
+                n: dt.datetime.fromtimestamp(c.committed / US, dt.UTC).isoformat()
+                for n, c in self._clusters.items()
+                if c.committed is not None
+            },
+        )
+
+    def _raise_floor(self, cluster: str, mark: int) -> None:
+        """Nothing this run records may predate what the store already holds."""
+        cs = self._cluster(cluster)
+        cs.floor = max(cs.floor, mark)
+        cs.high_water = max(cs.high_water, mark)
+        self._pending = [
+            replace(e, at_us=max(e.at_us, mark), confirmed_us=max(e.confirmed_us, mark))
+            if e.cluster == cluster
+            else e
+            for e in self._pending
+        ]
+
+    def _fail(self, exc: StoreError, event: str) -> None:
+        if str(exc) != self.last_error:
+            log.error(event, error=str(exc), pending=len(self._pending))
+        self.last_error = str(exc)
+
+    def _guard(self, action: Callable[[], None]) -> bool:
+        try:
+            action()
+            return True
+        except StoreError as exc:
+            self._fail(exc, "ledger.store_failed")
+            return False
+
+    def _cluster(self, name: str) -> _Cluster:
+        return self._clusters.setdefault(name, _Cluster())
+
+    # -- the round sink ------------------------------------------------------------------
+    def on_round(
+        self, status: ClusterStatus, events: Sequence[HealthEvent], now: dt.datetime
+    ) -> None:
+        """Record the round's events and a heartbeat, committed before returning (or kept
+        and retried when the store fails). Never raises."""
+        with self._lock:
+            cs = self._cluster(status.name)
+            observed = to_us(status.last_probe_at or now)
+            if observed < cs.high_water:
+                if cs.floor < cs.high_water:
+                    log.warning(
+                        "ledger.clock_stepped_back",
+                        cluster=status.name,
+                        by_s=(cs.high_water - observed) / US,
+                    )
+                cs.floor = cs.high_water
+            t = max(observed, cs.floor)
+            if cs.run_first is None:
+                cs.run_first = t
+            recorded = to_us(now)
+            for event in events:
+                self._queue(cs, event, recorded)
+            self._resync(cs, status, t, recorded)
+            self._heartbeat(cs, status.name, t)
+            self._flush()
+
+    def _queue(self, cs: _Cluster, e: HealthEvent, recorded: int) -> None:
+        floor = max(cs.floor, cs.run_first or _NEVER)
+        if e.kind == "service":
+            floor = max(floor, cs.last_at.get(e.service, _NEVER))
+        at = max(to_us(e.at), floor)
+        confirmed = max(to_us(e.confirmed_at), at)
+        self._append(
+            EventRow(
+                e.cluster, e.kind, e.subject, e.service, e.daemon, e.host, e.role,
+                e.old, e.new, e.cause, at, confirmed, recorded, self._next_seq(),
+            )
+        )  # fmt: skip
+        cs.high_water = max(cs.high_water, at)
+        if e.kind == "service":
+            cs.states[e.service] = e.new
+            cs.last_at[e.service] = at
+
+    def _resync(self, cs: _Cluster, status: ClusterStatus, t: int, recorded: int) -> None:
+        """Make the ledger agree with the health state machine (after a lost event, or a
+        cluster's health restarted by a reload): record the difference as a transition."""
+        for name, svc in status.services.items():
+            state = svc.state.value
+            known = cs.states.get(name, "unknown")
+            if state == known:
+                continue
+            at = max(
+                to_us(svc.since), cs.floor, cs.run_first or _NEVER, cs.last_at.get(name, _NEVER)
+            )
+            at = min(at, t)
+            self._append(
+                EventRow(
+                    status.name, "service", name, name, "", "", "", known, state,
+                    "ledger resync: " + svc.cause, at, t, recorded, self._next_seq(),
+                )
+            )  # fmt: skip
+            cs.states[name], cs.last_at[name] = state, at
+
+    def _heartbeat(self, cs: _Cluster, cluster: str, t: int) -> None:
+        if cs.segment is None or t - cs.seg_last > self._tolerance_us:
+            cs.segment, self._next_segment = self._next_segment, self._next_segment + 1
+            cs.seg_first = cs.seg_last = t
+            cs.rounds = 1
+        else:
+            cs.seg_last = max(cs.seg_last, t)
+            cs.rounds += 1
+        cs.high_water = max(cs.high_water, cs.seg_last)
+        self._dirty[cs.segment] = Heartbeat(
+            cluster, self._segment_ids.get(cs.segment), cs.seg_first, cs.seg_last, cs.rounds
+        )
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _append(self, row: EventRow) -> None:
+        self._pending.append(row)
+        excess = len(self._pending) - self._max_pending
+        if excess > 0:
+            del self._pending[:excess]
+            self.lost_events += excess
+            log.error("ledger.events_dropped", dropped=excess, total=self.lost_events)
+
+    def _flush(self) -> None:
+        if self._store is None:
+            now = to_us(self._clock())
+            if self._last_attempt is not None and now - self._last_attempt < self._retry_us:
+                return
+            self._open()
+            if self._store is None:
+                return
+        assert self._run_id is not None
+        keys = list(self._dirty)
+        try:
+            ids = self._store.record(self._run_id, self._pending, list(self._dirty.values()))
+        except StoreError as exc:
+            self._fail(exc, "ledger.write_failed")
+            return
+        for key, row_id in zip(keys, ids, strict=True):
+            self._segment_ids[key] = row_id
+            hb = self._dirty[key]
+            cs = self._cluster(hb.cluster)
+            cs.committed = max(cs.committed or _NEVER, hb.last_us)
+        for e in self._pending:
+            if e.kind == "service":
+                self._cluster(e.cluster).version += 1
+        self._pending, self._dirty = [], {}
+        if self.last_error is not None:
+            log.info("ledger.store_recovered", error_was=self.last_error)
+            self.last_error = None
+
+    # -- maintenance lookups -------------------------------------------------------------
+    def in_maintenance(self, cluster: str, service: str, at: dt.datetime) -> StoredWindow | None:
+        """The maintenance window covering ``at`` for this service, if any."""
+        with self._lock:
+            return active_at(self._windows, cluster, service, to_us(at))
+
+    # -- figures -------------------------------------------------------------------------
+    def figures(self, now: dt.datetime) -> tuple[SlaFigures, ...]:
+        """Month-to-date SLA figures per configured service, as of each cluster's last
+        committed heartbeat (``now`` is not used: the figures describe what was seen).
+        Cached; see ``FigureCache``. Never raises: on a store failure the last figures."""
+        with self._lock:
+            if self._store is not None:
+                self._guard(self._load_windows)
+            basis = Basis(
+                self._policy, self.config.sla.timezone, self._windows, self._maintenance_version
+            )
+            out = []
+            for cluster in self.config.clusters:
+                cs = self._cluster(cluster.name)
+                for service in services_of(self.config, cluster.name):
+                    objective = objective_ratio(self.config, cluster.name, service)
+                    if self._store is None or cs.committed is None:
+                        out.append(self._figures.last(cluster.name, service, objective))
+                        continue
+                    try:
+                        out.append(
+                            self._figures.get(
+                                self._store, basis, cluster.name, service, objective,
+                                cs.committed, cs.version,
+                            )
+                        )  # fmt: skip
+                    except StoreError as exc:
+                        self._fail(exc, "ledger.read_failed")
+                        out.append(self._figures.last(cluster.name, service, objective))
+            return tuple(out)
+
+    def flush(self) -> bool:
+        """Try to write what is waiting now; True when nothing is left."""
+        with self._lock:
+            self._flush()
+            return self.healthy
+
+    def close(self) -> None:
+        """Write what is waiting, then close the database (unless it is shared: see
+        ``close_database``)."""
+        with self._lock:
+            self._flush()
+            if self._pending:
+                log.error("ledger.closed_with_unwritten_events", lost=len(self._pending))
+            if self._store is not None and self._close_database:
+                self._store.db.close()
+            self._store = None

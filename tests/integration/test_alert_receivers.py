@@ -1,0 +1,636 @@
+"""Alert delivery to real receivers on loopback: an HTTP server that records requests
+(webhook, Slack and PagerDuty payloads; 500s, timeouts, 429 and refused connections to
+prove the outbox), the real Alertmanager (Debian's prometheus-alertmanager, started here
+on a free port with its own config and storage), and an SMTP server (aiosmtpd), plain and
+with STARTTLS and AUTH. Every process and server started here is stopped here."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from monitor.alerting.outbox import SENT
+from monitor.alerting.service import Alerting
+from monitor.cli import main
+from monitor.config import Config, load_config
+from monitor.store.db import Database
+from tests.support.debian import ensure_packages
+from tests.unit.test_alert_support import DOWN, UP, status
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+FAST_RETRY = "[alerts.outbox]\nretry_initial_seconds = 0.2\nretry_max_seconds = 1\n"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def wait_until(check: Callable[[], object], timeout: float = 15.0, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
+class Recorder(ThreadingHTTPServer):
+    """Records every POST; answers from ``script`` ((status, headers, delay) per request),
+    then 200."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int = 0) -> None:
+        self.requests: list[dict] = []
+        self.script: list[tuple[int, dict, float]] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def next_answer(self) -> tuple[int, dict, float]:
+        with self.lock:
+            return self.script.pop(0) if self.script else (200, {}, 0.0)
+
+    def on(self, path: str) -> list[dict]:
+        return [r for r in self.requests if r["path"] == path]
+
+    def wait_for(self, n: int, path: str | None = None, timeout: float = 15.0) -> list[dict]:
+        def enough():
+            got = self.on(path) if path else self.requests
+            return got if len(got) >= n else None
+
+        return wait_until(enough, timeout, f"{n} request(s) on {path or 'any path'}")  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Recorder
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        code, headers, delay = self.server.next_answer()
+        with self.server.lock:
+            self.server.requests.append(
+                {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "at": time.monotonic(),
+                    "answered": code,
+                    "late": delay,
+                }
+            )
+        if delay:
+            time.sleep(delay)
+        try:
+            self.send_response(code)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+        except OSError:
+            pass  # the client gave up (timeout test)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder()
+    yield server
+    server.close()
+
+
+def config_file(tmp_path: Path, receivers: str, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[monitor]\nstate_dir = "{tmp_path / "state"}"\n[[clusters]]\nname = "prod"\n'
+        f"{receivers}\n{extra}"
+    )
+    return path
+
+
+def make(tmp_path: Path, receivers: str, extra: str = FAST_RETRY) -> tuple[Config, Alerting]:
+    config = load_config(config_file(tmp_path, receivers, extra))
+    return config, Alerting(config, Database.in_dir(config.monitor.state_dir))
+
+
+@contextlib.contextmanager
+def running(alerting: Alerting) -> Iterator[Alerting]:
+    alerting.start()
+    try:
+        yield alerting
+    finally:
+        alerting.stop()
+
+
+def outage(alerting: Alerting, **state) -> None:
+    alerting.on_round(status(since=now(), **state), [], now())
+
+
+def body(request: dict):
+    return json.loads(request["body"])
+
+
+# --- webhook, Slack, PagerDuty ------------------------------------------------------------
+
+
+def test_webhook_slack_and_pagerduty_get_their_payloads(tmp_path, recorder, monkeypatch):
+    (tmp_path / "hmac").write_text("k3y\n")
+    monkeypatch.setenv("PD_ROUTING_KEY", "pd-routing-key")
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+bearer_token = "t0ken"
+hmac_secret_file = "{tmp_path / "hmac"}"
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "{recorder.url}/slack"
+[[receivers]]
+name = "pager"
+type = "pagerduty"
+routing_key_env = "PD_ROUTING_KEY"
+url = "{recorder.url}/pd"
+""",
+    )
+    with running(alerting):
+        outage(alerting, ctl1=DOWN, ctl2=DOWN)
+        (hook,) = recorder.wait_for(1, "/hook")
+        (chat,) = recorder.wait_for(1, "/slack")
+        (pd,) = recorder.wait_for(1, "/pd")  # BackupDown is inhibited: one event
+        doc = body(hook)
+        assert doc["version"] == "4" and doc["status"] == "firing" and doc["receiver"] == "hook"
+        assert doc["groupLabels"] == {"cluster": "prod"}
+        assert [a["labels"]["alertname"] for a in doc["alerts"]] == ["SlurmctldDown"]
+        assert doc["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
+        assert hook["headers"]["Authorization"] == "Bearer t0ken"
+        mac = hmac.new(b"k3y", hook["body"], hashlib.sha256).hexdigest()
+        assert hook["headers"]["X-Slurm-SLA-Signature"] == f"sha256={mac}"
+        assert body(chat)["text"] == "[FIRING:1] prod: SlurmctldDown"
+        assert body(chat)["attachments"][0]["color"] == "#d63232"
+        event = body(pd)
+        assert event["routing_key"] == "pd-routing-key"
+        assert (event["event_action"], event["dedup_key"]) == (
+            "trigger",
+            "prod/SlurmctldDown/slurmctld",
+        )
+        assert event["payload"]["severity"] == "critical"
+
+        outage(alerting)  # restored
+        resolved = body(recorder.wait_for(2, "/hook")[1])
+        assert resolved["status"] == "resolved"
+        assert resolved["alerts"][0]["endsAt"] > resolved["alerts"][0]["startsAt"]
+        assert body(recorder.wait_for(2, "/slack")[1])["text"] == "[RESOLVED] prod: SlurmctldDown"
+        pd_resolve = body(recorder.wait_for(2, "/pd")[1])
+        assert pd_resolve == {
+            "routing_key": "pd-routing-key",
+            "event_action": "resolve",
+            "dedup_key": "prod/SlurmctldDown/slurmctld",
+        }
+        stats = alerting.status().receivers
+        assert {n: (s.sent_total, s.queued) for n, s in stats.items()} == {
+            "hook": (2, 0),
+            "chat": (2, 0),
+            "pager": (2, 0),
+        }
+
+
+def test_500_and_timeout_are_retried_until_delivered(tmp_path, recorder):
+    recorder.script = [(500, {}, 0.0), (200, {}, 2.0)]  # an error, then too slow an answer
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+timeout_seconds = 0.5
+""",
+    )
+    with running(alerting):
+        outage(alerting, ctl2=DOWN)
+        got = recorder.wait_for(3, "/hook")
+        assert [r["answered"] for r in got] == [500, 200, 200]
+        wait_until(lambda: alerting.outbox.items(SENT), what="the row marked sent")
+        (row,) = alerting.outbox.items(SENT)
+        assert row.attempts == 3
+        assert [body(r)["alerts"][0]["fingerprint"] for r in got] == [
+            row.notification.alerts[0].fingerprint
+        ] * 3
+        s = alerting.status().receivers["hook"]
+        assert (s.sent_total, s.failed_total, s.queued) == (1, 2, 0)
+
+
+def test_a_receiver_down_for_the_whole_incident_gets_firing_then_resolved(tmp_path):
+    port = free_port()  # nothing listens: connection refused
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:{port}/hook"
+""",
+    )
+    with running(alerting):
+        outage(alerting, ctl1=DOWN, ctl2=DOWN)
+        wait_until(lambda: alerting.outbox.items()[0].attempts >= 2, what="two refused tries")
+        assert alerting.outbox.items()[0].last_error == "connection refused"
+        outage(alerting)  # the incident is over before the receiver comes back
+        assert alerting.status().receivers["hook"].queued == 2
+        server = Recorder(port)
+        try:
+            got = server.wait_for(2, "/hook")
+            assert [body(r)["status"] for r in got] == ["firing", "resolved"]
+        finally:
+            server.close()
+
+
+def test_429_retry_after_is_honoured(tmp_path, recorder):
+    recorder.script = [(429, {"Retry-After": "2"}, 0.0)]
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "{recorder.url}/slack"
+""",
+    )
+    with running(alerting):
+        outage(alerting, ctl2=DOWN)
+        first, second = recorder.wait_for(2, "/slack")
+        assert second["at"] - first["at"] >= 1.9
+        assert second["answered"] == 200
+
+
+def test_sigkill_between_commit_and_delivery_still_delivers_after_restart(tmp_path, recorder):
+    config_file(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+""",
+    )
+    script = (
+        "import datetime as dt, os, signal\n"
+        "from monitor.alerting.service import Alerting\n"
+        "from monitor.config import load_config\n"
+        "from monitor.store.db import Database\n"
+        "from tests.unit.test_alert_support import DOWN, UP, status\n"
+        f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
+        "alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))\n"
+        "now = dt.datetime.now(dt.UTC)\n"
+        "assert alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=now), [], now)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)  # committed, never sent\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, timeout=60, capture_output=True, text=True
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert recorder.requests == []
+    config = load_config(tmp_path / "config.toml")
+    alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))
+    with running(alerting):
+        (got,) = recorder.wait_for(1, "/hook")
+        assert body(got)["alerts"][0]["labels"]["alertname"] == "SlurmctldDown"
+        # and the restarted engine knows the alert: the same state notifies nobody again
+        outage(alerting, ctl1=DOWN, ctl2=DOWN)
+        outage(alerting)
+        resolved = recorder.wait_for(2, "/hook")[1]
+        assert body(resolved)["status"] == "resolved"
+
+
+# --- Alertmanager --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alertmanager(tmp_path, recorder) -> Iterator[str]:
+    """The real Alertmanager on a free loopback port, relaying to ``recorder`` /am."""
+    ensure_packages("prometheus-alertmanager", binary="prometheus-alertmanager")
+    port = free_port()
+    cfg = tmp_path / "alertmanager.yml"
+    cfg.write_text(
+        "route:\n  receiver: rec\n  group_by: [cluster]\n  group_wait: 0s\n"
+        "  group_interval: 1s\n  repeat_interval: 1h\n"
+        f"receivers:\n- name: rec\n  webhook_configs:\n  - url: {recorder.url}/am\n"
+        "    send_resolved: true\n"
+    )
+    proc = subprocess.Popen(
+        [
+            "prometheus-alertmanager",
+            f"--config.file={cfg}",
+            f"--storage.path={tmp_path / 'am'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready():
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            with contextlib.suppress(requests.RequestException):
+                return requests.get(f"{url}/-/ready", timeout=1).status_code == 200
+            return False
+
+        wait_until(ready, 30, "Alertmanager ready")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def am_alerts(url: str) -> list[dict]:
+    return requests.get(f"{url}/api/v2/alerts", timeout=5).json()
+
+
+def test_alertmanager_shows_our_alert_firing_then_resolved(tmp_path, recorder, alertmanager):
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "am"
+type = "alertmanager"
+urls = ["{alertmanager}", "http://127.0.0.1:{free_port()}"]
+""",
+    )
+    with running(alerting):
+        outage(alerting, ctl1=DOWN, ctl2=UP)
+
+        def ours():
+            return [
+                a
+                for a in am_alerts(alertmanager)
+                if a["labels"].get("alertname") == "SlurmctldFailover"
+            ]
+
+        (alert,) = wait_until(ours, what="the alert in Alertmanager")  # type: ignore[misc]
+        assert alert["status"]["state"] == "active"
+        assert alert["labels"] == {
+            "alertname": "SlurmctldFailover",
+            "severity": "warning",
+            "cluster": "prod",
+            "service": "slurmctld",
+            "daemon": "slurmctld",
+            "host": "ctl2",
+            "role": "backup",
+        }
+        assert "summary" in alert["annotations"] and "description" in alert["annotations"]
+        fired = body(recorder.wait_for(1, "/am")[0])
+        assert fired["status"] == "firing"
+        assert fired["alerts"][0]["labels"]["alertname"] == "SlurmctldFailover"
+
+        outage(alerting)  # the primary is back
+
+        def resolved_relay():
+            return [r for r in recorder.on("/am") if body(r)["status"] == "resolved"]
+
+        (relay,) = wait_until(resolved_relay, what="Alertmanager's resolved notice")[:1]  # type: ignore[index]
+        a = body(relay)["alerts"][0]
+        assert a["status"] == "resolved" and a["labels"]["host"] == "ctl2"
+        assert a["endsAt"] > a["startsAt"]
+        assert wait_until(
+            lambda: not [x for x in am_alerts(alertmanager) if x["status"]["state"] == "active"],
+            what="no active",
+        )
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.logins: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def smtp_server(**kwargs) -> Iterator[tuple[int, Mailbox]]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    try:
+        yield port, box
+    finally:
+        controller.stop()
+
+
+def test_email_plain_text_and_html(tmp_path):
+    with smtp_server() as (port, box):
+        _, alerting = make(
+            tmp_path,
+            f"""
+[[receivers]]
+name = "admins"
+type = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+from = "slurm-sla-monitor@example.org"
+to = ["hpc@example.org", "oncall@example.org"]
+""",
+        )
+        with running(alerting):
+            outage(alerting, dbd1=DOWN, dbd2=DOWN)
+            wait_until(lambda: box.messages, what="a mail")
+            msg = box.messages[0]
+            assert msg["Subject"] == "[FIRING:1] prod: SlurmdbdDown"
+            assert msg["To"] == "hpc@example.org, oncall@example.org"
+            text = msg.get_body(("plain",)).get_content()
+            html = msg.get_body(("html",)).get_content()
+            assert "[CRITICAL] SlurmdbdDown: slurmdbd of cluster prod is down" in text
+            assert "<h3>[CRITICAL] SlurmdbdDown" in html
+            outage(alerting)
+            wait_until(lambda: len(box.messages) == 2, what="the resolved mail")
+            assert box.messages[1]["Subject"] == "[RESOLVED] prod: SlurmdbdDown"
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_email_with_starttls_and_auth(tmp_path):
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"p4ss")
+
+    (tmp_path / "smtp-password").write_text("p4ss\n")
+    with smtp_server(
+        tls_context=tls, require_starttls=True, authenticator=authenticator, auth_require_tls=True
+    ) as (port, box):
+        _, alerting = make(
+            tmp_path,
+            f"""
+[[receivers]]
+name = "admins"
+type = "email"
+host = "127.0.0.1"
+port = {port}
+security = "starttls"
+ca_file = "{cert}"
+username = "monitor"
+password_file = "{tmp_path / "smtp-password"}"
+from = "slurm-sla-monitor@example.org"
+to = ["hpc@example.org"]
+""",
+        )
+        with running(alerting):
+            outage(alerting, ctl2=DOWN)
+            wait_until(lambda: box.messages, what="a mail over STARTTLS")
+            assert logins == [("monitor", "p4ss")]
+            assert box.messages[0]["Subject"] == "[FIRING:1] prod: SlurmctldBackupDown"
+
+
+# --- slurm-sla test-alert ----------------------------------------------------------------------
+
+
+def test_test_alert_command(tmp_path, recorder, capsys):
+    refused = free_port()
+    path = config_file(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "{recorder.url}/slack"
+[[receivers]]
+name = "dead"
+type = "webhook"
+url = "http://127.0.0.1:{refused}/secret-token-in-path"
+""",
+    )
+    assert main(["test-alert", "--config", str(path), "--receiver", "hook"]) == 0
+    firing, resolved = (body(r) for r in recorder.on("/hook"))
+    assert (firing["status"], resolved["status"]) == ("firing", "resolved")
+    assert firing["alerts"][0]["labels"]["alertname"] == "SlurmSLATestAlert"
+    assert firing["alerts"][0]["labels"]["test"] == "true"
+    assert firing["alerts"][0]["annotations"]["summary"].startswith("TEST alert")
+    assert resolved["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [
+        "hook: test alert firing: delivered",
+        "hook: test alert resolved: delivered",
+    ]
+
+    assert main(["test-alert", "--config", str(path)]) == 1
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        "slurm-sla test-alert: dead: test alert firing: not delivered: connection refused"
+    ]
+    assert "secret-token" not in out.err + out.out
+    assert body(recorder.on("/slack")[0])["text"].startswith("[TEST] [FIRING:1] prod:")
+
+    assert main(["test-alert", "--config", str(path), "--receiver", "nope"]) == 1
+    assert capsys.readouterr().err.strip() == (f"slurm-sla: no receiver named 'nope' in {path}")
+
+
+def test_promtool_accepts_the_alert_metrics():
+    ensure_packages("prometheus", binary="promtool")
+    from tests.unit.test_alert_collector import GOLDEN
+
+    result = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=GOLDEN.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stdout == result.stderr == "", result.stderr

@@ -1,0 +1,69 @@
+"""The alert metrics: rendered from the alerting status value only, with a private
+registry; and the facade that builds that value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from freezegun import freeze_time
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporters.collectors.alerts import AlertCollector
+from monitor.alerting.service import Alerting
+from monitor.alerting.status import AlertingStatus, ReceiverStatus
+from monitor.config import parse_config
+from tests.support.golden import assert_golden
+from tests.unit.test_alert_support import DOWN, T0, db_at, status
+
+GOLDEN = Path(__file__).parent / "golden" / "alerting" / "exposition.prom"
+
+
+def render(value: AlertingStatus, now: dt.datetime) -> str:
+    registry = CollectorRegistry()
+    registry.register(AlertCollector(lambda: value, clock=lambda: now))
+    return generate_latest(registry).decode()
+
+
+def test_exposition_golden():
+    value = AlertingStatus(
+        T0,
+        {("prod", "SlurmctldDown", "critical"): 1, ("prod", "SlurmctldBackupDown", "warning"): 1},
+        {
+            "oncall": ReceiverStatus(3, 2, 0, 1, T0 - dt.timedelta(seconds=42), 0),
+            "pager": ReceiverStatus(5, 0, 1, 0, None, 1),
+        },
+    )
+    text = render(value, T0)
+    assert 'slurm_sla_alert_outbox_oldest_age_seconds{receiver="oncall"} 42.0' in text
+    assert_golden(GOLDEN, text)
+
+
+def test_vanished_alerts_vanish():
+    assert "slurm_sla_alerts_firing{" not in render(AlertingStatus(T0), T0)
+
+
+CONFIG = """
+[[clusters]]
+name = "prod"
+[[receivers]]
+name = "oncall"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+"""
+
+
+def test_the_facade_counts_firing_alerts_and_queued_notifications(tmp_path):
+    with freeze_time(T0):
+        alerting = Alerting(parse_config(CONFIG), db_at(tmp_path))
+        alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=T0), [], T0)
+        value = alerting.status()
+        assert value.firing == {
+            ("prod", "SlurmctldDown", "critical"): 1,
+            ("prod", "SlurmctldBackupDown", "warning"): 1,
+        }
+        assert value.receivers["oncall"].queued == 1
+        assert value.receivers["oncall"].oldest_queued_at == T0
+        text = render(value, T0 + dt.timedelta(seconds=5))
+        assert 'slurm_sla_alert_outbox_depth{receiver="oncall"} 1.0' in text
+        assert 'slurm_sla_alert_outbox_oldest_age_seconds{receiver="oncall"} 5.0' in text

@@ -1,0 +1,453 @@
+"""The ledger as the daemon drives it: real HealthEvents from ClusterHealth, time driven by
+freezegun. Outages, failovers, restart mid-incident, the wall clock stepping backwards,
+month boundaries, maintenance, heartbeats that do not grow with probes, and caching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+
+from monitor.config import parse_config
+from monitor.health import ClusterHealth
+from monitor.ledger import Ledger
+from monitor.ledger.query import month_periods, service_period
+from monitor.ledger.sla import Policy
+from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
+from monitor.ledger.timebase import US, from_us, month_bounds, to_us
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    DaemonObservation,
+    Reason,
+    ServiceObservation,
+    State,
+)
+from monitor.store.db import Database
+
+T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
+STEP = dt.timedelta(seconds=10)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def config(state_dir: Path, extra: str = ""):
+    return parse_config(
+        f"""
+[monitor]
+state_dir = "{state_dir}"
+interval_seconds = 10
+[[clusters]]
+name = "prod"
+accounting = false
+[slo]
+slurmctld = 99.9
+{extra}
+"""
+    )
+
+
+def observe(primary: bool | None, backup: bool = False) -> ClusterObservation:
+    """primary/backup answering; primary None: the monitor is blind."""
+    t = now()
+    if primary is None:
+        daemons = (
+            DaemonObservation("slurmctld", "ctl1", "primary", State.UNKNOWN, Reason.AUTH),
+            DaemonObservation("slurmctld", "ctl2", "backup", State.UNKNOWN, Reason.AUTH),
+        )
+        svc = ServiceObservation("slurmctld", State.UNKNOWN, Condition.BLIND, None, None)
+        return ClusterObservation("prod", t, daemons, {"slurmctld": svc}, blind=True)
+
+    def d(host, role, up):
+        return DaemonObservation(
+            "slurmctld", host, role, State.UP if up else State.DOWN,
+            None if up else Reason.UNREACHABLE,
+        )  # fmt: skip
+
+    daemons = (d("ctl1", "primary", primary), d("ctl2", "backup", backup))
+    if primary:
+        svc = ServiceObservation("slurmctld", State.UP, Condition.OK, True, backup,
+                                 ActiveInstance("ctl1", "primary"))  # fmt: skip
+    elif backup:
+        svc = ServiceObservation("slurmctld", State.UP, Condition.FAILOVER, True, False,
+                                 ActiveInstance("ctl2", "backup"))  # fmt: skip
+    else:
+        svc = ServiceObservation("slurmctld", State.DOWN, Condition.NO_CONTROLLER, False, False)
+    return ClusterObservation("prod", t, daemons, {"slurmctld": svc})
+
+
+class Monitor:
+    """One run of the monitor: a ledger and a health state machine, as the daemon has."""
+
+    def __init__(self, cfg, frozen, connect=None, **kw) -> None:
+        self.cfg, self.frozen = cfg, frozen
+        state_dir = cfg.monitor.state_dir
+        self.ledger = Ledger(cfg, connect or (lambda: Database.in_dir(state_dir)), clock=now, **kw)
+        self.health = ClusterHealth("prod", cfg.monitor, now())
+
+    def rounds(self, n: int, primary: bool | None = True, backup: bool = False) -> None:
+        for _ in range(n):
+            self.frozen.tick(STEP)
+            events = self.health.update(observe(primary, backup))
+            self.ledger.on_round(self.health.status(), events, now())
+
+    def figures(self):
+        (f,) = self.ledger.figures(now())
+        return f
+
+
+def period(cfg, start, end):
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    return service_period(
+        store, "prod", "slurmctld", to_us(start), to_us(end), Policy.from_settings(cfg.sla), 0.999
+    )
+
+
+def test_outage_is_counted_to_the_probe(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(60)
+        down_from = now() + STEP  # the first round that sees it
+        m.rounds(30, primary=False)
+        up_from = now() + STEP
+        m.rounds(60)
+        f = m.figures()
+        assert f.downtime_seconds_total == (up_from - down_from).total_seconds() == 300
+        assert f.objective_ratio == 0.999
+        assert 0 < f.availability_ratio < 1
+        assert f.burn_rates["1h"] > 14.4 and f.burn_rates["5m"] == 0.0
+        report = period(cfg, T0, now())
+        (incident,) = report.incidents
+        assert incident.start == to_us(down_from) and incident.end == to_us(up_from)
+        assert incident.cause == "no_controller"
+        assert report.breakdown.unknown_us == 10 * US  # T0 to the first round
+        assert m.ledger.healthy and m.ledger.problems() == []
+
+
+def test_failover_is_listed_not_downtime(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(10, backup=True)
+        m.rounds(20, primary=False, backup=True)
+        m.rounds(10, backup=True)
+        assert m.figures().downtime_seconds_total == 0
+        report = period(cfg, T0, now())
+        assert report.breakdown.down_us == 0 and report.incidents == ()
+        assert [(f.old, f.new, f.cause) for f in report.failovers] == [
+            ("ctl1(primary)", "ctl2(backup)", "failover"),
+            ("ctl2(backup)", "ctl1(primary)", "failback"),
+        ]
+
+
+def test_heartbeats_grow_with_runs_not_probes_and_stalls_are_unknown(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(500)
+        frozen.tick(dt.timedelta(minutes=10))  # the rounds stalled (tolerance is 35 s)
+        m.rounds(10)
+        db = Database.in_dir(tmp_path)
+        rows = db.query("SELECT first_us, last_us, rounds FROM ledger_heartbeats ORDER BY id")
+        assert [r["rounds"] for r in rows] == [500, 10]
+        report = period(cfg, T0, now())
+        assert report.breakdown.unknown_us == (10 + 600 + 10) * US  # before, stall, gap
+
+
+def test_restart_mid_incident_neither_loses_nor_double_counts(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        first = Monitor(cfg, frozen)
+        first.rounds(30)
+        down_from = now() + STEP
+        first.rounds(20, primary=False)
+        last_heartbeat = now()
+        # SIGKILL: nothing is closed or flushed; 2 minutes pass
+        frozen.tick(dt.timedelta(minutes=2))
+        second = Monitor(cfg, frozen)
+        assert second.ledger.resumed[("prod", "slurmctld")][0] == "down"
+        second.rounds(1, primary=False)
+        resumed_at = now()
+        second.rounds(14, primary=False)
+        up_from = now() + STEP
+        second.rounds(30)
+        seen_down = (last_heartbeat - down_from) + (up_from - resumed_at)
+        f = second.figures()
+        assert f.downtime_seconds_total == seen_down.total_seconds() == 190 + 150
+        report = period(cfg, T0, now())
+        b = report.breakdown
+        assert b.unknown_us == to_us(resumed_at) - to_us(last_heartbeat) + 10 * US
+        (incident,) = report.incidents  # one incident, continued across the restart
+        assert (incident.start, incident.end) == (to_us(down_from), to_us(up_from))
+        assert incident.downtime_us == seen_down.total_seconds() * US
+        parts = b.up_us + b.degraded_us + b.down_us + b.maintenance_us + b.unknown_us
+        assert parts == b.interval_us
+
+
+def test_wall_clock_stepping_back_neither_negative_nor_double_counted(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(360)  # one hour up
+        high = now()
+        frozen.move_to(high - dt.timedelta(minutes=30))  # the clock steps back 30 minutes
+        m.rounds(60, primary=False)  # 10 minutes down, replayed time
+        m.rounds(240)  # up again; the clock passes the old mark after 20 more minutes
+        store = LedgerStore(Database.in_dir(tmp_path))
+        (segment,) = store.coverage("prod", 0, 1 << 62)
+        assert segment.last == to_us(now()) and segment.last - segment.first <= to_us(
+            now()
+        ) - to_us(T0)
+        events = store.events("prod", 0, 1 << 62, kinds=("service",))
+        assert [e.new for e in events] == ["up", "down", "up"]
+        ats = [e.at_us for e in events]
+        assert ats == sorted(ats) and ats[1] == ats[2] == to_us(high)  # held at the mark
+        report = period(cfg, T0, now())
+        b = report.breakdown
+        assert b.interval_us == b.up_us + b.down_us + b.unknown_us
+        assert b.down_us == 0  # the replayed outage has no length: it is not counted twice
+        assert m.figures().downtime_seconds_total == 0
+
+
+def test_a_lost_event_is_resynced_from_the_health_status(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(10)
+        for _ in range(5):  # the events of these rounds never reach the ledger
+            frozen.tick(STEP)
+            m.health.update(observe(False))
+            m.ledger.on_round(m.health.status(), [], now())
+        m.rounds(5, primary=False)
+        store = LedgerStore(Database.in_dir(tmp_path))
+        events = store.events("prod", 0, 1 << 62, kinds=("service",))
+        assert [e.new for e in events] == ["up", "down"]
+        assert events[1].cause.startswith("ledger resync")
+        assert events[1].at_us == to_us(m.health.status().services["slurmctld"].since)
+
+
+def test_blind_time_is_unknown_not_downtime(tmp_path):
+    cfg = config(tmp_path, '[sla]\nunknown_counts_as = "excluded"')
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(10)
+        m.rounds(30, primary=None)
+        m.rounds(10)
+        assert m.figures().downtime_seconds_total == 0
+        b = period(cfg, T0, now()).breakdown
+        assert b.unknown_us == (10 + 300) * US and b.down_us == 0
+
+
+def test_month_boundary_in_berlin(tmp_path):
+    cfg = config(tmp_path, '[sla]\ntimezone = "Europe/Berlin"')
+    berlin_midnight = dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)  # Dec 1st 00:00 CET
+    with freeze_time(berlin_midnight - dt.timedelta(minutes=10)) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(30)
+        m.rounds(60, primary=False)  # 23:55..00:05 UTC: 10 minutes down across midnight
+        m.rounds(30)
+        f = m.figures()
+        assert f.downtime_seconds_total == 600
+        start, _ = month_bounds(2026, 12, ZoneInfo("Europe/Berlin"))
+        assert start == to_us(berlin_midnight)
+        dec = period(cfg, berlin_midnight, now()).breakdown
+        nov = period(cfg, berlin_midnight - dt.timedelta(hours=1), berlin_midnight).breakdown
+        assert dec.downtime_us + nov.downtime_us == 600 * US
+        assert (nov.downtime_us, dec.downtime_us) == (290 * US, 310 * US)
+        assert f.availability_ratio == pytest.approx(1 - dec.downtime_us / dec.eligible_us)
+
+
+def test_config_maintenance_is_mirrored_and_an_overrun_counts_from_its_end(tmp_path):
+    extra = """
+[[maintenance]]
+start = 2026-11-26T10:05:00Z
+end = 2026-11-26T10:10:00Z
+reason = "upgrade"
+"""
+    cfg = config(tmp_path, extra)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(24)  # to 10:04:00
+        m.rounds(60, primary=False)  # down 10:04:10 .. 10:14:10
+        m.rounds(30)
+        f = m.figures()
+        assert f.downtime_seconds_total == 50 + 250  # before the window, then the overrun
+        report = period(cfg, T0, now())
+        assert report.breakdown.maintenance_us == 300 * US
+        (incident,) = report.incidents
+        assert incident.maintenance_us == 300 * US and incident.downtime_us == 300 * US
+        (w,) = LedgerStore(Database.in_dir(tmp_path)).windows()
+        assert (w.origin, w.reason) == ("config", "upgrade")
+
+
+def test_a_window_added_by_another_process_is_noticed_and_config_edits_retire(tmp_path):
+    extra = """
+[[maintenance]]
+start = 2026-11-27T02:00:00Z
+end = 2026-11-27T04:00:00Z
+"""
+    cfg = config(tmp_path, extra)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(10)
+        m.rounds(30, primary=False)
+        m.rounds(10)
+        assert m.figures().downtime_seconds_total == 300
+        other = LedgerStore(Database.in_dir(tmp_path))
+        from monitor.ledger.maintenance import StoredWindow
+
+        other.add_window(
+            StoredWindow(0, "cli", to_us(T0), to_us(now()), None, None, "fix", "none", None,
+                         "UTC", to_us(now()), "alice"),
+        )  # fmt: skip
+        f = m.figures()
+        assert f.availability_ratio is None  # the whole time is maintenance now
+        assert f.downtime_seconds_total == 300  # a counter does not go down
+        m.ledger.reload(config(tmp_path))  # the config window was deleted from the file
+        windows = other.windows(include_removed=True)
+        config_window = next(w for w in windows if w.origin == "config")
+        assert config_window.removed and config_window.effective_us == to_us(now())
+
+
+def test_figures_are_cached_until_something_changes(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        m.rounds(10)
+        first = m.figures()
+        m.rounds(1)
+        assert m.figures() is first  # same minute, nothing new
+        m.rounds(3, primary=False)  # a transition: recomputed at once
+        assert m.figures() is not first
+        second = m.figures()
+        m.rounds(4, primary=False)
+        assert m.figures() is second
+        m.rounds(3, primary=False)  # a minute later
+        assert m.figures().downtime_seconds_total > second.downtime_seconds_total
+
+
+def test_no_rounds_yet_gives_objective_only(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        f = m.figures()
+        assert (f.availability_ratio, f.error_budget_remaining_ratio) == (None, None)
+        assert f.downtime_seconds_total == 0 and f.burn_rates == {}
+
+
+def test_restart_with_the_clock_behind_the_store_holds_at_the_mark(tmp_path):
+    cfg = config(tmp_path)
+    with freeze_time(T0) as frozen:
+        first = Monitor(cfg, frozen)
+        first.rounds(60)  # to T0 + 10 min
+        mark = now()
+        frozen.move_to(mark - dt.timedelta(hours=1))  # restarted with a clock an hour behind
+        second = Monitor(cfg, frozen)
+        second.rounds(30, primary=False)  # 5 minutes down, in time already recorded
+        second.rounds(400)  # the clock passes the mark again after an hour
+        report = period(cfg, T0, now())
+        b = report.breakdown
+        assert b.interval_us == b.up_us + b.down_us + b.unknown_us + b.degraded_us
+        assert b.down_us == 0 and b.unknown_us >= 10 * US
+        store = LedgerStore(Database.in_dir(tmp_path))
+        assert all(e.at_us >= to_us(mark) for e in store.events("prod", 0, 1 << 62) if e.run == 2)
+        assert second.figures().downtime_seconds_total == 0
+
+
+def test_in_maintenance_answers_for_alert_policy(tmp_path):
+    extra = """
+[[maintenance]]
+start = 2026-11-26T10:05:00Z
+end = 2026-11-26T10:10:00Z
+services = ["slurmctld"]
+"""
+    with freeze_time(T0) as frozen:
+        m = Monitor(config(tmp_path, extra), frozen)
+        inside = T0 + dt.timedelta(minutes=7)
+        assert m.ledger.in_maintenance("prod", "slurmctld", inside).reason == ""
+        assert m.ledger.in_maintenance("prod", "slurmdbd", inside) is None
+        assert m.ledger.in_maintenance("prod", "slurmctld", T0) is None
+
+
+def _write_history(state_dir: Path, start: dt.datetime, end: dt.datetime, outages) -> None:
+    """A run covering [start, end) with the service down in each (from, to) of outages."""
+    store = LedgerStore(Database.in_dir(state_dir))
+    run = store.begin_run(to_us(start), 1, "test", "test")
+    rows, seq = [], 0
+
+    def row(at: dt.datetime, old: str, new: str) -> EventRow:
+        nonlocal seq
+        seq += 1
+        return EventRow("prod", "service", "slurmctld", "slurmctld", "", "", "", old, new,
+                        "no_controller" if new == "down" else "ok", to_us(at), to_us(at),
+                        to_us(at), seq)  # fmt: skip
+
+    rows.append(row(start, "unknown", "up"))
+    for a, b in outages:
+        rows += [row(a, "up", "down"), row(b, "down", "up")]
+    store.record(run, rows, [Heartbeat("prod", None, to_us(start), to_us(end), 1)])
+    store.db.close()
+
+
+def test_dst_month_parts_add_up_to_743_hours(tmp_path):
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = month_bounds(2026, 3, berlin)
+    down = (
+        dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+    )
+    _write_history(tmp_path, from_us(start - US), from_us(end + US), [down])
+    cfg = config(tmp_path, '[sla]\ntimezone = "Europe/Berlin"')
+    store = LedgerStore(Database.in_dir(tmp_path))
+    (p,) = month_periods(store, cfg, 2026, 3)
+    b = p.breakdown
+    assert b.interval_us == 743 * 3600 * US  # 31 days less the hour skipped at 02:00
+    assert b.up_us + b.down_us == b.interval_us and b.downtime_us == 3600 * US
+    assert p.budget.allowed_seconds == pytest.approx(0.001 * 743 * 3600)
+    assert not p.met and p.to_dict()["availability_percent"] == pytest.approx(100 * (1 - 1 / 743))
+
+
+def test_closed_months_are_cached_in_the_store_and_survive_a_restart(tmp_path):
+    utc = dt.UTC
+    outages = [
+        (dt.datetime(2026, 9, 10, tzinfo=utc), dt.datetime(2026, 9, 10, 0, 10, tzinfo=utc)),
+        (dt.datetime(2026, 10, 10, tzinfo=utc), dt.datetime(2026, 10, 10, 0, 20, tzinfo=utc)),
+        (dt.datetime(2026, 11, 10, tzinfo=utc), dt.datetime(2026, 11, 10, 0, 30, tzinfo=utc)),
+    ]
+    _write_history(tmp_path, dt.datetime(2026, 9, 1, tzinfo=utc), T0, outages)
+    cfg = config(tmp_path)
+    with freeze_time(T0):
+        ledger = Ledger.open(cfg, clock=now)
+        (f,) = ledger.figures(now())
+        assert f.downtime_seconds_total == 3600
+        assert f.availability_ratio == pytest.approx(1 - 1800 / (to_us(T0) / US - 1793491200))
+        ledger.close()
+        db = Database.in_dir(tmp_path)
+        saved = db.query("SELECT month_us, downtime_us FROM ledger_month_totals ORDER BY 1")
+        assert [r[1] for r in saved] == [600 * US, 1200 * US]
+        db.close()
+        again = Ledger.open(cfg, clock=now)
+        assert again.figures(now())[0].downtime_seconds_total == 3600
+
+
+def test_month_periods_cover_every_configured_service(tmp_path):
+    cfg = parse_config(
+        f'[monitor]\nstate_dir = "{tmp_path}"\n[[clusters]]\nname = "prod"\n'
+        '[[clusters]]\nname = "lab"\naccounting = false\n[slo]\nslurmdbd = 99.0\n'
+    )
+    store = LedgerStore(Database.in_dir(tmp_path))
+    periods = month_periods(store, cfg, 2026, 11, now=to_us(T0))
+    assert [(p.cluster, p.service, p.objective) for p in periods] == [
+        ("prod", "slurmctld", 0.999),
+        ("prod", "slurmdbd", 0.99),
+        ("lab", "slurmctld", 0.999),
+    ]
+    assert all(p.breakdown.end == to_us(T0) and p.breakdown.availability is None for p in periods)
+    assert month_periods(store, cfg, 2026, 11, clusters=["lab"])[0].cluster == "lab"
