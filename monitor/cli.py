@@ -190,11 +190,58 @@ def _run(args: argparse.Namespace) -> int:
     return run_service(args.config)
 
 
+# --- demo --------------------------------------------------------------------------------
+
+
+def _register_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the real monitor against a simulated HA cluster",
+        description="SIMULATION: runs the real daemon (temporary state "
+        "directory, SQLite ledger, /metrics, alerts to a printing "
+        "webhook receiver) against stand-in Slurm commands that "
+        "replay output recorded from a real Slurm 22.05 HA "
+        "cluster, through a compressed script of incidents; then "
+        "writes the month's SLA report.",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="length of the scripted incidents (default 60)",
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:9817",
+        metavar="HOST:PORT",
+        help="where /metrics is served (default 127.0.0.1:9817; port 0: any)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="where the reports are written (default: the demo's temporary directory)",
+    )
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from monitor.demo import run_demo
+
+    if args.duration < 20:
+        raise MonitorError(
+            "--duration must be at least 20 seconds (each step needs a few probe rounds)"
+        )
+    return run_demo(args.duration, args.listen, args.output)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_check_config,
     _register_parse,
     _register_probe,
     _register_run,
+    _register_demo,
     _register_test_alert,
     _register_maintenance,
 ]

@@ -179,7 +179,10 @@ def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
         if d.role == "primary":
             continue
         instance = f"{daemon}@{d.hostname}({d.role})"
-        if d.state is State.UNKNOWN or svc is None or svc.state is State.UNKNOWN:
+        # A standby slurmdbd does not listen: "unknown (standby)" is what a healthy backup
+        # looks like, so it resolves the alert. Any other unknown holds it as it is.
+        standby = d.state is State.UNKNOWN and d.reason == "standby"
+        if (d.state is State.UNKNOWN and not standby) or svc is None or svc.state is State.UNKNOWN:
             ctx.hold(alertname, instance)
         elif d.state is State.DOWN:
             ctx.fire(

@@ -436,10 +436,17 @@ def error_budget(objective: float, eligible_us: int, used_us: int) -> ErrorBudge
 
 def burn_rate(objective: float, breakdown: Breakdown) -> float | None:
     """Error ratio in the window / (1 - objective): 1 spends the budget exactly over the
-    period, 14.4 spends a 30-day budget in 2 days. None without eligible time."""
-    ratio = breakdown.error_ratio
-    if ratio is None:
+    period, 14.4 spends a 30-day budget in 2 days. None when the window is all maintenance.
+
+    Unlike availability, the ratio's denominator is the whole window less maintenance:
+    time the monitor did not see (before the store began, a restart, blindness) counts as
+    good here. Otherwise a short blip right after the monitor starts would look like a
+    month's budget burning in an hour and page; blindness has its own alert
+    (SlurmMonitorBlind)."""
+    window_us = breakdown.interval_us - breakdown.maintenance_us
+    if window_us <= 0:
         return None
+    ratio = breakdown.downtime_us / window_us
     allowed = 1.0 - objective
     if allowed <= 0:
         return 0.0 if ratio == 0 else float("inf")

@@ -195,6 +195,16 @@ def test_error_budget_and_burn_rate():
     assert burn_rate(0.999, t.breakdown(at(0), at(0))) is None
 
 
+def test_burn_rate_counts_unseen_time_as_good():
+    """A blip right after the monitor starts must not look like a month's budget burning:
+    the hour before the store began is unknown, and counts as good for burn rates only."""
+    t = tl([tr(3000, "up"), tr(3590, "down")], [cov(3000, 3600)], hi=3600)
+    hour = t.breakdown(at(0), at(3600))
+    assert hour.unknown_us == 3000 * S and hour.downtime_us == 10 * S
+    assert burn_rate(0.999, hour) == pytest.approx(10 / 3600 / 0.001)
+    assert hour.availability == pytest.approx(590 / 600)  # availability still excludes it
+
+
 def test_projected_eligible_excludes_planned_maintenance_and_past_unknown():
     t = tl([tr(100, "up")], [cov(100, 1000)])
     so_far = t.breakdown(at(0), at(1000))
