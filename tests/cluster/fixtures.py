@@ -1,0 +1,54 @@
+"""pytest fixtures for the real Slurm HA test cluster (registered in tests/conftest.py).
+
+- `lab` (session): the cluster, started once per session, stopped at the end of the
+  session whatever happened. Skipped, with one line saying why, off Debian or as non-root.
+- `healthy_lab` (function): the same cluster after `lab.heal()`: every daemon running,
+  no link cut, ctl1 and dbd1 in control, nodes idle. Use it in every test that breaks
+  something; it restarts the lab if an earlier test stopped it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cluster.lab import Lab
+
+
+def skip_reason() -> str | None:
+    if not os.path.exists("/etc/debian_version"):
+        return "the Slurm test cluster needs Debian (apt packages, ip netns)"
+    if os.geteuid() != 0:
+        return "the Slurm test cluster needs root (namespaces, daemons)"
+    return None
+
+
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the fixture's finally: stop()
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    the_lab = Lab()
+    try:
+        the_lab.start()
+        yield the_lab
+    finally:
+        the_lab.stop()
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture
+def healthy_lab(lab: Lab) -> Lab:
+    lab.heal()
+    return lab

@@ -1,0 +1,332 @@
+"""Record real Slurm 22.05 outputs from the test cluster as parser fixtures.
+
+    python -m tests.cluster.record_fixtures [--out tests/fixtures] [--only SITUATION ...]
+
+Starts the lab, drives it through situations (a killed, frozen or unreachable primary, a
+takeover, slurmdbd and MariaDB and munge down, ...) and in each runs every probe command
+on the hub, concurrently as the monitor does, writing for each command
+`<out>/<kind>/22.05-<situation>.txt` (stdout), `.stderr` and `.meta.json` (argv,
+returncode, duration_seconds, situation, slurm_version, recorded_at). Failed commands are
+recorded too: their failure is the fixture. Takes several minutes. Never edit the output
+by hand; rerun this instead (then `python -m tests.regen_golden`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.cluster.lab import Lab
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COMMAND_TIMEOUT = 90.0
+
+PROBES: dict[str, list[str]] = {
+    "ping": ["scontrol", "ping"],
+    "sdiag": ["sdiag"],
+    "show-config": ["scontrol", "show", "config"],
+    "sacctmgr-stats": ["sacctmgr", "show", "stats"],
+    "cluster": ["sacctmgr", "-nP", "show", "cluster", "format=cluster,controlhost,controlport,rpc"],
+    "sacctmgr-ping": ["sacctmgr", "ping"],  # no such command before 24.11
+}
+# The --json forms (23.02 and later); 22.05 rejects the option.
+JSON_PROBES: dict[str, list[str]] = {
+    "ping": ["scontrol", "ping", "--json"],
+    "sdiag": ["sdiag", "--json"],
+    "show-config": ["scontrol", "show", "config", "--json"],
+    "sacctmgr-stats": ["sacctmgr", "show", "stats", "--json"],
+    "cluster": ["sacctmgr", "--json", "show", "cluster"],
+    "sacctmgr-ping": ["sacctmgr", "ping", "--json"],
+}
+SDIAG = {"sdiag": PROBES["sdiag"]}
+DBD_QUEUE = re.compile(r"DBD Agent queue size: (\d+)")
+EPOCH_DATA_SINCE = re.compile(r"^Data since .*\(0\)$", re.M)
+BF_CYCLES = re.compile(r"Backfilling stats.*?Total cycles: (\d+)", re.S)
+
+
+@dataclass(frozen=True)
+class Recording:
+    kind: str
+    argv: list[str]
+    stdout: str
+    stderr: str
+    returncode: int | None  # None: killed after COMMAND_TIMEOUT
+    duration_seconds: float
+
+
+def run_probe(lab: Lab, kind: str, argv: list[str]) -> Recording:
+    t0 = time.monotonic()
+    try:
+        p = lab.run_client(argv, timeout=COMMAND_TIMEOUT)
+        out, err, rc = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, err, rc = _text(e.stdout), _text(e.stderr), None
+    return Recording(kind, argv, out, err, rc, round(time.monotonic() - t0, 3))
+
+
+def _text(data: str | bytes | None) -> str:
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    return data or ""
+
+
+def capture(lab: Lab, probes: dict[str, list[str]]) -> list[Recording]:
+    """Every probe at once, as the monitor runs them."""
+    with ThreadPoolExecutor(len(probes)) as pool:
+        return list(pool.map(lambda kv: run_probe(lab, *kv), probes.items()))
+
+
+class Recorder:
+    def __init__(self, lab: Lab, out: Path) -> None:
+        self.lab = lab
+        self.out = out
+        self.written: list[Path] = []
+
+    @property
+    def version(self) -> str:
+        return self.lab.slurm_version or "unknown"
+
+    def record(self, situation: str, probes: dict[str, list[str]] = PROBES) -> None:
+        self.write(situation, capture(self.lab, probes))
+
+    def write(self, situation: str, recordings: list[Recording]) -> None:
+        series = ".".join(self.version.split(".")[:2])
+        recorded_at = datetime.now(UTC).isoformat(timespec="seconds")
+        print(f"{situation}:")
+        for rec in recordings:
+            base = self.out / rec.kind / f"{series}-{situation}"
+            base.parent.mkdir(parents=True, exist_ok=True)
+            Path(f"{base}.txt").write_text(rec.stdout)
+            Path(f"{base}.stderr").write_text(rec.stderr)
+            meta = {
+                "argv": rec.argv,
+                "returncode": rec.returncode,
+                "duration_seconds": rec.duration_seconds,
+                "situation": situation,
+                "slurm_version": self.version,
+                "recorded_at": recorded_at,
+            }
+            Path(f"{base}.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+            self.written.append(Path(f"{base}.txt"))
+            first_err = rec.stderr.strip().splitlines()[-1:] or [""]
+            print(
+                f"  {rec.kind:15} rc={rec.returncode!s:4} {rec.duration_seconds:6.2f}s "
+                f"{first_err[0][:90]}"
+            )
+
+
+# --- situations ----------------------------------------------------------------------
+# Each scenario starts from lab.heal() and records one or more situations.
+
+
+def sdiag_until(lab: Lab, wanted: Callable[[str], bool], timeout: float) -> Recording | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rec = run_probe(lab, "sdiag", PROBES["sdiag"])
+        if rec.returncode == 0 and wanted(rec.stdout):
+            return rec
+        time.sleep(0.5)
+    return None
+
+
+def fresh_start(r: Recorder) -> None:
+    """sdiag of a controller that has just started: no Mean cycle, no Cycles per minute."""
+    r.lab.heal()
+    r.lab.kill("ctl1")
+    r.lab.restore("ctl1")
+    r.lab.wait_serving("ctl1")
+    r.record("fresh-start", SDIAG)
+
+
+def healthy(r: Recorder) -> None:
+    r.lab.heal()
+    r.record("json-unsupported", JSON_PROBES)
+    # A minute of statistics, so that sdiag prints every line it can.
+    rec = sdiag_until(r.lab, lambda out: "Cycles per minute" in out, timeout=120)
+    if rec is None:
+        print("  (sdiag never printed Cycles per minute)")
+    r.record("healthy")
+
+
+def primary_killed(r: Recorder) -> None:
+    lab = r.lab
+    lab.heal()
+    lab.kill("ctl1")
+    r.record("primary-killed-before-takeover")  # controller RPCs block until the takeover
+    lab.wait_serving("ctl2")
+    time.sleep(2)
+    r.record("primary-killed-after-takeover")
+    lab.restore("ctl1")
+    lab.wait_serving("ctl1")
+    time.sleep(1)
+    r.record("after-failback")  # sacctmgr's ControlHost may still name the backup
+
+
+def takeover_fresh(r: Recorder) -> None:
+    """sdiag in the second after a takeover prints `Data since ... (0)`. Plain `sdiag`
+    waits SlurmctldTimeout/2 between tries while the backup stands by and mostly misses
+    that second, so poll through the single-controller config of ctl2, which fails at
+    once until ctl2 is in control; what ctl2 prints does not depend on the client's
+    config."""
+    lab = r.lab
+    for _attempt in range(3):
+        lab.heal()
+        lab.kill("ctl1")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            p = lab.run_client(PROBES["sdiag"], timeout=10, conf=lab.probe_conf("ctl2"))
+            if p.returncode == 0:
+                if EPOCH_DATA_SINCE.search(p.stdout):
+                    rec = Recording(
+                        "sdiag",
+                        PROBES["sdiag"],
+                        p.stdout,
+                        p.stderr,
+                        p.returncode,
+                        round(time.monotonic() - t0, 3),
+                    )
+                    r.write("takeover-fresh", [rec])
+                    return
+                break
+            time.sleep(0.05)
+    print("takeover-fresh: never caught `Data since ... (0)`")
+
+
+def backup_killed(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.kill("ctl2")
+    r.record("backup-killed")
+
+
+def both_killed(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.kill("ctl1")
+    r.lab.kill("ctl2")
+    r.record("both-killed")
+
+
+def primary_unreachable(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.cut_link("ctl1")
+    time.sleep(10)  # past SlurmctldTimeout: the backup still stands by (split brain)
+    r.record("primary-unreachable")
+
+
+def primary_frozen(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.freeze("ctl1")
+    r.record("primary-frozen")
+
+
+def dbd_primary_killed(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.kill("dbd1")
+    r.lab.wait_dbd_serving("dbd2")
+    r.record("dbd-primary-killed")
+
+
+def both_dbd_killed(r: Recorder) -> None:
+    lab = r.lab
+    lab.heal()
+    lab.kill("dbd1")
+    lab.kill("dbd2")
+    for _ in range(3):
+        lab.run_client(["sbatch", "--wrap", "true"], timeout=30)
+    rec = sdiag_until(lab, lambda out: int(DBD_QUEUE.search(out).group(1)) > 0, timeout=30)
+    if rec is None:
+        print("  (DBD Agent queue stayed at 0)")
+    r.record("both-dbd-killed")
+
+
+def mariadb_down(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.kill("db")
+    r.record("mariadb-down")
+
+
+def munge_down(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.kill("munge")  # socket removed, as systemd does: commands fail at once
+    r.record("munge-down")
+
+
+def scontrol_takeover(r: Recorder) -> None:
+    r.lab.heal()
+    r.lab.takeover()
+    r.lab.wait_serving("ctl2")
+    time.sleep(2)
+    r.record("scontrol-takeover")  # the primary has exited
+
+
+def backfill_and_reset(r: Recorder) -> None:
+    lab = r.lab
+    lab.heal()
+    for _ in range(5):  # more than the two 1-CPU nodes take: backfill has work
+        lab.run_client(["sbatch", "-t", "1", "--wrap", "sleep 3"], timeout=30)
+
+    def ran(out: str) -> bool:
+        m = BF_CYCLES.search(out)
+        return bool(m and int(m.group(1)) >= 2 and "Jobs completed: 0\n" not in out)
+
+    if sdiag_until(lab, ran, timeout=60) is None:
+        print("  (no backfill cycle seen)")
+    r.record("backfill", SDIAG)
+    lab.run_client(["sdiag", "--reset"], timeout=30)
+    r.record("after-reset", SDIAG)
+
+
+SCENARIOS: dict[str, Callable[[Recorder], None]] = {
+    "fresh-start": fresh_start,
+    "healthy": healthy,  # also json-unsupported
+    "primary-killed": primary_killed,  # before/after takeover, after-failback
+    "takeover-fresh": takeover_fresh,
+    "backup-killed": backup_killed,
+    "both-killed": both_killed,
+    "primary-unreachable": primary_unreachable,
+    "primary-frozen": primary_frozen,
+    "dbd-primary-killed": dbd_primary_killed,
+    "both-dbd-killed": both_dbd_killed,
+    "mariadb-down": mariadb_down,
+    "munge-down": munge_down,
+    "scontrol-takeover": scontrol_takeover,
+    "backfill": backfill_and_reset,  # also after-reset
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=FIXTURES, help="fixtures directory")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(SCENARIOS),
+        metavar="SCENARIO",
+        help=f"only these scenarios: {', '.join(SCENARIOS)}",
+    )
+    args = parser.parse_args(argv)
+    lab = Lab()
+    t0 = time.monotonic()
+    recorder = Recorder(lab, args.out)
+    try:
+        print(f"lab healthy in {lab.start():.1f}s (Slurm {lab.slurm_version})")
+        for name, scenario in SCENARIOS.items():
+            if not args.only or name in args.only:
+                scenario(recorder)
+    finally:
+        lab.stop()
+    print(f"{len(recorder.written)} fixtures in {time.monotonic() - t0:.0f}s under {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
