@@ -18,6 +18,7 @@ from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
 from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
+from monitor.report.cli import register_report as _register_report
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -244,4 +245,5 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_demo,
     _register_test_alert,
     _register_maintenance,
+    _register_report,
 ]

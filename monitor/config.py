@@ -21,6 +21,7 @@ from monitor.alerting.settings import AlertSettings, read_alerts
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError
+from monitor.report.settings import ReportSettings, read_report
 
 DEFAULT_CONFIG_PATH = Path("/etc/slurm-sla-monitor/config.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/slurm-sla-monitor")
@@ -50,6 +51,10 @@ class MonitorSettings:
     # budget so they never hold up the ping verdict.
     slow_command_timeout_seconds: float = 20.0
     jitter_seconds: float = 1.0
+    # While a backup takes over, a ping can briefly see no controller answer (Slurm's own
+    # clients retry through it): within this many seconds of a backup answering, such a
+    # round is not an outage.
+    takeover_grace_seconds: float = 10.0
     max_workers: int = 8
     listen: str = DEFAULT_LISTEN
     state_dir: Path = DEFAULT_STATE_DIR
@@ -122,6 +127,7 @@ class Config:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     receivers: tuple[ReceiverConfig, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     source: Path | None = None
 
     def cluster(self, name: str) -> ClusterConfig:
@@ -176,7 +182,17 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
     r.table(
         data,
         (),
-        ("monitor", "clusters", "slo", "sla", "thresholds", "maintenance", "receivers", "alerts"),
+        (
+            "monitor",
+            "clusters",
+            "slo",
+            "sla",
+            "thresholds",
+            "maintenance",
+            "receivers",
+            "alerts",
+            "report",
+        ),
     )
     monitor = _read_monitor(r, data.get("monitor"))
     slo = _read_slo(r, data.get("slo"), ("slo",), SloTargets())
@@ -212,6 +228,9 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         maintenance=windows,
         receivers=receivers,
         alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=rnames),
+        report=read_report(
+            r, data.get("report"), ("report",), receivers=[(x.name, x.type) for x in receivers]
+        ),
         source=source,
     )
 
@@ -244,6 +263,9 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
             d, p, "slow_command_timeout_seconds", dflt.slow_command_timeout_seconds, above=0
         ),
         jitter_seconds=r.number(d, p, "jitter_seconds", dflt.jitter_seconds, minimum=0),
+        takeover_grace_seconds=r.number(
+            d, p, "takeover_grace_seconds", dflt.takeover_grace_seconds, minimum=0
+        ),
         max_workers=r.integer(d, p, "max_workers", dflt.max_workers, minimum=1),
         listen=listen,
         state_dir=r.path(d, p, "state_dir", dflt.state_dir) or dflt.state_dir,

@@ -183,3 +183,36 @@ def test_probe_errors_are_counted_once_per_probe_run():
     health.update(ClusterObservation("prod", T0 + dt.timedelta(seconds=6), base.daemons,
                                      base.services, errors=(err2,)))
     assert health.status().probe_errors_total == {("sdiag", "timeout"): 2}
+
+
+def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
+    """Real 22.05: a ping can see both controllers DOWN while the backup takes control."""
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        for _ in range(2):
+            feed(health, frozen, (State.DOWN, State.UP))  # failover under way
+        events = []
+        for _ in range(3):  # 3 s of no controller answering, within the grace
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert not [e for e in events if e.kind == "service"]
+        assert health.status().services["slurmctld"].state is State.UP
+        for _ in range(10):  # a real double failure: past the grace, it is an outage
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        down = [e for e in events if e.kind == "service"]
+        assert down and down[0].new == "down"
+        assert down[0].at == T0 + dt.timedelta(seconds=16)  # first round past the grace
+
+
+def test_no_grace_when_no_backup_was_serving():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        events = []
+        for _ in range(2):
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert [e.new for e in events if e.kind == "service"] == ["down"]

@@ -1,0 +1,79 @@
+"""Mailing the archived reports through the configured ``email`` receiver, with its own
+sending (``monitor.alerting.providers.email``: TLS, auth, secrets, error wording), so
+there is one SMTP client in the program.
+
+That sender sends notifications, so the report goes as an ``info`` notice: the summary
+says whether every objective was met, the description gives each service's availability
+and where the files were written. Attaching the files themselves needs the email
+provider to send a prepared message (see the README's note on the report mail)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitor.alerting.model import AlertNotice, Notification, dedup_key, fingerprint, group_key
+from monitor.alerting.providers.base import Delivery
+from monitor.alerting.providers.http import HttpClient
+from monitor.alerting.sender import Receiver
+from monitor.config import Config
+from monitor.errors import MonitorError
+from monitor.ledger.timebase import from_us
+from monitor.report import text
+from monitor.report.model import Report
+
+ALERTNAME = "SlurmSLAReport"
+
+
+def notification(report: Report, receiver: str, paths: Sequence[Path], now: dt.datetime):
+    """The notice for ``report`` (pure)."""
+    services = report.services
+    breached = [s for s in services if s.period.breakdown.eligible_us > 0 and not s.period.met]
+    clusters = ",".join(c.name for c in report.clusters)
+    partial = " (partial month)" if report.partial else ""
+    summary = f"SLA report {report.label}{partial}: " + (
+        f"{len(breached)} of {len(services)} objectives BREACHED"
+        if breached
+        else f"all {len(services)} objectives met"
+    )
+    lines = [
+        f"{s.cluster} {s.service}: {text.availability(s.period)} available against "
+        f"{text.objective(s.period)}, {len(s.period.incidents)} incident(s), "
+        f"{text.verdict(s.period)}"
+        for s in services
+    ]
+    description = "; ".join(lines) + "."
+    if paths:
+        description += " Reports: " + ", ".join(str(p) for p in paths) + "."
+    labels = {"alertname": ALERTNAME, "severity": "info", "cluster": clusters}
+    alert = AlertNotice(
+        fingerprint(clusters, ALERTNAME, report.label),
+        dedup_key(clusters, ALERTNAME, report.label),
+        "firing",
+        labels,
+        {"summary": summary, "description": description},
+        from_us(report.month_start),
+    )
+    group = {"cluster": clusters}
+    return Notification(receiver, group_key(group), group, (alert,), now, "", "report")
+
+
+def mail_report(
+    config: Config, report: Report, paths: Sequence[Path], now: dt.datetime
+) -> Delivery:
+    """Send the notice through ``[report] mail_receiver`` (to ``mail_to`` if set)."""
+    settings = config.report
+    found = [rc for rc in config.receivers if rc.name == settings.mail_receiver]
+    if not found:
+        raise MonitorError(f"[report] mail_receiver: no receiver named {settings.mail_receiver!r}")
+    receiver = Receiver.from_config(found[0])
+    changes: dict[str, object] = {"subject_prefix": f"[SLA report {report.label}]"}
+    if settings.mail_to:
+        changes["to"] = settings.mail_to
+    receiver = dataclasses.replace(
+        receiver, options=dataclasses.replace(receiver.options, **changes)
+    )
+    n = notification(report, receiver.name, paths, now)
+    return receiver.deliver(n, now, HttpClient())

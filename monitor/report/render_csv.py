@@ -1,0 +1,63 @@
+"""``--format csv``: one row per incident, every cluster and service, in time order (a
+header row even when there is none). Times ISO 8601 UTC, durations in seconds."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from monitor.ledger.timebase import US, iso
+from monitor.report.causes import readable
+from monitor.report.model import Report
+
+COLUMNS = (
+    "month",
+    "cluster",
+    "service",
+    "start",
+    "end",
+    "duration_seconds",
+    "downtime_seconds",
+    "maintenance_seconds",
+    "unknown_seconds",
+    "ongoing",
+    "cause",
+    "cause_code",
+)
+
+
+def _seconds(us: int) -> str:
+    return f"{us / US:.6f}".rstrip("0").rstrip(".")
+
+
+def render(report: Report) -> str:
+    rows = []
+    for s in report.services:
+        for i in s.period.incidents:
+            rows.append(
+                (
+                    i.start,
+                    s.cluster,
+                    s.service,
+                    [
+                        report.label,
+                        s.cluster,
+                        s.service,
+                        iso(i.start),
+                        "" if i.ongoing else iso(i.end),
+                        _seconds(i.duration_us),
+                        _seconds(i.downtime_us),
+                        _seconds(i.maintenance_us),
+                        _seconds(i.unknown_us),
+                        "true" if i.ongoing else "false",
+                        readable(i.cause),
+                        i.cause,
+                    ],
+                )
+            )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for *_, row in sorted(rows, key=lambda r: r[:3]):
+        writer.writerow(row)
+    return out.getvalue()

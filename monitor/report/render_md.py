@@ -1,0 +1,185 @@
+"""``--format md``: Markdown to paste into a ticket. Times in the SLA time zone (the
+customer's calendar), durations to the second, availability truncated (see ``text``)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from monitor.ledger.timebase import US
+from monitor.report import text
+from monitor.report.causes import readable
+from monitor.report.model import ClusterSection, Report
+
+
+def cell(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def table(head: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    """``align``: one character per column, ``r`` for right-aligned."""
+    marks = ["---:" if (align[i : i + 1] == "r") else "---" for i in range(len(head))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def header(report: Report) -> list[str]:
+    tz = ZoneInfo(report.timezone)
+    inputs = report.inputs
+    policy = inputs.policy
+    lines = [
+        f"# SLA report {report.label}",
+        "",
+        f"Calendar month in {report.timezone}: {text.local_time(report.month_start, tz)} "
+        f"to {text.local_time(report.month_end, tz)}.",
+    ]
+    if report.partial:
+        lines += [
+            "",
+            f"**Partial: the month is not over.** Reported up to "
+            f"{text.local_time(report.end, tz)}, the ledger's last record.",
+        ]
+    if inputs.ledger_first is None:
+        ledger = "empty (the monitor has recorded nothing for these clusters)"
+    else:
+        ledger = f"{text.utc_time(inputs.ledger_first)} to {text.utc_time(inputs.ledger_last or 0)}"
+    minutes = policy.min_downtime_us / (60 * US)
+    lines += [
+        "",
+        *table(
+            ["input", "value"],
+            [
+                ["ledger", ledger],
+                ["config", f"sha256 {inputs.config_sha256}"],
+                ["program", f"{inputs.program} {inputs.version}"],
+                [
+                    "counting",
+                    f"unknown time counts as {policy.unknown_counts_as}; outages count "
+                    + (f"from {minutes:g} minutes" if minutes else "from the first second"),
+                ],
+            ],
+        ),
+        "",
+        "Availability = (eligible time - downtime) / eligible time; eligible time is the "
+        "period less maintenance"
+        + (" and less unknown time" if policy.unknown_counts_as == "excluded" else "")
+        + ". A failover is listed, not counted as downtime.",
+    ]
+    return lines
+
+
+def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
+    lines = [
+        "",
+        f"## Cluster {c.name}: {'all objectives met' if c.met else 'objective BREACHED'}",
+        "",
+    ]
+    rows = []
+    for s in c.services:
+        p, b = s.period, s.period.breakdown
+        rows.append(
+            [
+                s.service,
+                text.objective(p),
+                text.availability(p),
+                text.duration(b.downtime_us),
+                text.duration(b.maintenance_us),
+                text.duration(b.unknown_us),
+                text.duration(p.budget.allowed_seconds * US),
+                text.budget_remaining(p),
+                text.verdict(p),
+            ]
+        )
+    head = ["service", "objective", "availability", "downtime", "maintenance", "unknown"]
+    head += ["error budget", "budget left", "status"]
+    lines += table(head, rows, "lrrrrrrrl")
+
+    incidents, hidden, note = text.incidents(c)
+    lines += ["", "### Incidents", ""]
+    if incidents:
+        lines += table(
+            ["service", "start", "end", "duration", "counted", "cause"],
+            [
+                [
+                    i.service,
+                    text.local_time(i.start, tz),
+                    text.INCIDENT_GOES_ON if i.ongoing else text.local_time(i.end, tz),
+                    text.duration(i.duration_us),
+                    text.duration(i.downtime_us),
+                    readable(i.cause),
+                ]
+                for i in incidents
+            ],
+            "lllrrl",
+        )
+    else:
+        lines.append("No incidents.")
+    if hidden:
+        lines += ["", note]
+
+    failovers, hidden, note = text.failovers(c)
+    lines += ["", "### Failovers (not downtime)", ""]
+    if failovers:
+        lines += table(
+            ["service", "at", "from", "to", "what"],
+            [
+                [f.service, text.local_time(f.at, tz), f.old, f.new, readable(f.cause)]
+                for f in failovers
+            ],
+        )
+    else:
+        lines.append("No failovers.")
+    if hidden:
+        lines += ["", note]
+
+    windows = c.maintenance()
+    lines += ["", "### Maintenance windows", ""]
+    if windows:
+        lines += table(
+            ["start", "end", "services", "reason", "window"],
+            [
+                [
+                    text.local_time(m.start, tz),
+                    text.local_time(m.end, tz),
+                    ", ".join(m.services),
+                    m.reason or "(no reason given)",
+                    text.window_note(m, tz),
+                ]
+                for m in windows
+            ],
+        )
+    else:
+        lines.append("No maintenance windows.")
+
+    unknown, hidden, note = text.unknown_periods(c)
+    lines += ["", "### Monitor blind or absent (unknown time)", ""]
+    if unknown:
+        lines += table(
+            ["start", "end", "duration", "services", "what"],
+            [
+                [
+                    text.local_time(u.start, tz),
+                    text.local_time(u.end, tz),
+                    text.duration(u.duration_us),
+                    ", ".join(services),
+                    readable(u.cause),
+                ]
+                for u, services in unknown
+            ],
+            "llrll",
+        )
+    else:
+        lines.append("The monitor saw the whole period.")
+    if hidden:
+        lines += ["", note]
+    return lines
+
+
+def render(report: Report) -> str:
+    tz = ZoneInfo(report.timezone)
+    lines = header(report)
+    if not report.clusters:
+        lines += ["", "No clusters."]
+    for c in report.clusters:
+        lines += cluster_section(c, tz)
+    return "\n".join(lines) + "\n"

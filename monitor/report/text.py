@@ -1,0 +1,137 @@
+"""How numbers and times read in the human formats (md, html): shared so both say the same.
+
+Percentages are truncated, never rounded up: a service at 99.89996 % against 99.9 % reads
+99.899 %, not a misleading 99.900 %."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from monitor.ledger.query import Failover, ServicePeriod
+from monitor.ledger.sla import Incident
+from monitor.ledger.timebase import US, from_us
+from monitor.report.model import ClusterSection, MaintenanceEntry, UnknownPeriod
+
+DIGITS = 3
+INCIDENT_GOES_ON = "still down at the end of the period"
+
+
+def duration(us: float) -> str:
+    """``0s``, ``45s``, ``12m 05s``, ``3h 02m 10s``, ``2d 04h 00m 00s`` (whole seconds)."""
+    sign = "-" if us < 0 else ""
+    total = int(round(abs(us) / US))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        text = f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
+    elif hours:
+        text = f"{hours}h {minutes:02d}m {secs:02d}s"
+    elif minutes:
+        text = f"{minutes}m {secs:02d}s"
+    else:
+        text = f"{secs}s"
+    return sign + text
+
+
+def truncated_percent(good: int, total: int, digits: int = DIGITS) -> str:
+    """``good / total`` in percent with ``digits`` decimals, truncated (exact integers)."""
+    scale = 10**digits
+    value = good * 100 * scale // total
+    whole, frac = divmod(value, scale)
+    return f"{whole}.{frac:0{digits}d} %" if digits else f"{whole} %"
+
+
+def availability(p: ServicePeriod) -> str:
+    b = p.breakdown
+    if b.eligible_us <= 0:
+        return "n/a"
+    return truncated_percent(b.eligible_us - b.downtime_us, b.eligible_us)
+
+
+def objective(p: ServicePeriod) -> str:
+    return f"{p.objective * 100:g} %"
+
+
+def budget_remaining(p: ServicePeriod) -> str:
+    """``41m 37s (96.2 %)``, or ``-12m 03s (overspent)``."""
+    remaining = p.budget.remaining_seconds * US
+    allowed = p.budget.allowed_seconds
+    if remaining < 0:
+        return f"{duration(remaining)} (overspent)"
+    if allowed <= 0:
+        return duration(remaining)
+    share = max(0.0, p.budget.remaining_seconds / allowed * 100)
+    return f"{duration(remaining)} ({share:.1f} %)"
+
+
+def verdict(p: ServicePeriod) -> str:
+    if p.breakdown.eligible_us <= 0:
+        return "no data"
+    return "met" if p.met else "BREACHED"
+
+
+def local_time(us: int, tz: ZoneInfo) -> str:
+    """``2026-11-10 01:00:00 CET`` (the SLA time zone, to the second)."""
+    when = from_us(us).astimezone(tz)
+    return when.strftime("%Y-%m-%d %H:%M:%S ") + (when.tzname() or "")
+
+
+def utc_time(us: int) -> str:
+    return from_us(us).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def window_note(m: MaintenanceEntry, tz: ZoneInfo) -> str:
+    """``#2, added by alice@admin1`` / ``#1, config file, weekly``; cancellations."""
+    origin = "config file" if m.origin == "config" else f"added by {m.created_by}"
+    note = f"#{m.window_id}, {origin}" + (f", {m.repeat}" if m.repeat != "none" else "")
+    if m.cancelled_at is not None:
+        note += f"; cancelled {local_time(m.cancelled_at, tz)}"
+        note += f" by {m.cancelled_by}" if m.cancelled_by else ""
+    return note
+
+
+# A month of a crash-looping service has tens of thousands of incidents: the human formats
+# list the ones that matter most (the JSON and CSV reports list every one).
+MAX_LISTED = 500
+
+
+def most(items: list, importance, limit: int = MAX_LISTED) -> tuple[list, int]:
+    """``items`` (in their order), or the ``limit`` first by ``importance``, still in their
+    order; and how many were left out."""
+    if len(items) <= limit:
+        return items, 0
+    ranked = sorted(range(len(items)), key=lambda k: (importance(items[k]), k))[:limit]
+    return [items[k] for k in sorted(ranked)], len(items) - limit
+
+
+def incidents(c: ClusterSection) -> tuple[list[Incident], int, str]:
+    everything = sorted(
+        (i for s in c.services for i in s.period.incidents), key=lambda i: (i.start, i.service)
+    )
+    shown, hidden = most(everything, lambda i: (-i.downtime_us, -i.duration_us))
+    note = (
+        f"{hidden:,} shorter incidents are not listed here (the {MAX_LISTED:,} with the most "
+        "counted downtime are); the JSON and CSV reports list every one."
+    )
+    return shown, hidden, note
+
+
+def failovers(c: ClusterSection) -> tuple[list[Failover], int, str]:
+    everything = sorted(
+        (f for s in c.services for f in s.period.failovers), key=lambda f: (f.at, f.service)
+    )
+    shown, hidden = most(everything, lambda f: 0)
+    note = f"{hidden:,} later failovers are not listed here; the JSON report lists every one."
+    return shown, hidden, note
+
+
+def unknown_periods(
+    c: ClusterSection,
+) -> tuple[list[tuple[UnknownPeriod, tuple[str, ...]]], int, str]:
+    shown, hidden = most(c.unknown_periods(), lambda u: -u[0].duration_us)
+    note = (
+        f"{hidden:,} shorter periods are not listed here (the {MAX_LISTED:,} longest are); "
+        "the JSON report lists every one."
+    )
+    return shown, hidden, note

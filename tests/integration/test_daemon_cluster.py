@@ -1,0 +1,284 @@
+"""The real daemon against the real HA cluster, scraped by a real Prometheus that loads
+alert_rules/, delivering its own alerts to a real HTTP receiver, recording the SLA ledger.
+
+The daemon runs in the root namespace and reaches the lab through its client wrappers
+(`slurm_bin = lab.bin_dir`: every command enters the lab's client host), so Prometheus and
+the receiver are plain loopback services. slurmdbd's port check needs the lab's own network,
+so this module probes slurmctld only (`accounting = false`); slurmdbd verdicts are proven by
+test_probe_cluster.py, which runs the monitor on the client host itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_alert_receivers import Recorder
+from tests.support.daemon import DaemonProcess, free_port
+from tests.support.prometheus import Prometheus
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+INTERVAL, CONFIRM, THRESHOLD = 2.0, 0.5, 2
+
+
+def write_config(path: Path, lab, port: int, hook: str, extra: str = "") -> None:
+    path.write_text(
+        "[monitor]\n"
+        f"interval_seconds = {INTERVAL}\nconfirm_interval_seconds = {CONFIRM}\n"
+        f"failure_threshold = {THRESHOLD}\nrecovery_threshold = {THRESHOLD}\n"
+        "jitter_seconds = 0\ncommand_timeout_seconds = 5\nslow_command_timeout_seconds = 20\n"
+        f'listen = "127.0.0.1:{port}"\nstate_dir = "{path.parent}/state"\n'
+        'log_format = "json"\n'
+        "[[clusters]]\n"
+        'name = "lab"\n'
+        f'slurm_conf = "{lab.slurm_conf}"\nslurm_bin = "{lab.bin_dir}"\n'
+        f'munge_bin = "{lab.bin_dir}"\naccounting = false\n'
+        "[alerts]\ngroup_wait_seconds = 0\n"
+        "[alerts.outbox]\nretry_initial_seconds = 0.5\nretry_max_seconds = 2\n"
+        "[[receivers]]\n"
+        'name = "oncall"\ntype = "webhook"\n'
+        f'url = "{hook}"\n' + extra
+    )
+
+
+class Stack:
+    def __init__(self, lab, root: Path) -> None:
+        self.lab = lab
+        self.root = root
+        self.receiver = Recorder()
+        self.port = free_port()
+        self.config = root / "config.toml"
+        write_config(self.config, lab, self.port, self.receiver.url + "/hook")
+        self.daemon = DaemonProcess(self.config, self.port)
+        self.prom = Prometheus([f"127.0.0.1:{self.port}"],
+                               rule_files=sorted((REPO / "alert_rules").glob("*.rules.yml")),
+                               scrape_interval="1s", evaluation_interval="1s").start()
+
+    def restart_daemon(self, kill: bool = False) -> float:
+        """Stop (SIGKILL when ``kill``) and start the daemon again; return the gap."""
+        t0 = time.monotonic()
+        if kill:
+            self.daemon.proc.kill()
+            self.daemon.proc.wait()
+        else:
+            self.daemon.stop()
+        self.daemon = DaemonProcess(self.config, self.port,
+                                    log=self.root / f"daemon-{int(t0)}.log")
+        self.daemon.wait_ready()
+        return time.monotonic() - t0
+
+    def metric(self, expr: str) -> float | None:
+        result = self.prom.query(expr)
+        return float(result[0]["value"][1]) if result else None
+
+    def notices(self) -> list[dict]:
+        """Every alert notice the receiver got, flattened: (status, alertname, labels)."""
+        out = []
+        for request in self.receiver.on("/hook"):
+            payload = json.loads(request["body"])
+            for alert in payload["alerts"]:
+                out.append({"status": alert["status"], **alert["labels"],
+                            "group_status": payload["status"]})
+        return out
+
+    def close(self) -> None:
+        self.daemon.stop()
+        self.prom.stop()
+        self.receiver.close()
+
+
+@pytest.fixture(scope="module")
+def stack(lab, tmp_path_factory):
+    lab.heal()
+    s = Stack(lab, tmp_path_factory.mktemp("daemon-cluster"))
+    try:
+        s.daemon.wait_ready()
+        s.prom.wait_until(lambda: s.metric('slurm_service_up{service="slurmctld"}') == 1.0,
+                          60, "slurmctld up in Prometheus")
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def healthy_stack(stack):
+    stack.lab.heal()
+    stack.daemon.wait_until("service up", lambda: stack.daemon.value(
+        "slurm_daemon_state", host="ctl1", state="up") == 1.0 and stack.daemon.value(
+        "slurm_daemon_state", host="ctl2", state="up") == 1.0, 60)
+    return stack
+
+
+def test_failover_seen_by_prometheus_and_alerted(healthy_stack):
+    s = healthy_stack
+    failovers = s.metric('slurm_controller_failovers_total{cluster="lab"}') or 0.0
+    sent = len(s.notices())
+    s.lab.kill("ctl1")
+    s.prom.wait_until(lambda: s.metric('slurm_daemon_up{host="ctl1"}') == 0.0, 30,
+                      "ctl1 slurm_daemon_up 0")
+    s.lab.wait_serving("ctl2", timeout=30)
+    s.prom.wait_until(lambda: s.metric('slurm_controller_active{host="ctl2"}') == 1.0, 30,
+                      "the backup active")
+    assert s.metric('slurm_controller_active{host="ctl1"}') == 0.0
+    s.prom.wait_until(lambda: (s.metric('slurm_controller_failovers_total{cluster="lab"}')
+                               or 0) > failovers, 30, "failovers_total increased")
+    assert s.metric('slurm_service_up{service="slurmctld"}') == 1.0
+    # Prometheus's own rules (alert_rules/) see the failover too
+    s.prom.wait_until(lambda: [a for a in s.prom.alerts()
+                               if a["labels"]["alertname"] == "SlurmctldFailover"], 30,
+                      "SlurmctldFailover pending or firing in Prometheus")
+    # the daemon's own alert: failover, and never "down"
+    s.receiver.wait_for(1, "/hook", timeout=30)
+    new = s.notices()[sent:]
+    names = {n["alertname"] for n in new}
+    assert "SlurmctldFailover" in names, new
+    assert "SlurmctldDown" not in names
+
+
+def test_both_controllers_down_pages_once_and_resolves(healthy_stack):
+    s = healthy_stack
+    sent = len(s.notices())
+    s.lab.kill("ctl1")
+    s.lab.kill("ctl2")
+    s.prom.wait_until(lambda: s.metric('slurm_service_up{service="slurmctld"}') == 0.0, 40,
+                      "slurmctld service down")
+
+    def down_notices():
+        return [n for n in s.notices()[sent:] if n["alertname"] == "SlurmctldDown"]
+
+    firing = s.prom.wait_until(lambda: [n for n in down_notices() if n["status"] == "firing"],
+                               30, "SlurmctldDown delivered")
+    requests_with_down = [r for r in s.receiver.on("/hook")[sent:]
+                          if b"SlurmctldDown" in r["body"]]
+    assert len(firing) >= 1 and len(requests_with_down) == 1  # one grouped notification
+    s.lab.heal()
+    s.prom.wait_until(lambda: [n for n in down_notices() if n["status"] == "resolved"], 60,
+                      "SlurmctldDown resolved")
+
+
+def test_munge_down_is_blind_only(healthy_stack):
+    s = healthy_stack
+    sent = len(s.notices())
+    auth_before = s.metric('sum(slurm_probe_errors_total{reason="auth"})') or 0.0
+    s.lab.kill("munge")
+    s.prom.wait_until(lambda: s.metric(
+        'slurm_daemon_state{host="ctl1",state="unknown"}') == 1.0, 40, "ctl1 unknown")
+    assert s.metric('slurm_daemon_state{host="ctl2",state="unknown"}') == 1.0
+    assert (s.metric('sum(slurm_probe_errors_total{reason="auth"})') or 0) > auth_before
+    assert s.metric('sum(slurm_daemon_state{state="down"})') == 0.0
+    assert s.metric('slurm_service_up{service="slurmctld"}') is None  # absent, not 0
+    s.prom.wait_until(lambda: [n for n in s.notices()[sent:]
+                               if n["alertname"] == "SlurmMonitorBlind"], 40,
+                      "SlurmMonitorBlind delivered")
+    names = {n["alertname"] for n in s.notices()[sent:]}
+    assert names == {"SlurmMonitorBlind"}, names
+
+
+def test_every_dashboard_query_runs_against_the_real_cluster(healthy_stack):
+    from tests.integration.test_prometheus_rules import dashboard_expressions
+
+    s = healthy_stack
+    time.sleep(3)
+    failures = []
+    for expr in dashboard_expressions("lab"):
+        try:
+            s.prom.query(expr)
+        except Exception as exc:  # noqa: BLE001 - collect every bad query
+            failures.append(f"{expr}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+def restore_controllers(lab) -> float:
+    """Start both controllers again; return when one answers ping: the outage's end as a
+    client sees it (the monitor's verdict is judged against this)."""
+    lab.restore("ctl1")
+    lab.restore("ctl2")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "UP" in lab.ping().values():
+            return time.time()
+        time.sleep(0.1)
+    raise AssertionError("no controller answered within 60 s of the restore")
+
+
+def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
+    """Both controllers down for a measured time; a failover; a maintenance window over
+    another outage; the monitor SIGKILLed and restarted mid-incident. The ledger's counted
+    downtime is within one probe interval of the measured outages."""
+    import subprocess
+    import sys
+
+    from monitor.config import load_config
+    from monitor.ledger.query import service_period
+    from monitor.ledger.sla import Policy
+    from monitor.ledger.store import LedgerStore, open_database
+
+    s = healthy_stack
+    start = time.time()
+    # 1. both controllers down, measured
+    t0 = time.time()
+    s.lab.kill("ctl1")
+    s.lab.kill("ctl2")
+    time.sleep(12)
+    outage1 = restore_controllers(s.lab) - t0
+    # 2. a failover (not downtime)
+    s.lab.heal()
+    s.lab.kill("ctl1")
+    s.lab.wait_serving("ctl2", timeout=30)
+    s.lab.heal()
+    # 3. an outage inside a maintenance window
+    window_start = time.time()
+    s.lab.kill("ctl1")
+    s.lab.kill("ctl2")
+    time.sleep(8)
+    s.lab.heal()
+    window_end = time.time()
+    time.sleep(5)  # keep the next outage clear of the window
+    # 4. the monitor killed mid-incident, restarted while the outage goes on
+    t1 = time.time()
+    s.lab.kill("ctl1")
+    s.lab.kill("ctl2")
+    time.sleep(6)
+    gap = s.restart_daemon(kill=True)
+    time.sleep(6)
+    outage2 = restore_controllers(s.lab) - t1
+    s.lab.heal()
+    s.daemon.wait_until("recovered", lambda: s.daemon.value(
+        "slurm_service_up", service="slurmctld") == 1.0, 60)
+    time.sleep(INTERVAL * 2)
+    end = time.time()
+
+    # The window is recorded after the fact, as an operator would (CLI `maintenance add`).
+    iso = time.strftime
+    add = subprocess.run(
+        [sys.executable, "-m", "monitor", "maintenance", "add", "--config", str(s.config),
+         "--start", iso("%Y-%m-%dT%H:%M:%SZ", time.gmtime(window_start - 1)),
+         "--end", iso("%Y-%m-%dT%H:%M:%SZ", time.gmtime(window_end + 2)),
+         "--reason", "test window"],
+        capture_output=True, text=True, timeout=30)
+    assert add.returncode == 0, add.stderr
+
+    config = load_config(s.config)
+    store = LedgerStore(open_database(config.monitor.state_dir))
+    us = 1_000_000
+    period = service_period(store, "lab", "slurmctld", int(start * us), int(end * us),
+                            Policy.from_settings(config.sla), 0.999,
+                            windows=store.windows())
+    d = period.to_dict()
+    counted = d["downtime_seconds"]
+    unknown = d["unknown_seconds"]
+    measured = outage1 + outage2
+    # the monitor's own gap is unknown, not downtime: subtract it from what we measured
+    print(f"measured outages {outage1:.1f} s + {outage2:.1f} s, monitor gap {gap:.1f} s; "
+          f"counted {counted:.1f} s, unknown {unknown:.1f} s; incidents: "
+          f"{json.dumps(d['incidents'], indent=1)}")
+    assert abs(counted - (measured - unknown)) <= INTERVAL, (counted, measured, unknown, d)
+    assert unknown >= gap - INTERVAL
+    assert d["maintenance_seconds"] >= 8
+    assert d["failovers"], d  # listed, and not downtime
+    assert len(d["incidents"]) >= 2, d
