@@ -13,10 +13,9 @@ import tempfile
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.common import daemon_on, machine, make_target, summary
+from bench.common import daemon_on, machine, make_target, percentile, summary
 from tests.support.daemon import free_port
 
 
@@ -41,8 +40,9 @@ class ScrapeTimeExporter:
         )
         import sys
 
-        self.proc = target.spawn([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        self.proc = target.spawn(
+            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -100,8 +100,10 @@ def main() -> None:
         root = Path(tmp)
         target = make_target(args.target, root)
         try:
-            print(f"# /metrics under {args.scrapers} concurrent scrapers, {args.seconds:g} s "
-                  f"each; {target.name}; {machine()}")
+            print(
+                f"# /metrics under {args.scrapers} concurrent scrapers, {args.seconds:g} s "
+                f"each; {target.name}; {machine()}"
+            )
             with daemon_on(target, root, interval=10) as daemon:
                 baseline = ScrapeTimeExporter(target, str(target.bin_dir / "sdiag"))
                 try:
@@ -116,12 +118,14 @@ def main() -> None:
                 finally:
                     baseline.close()
             for label, ours, e1, base, e2 in rows:
-                from bench.common import percentile
-
-                ratio = percentile(base, 50) / percentile(ours, 50) if ours and base else float("nan")
+                ratio = (
+                    percentile(base, 50) / percentile(ours, 50) if ours and base else float("nan")
+                )
                 print(f"slurm {label:8s} ours:     {summary(ours)}  errors={e1}")
-                print(f"slurm {label:8s} baseline: {summary(base)}  errors={e2}  "
-                      f"(sdiag at scrape time; p50 ratio baseline/ours = {ratio:.1f}x)")
+                print(
+                    f"slurm {label:8s} baseline: {summary(base)}  errors={e2}  "
+                    f"(sdiag at scrape time; p50 ratio baseline/ours = {ratio:.1f}x)"
+                )
         finally:
             target.close()
 

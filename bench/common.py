@@ -24,16 +24,20 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def summary(values: Sequence[float]) -> str:
-    return (f"p50 {percentile(values, 50) * 1000:8.2f} ms  p99 {percentile(values, 99) * 1000:8.2f}"
-            f" ms  n={len(values)}")
+    return (
+        f"p50 {percentile(values, 50) * 1000:8.2f} ms  p99 {percentile(values, 99) * 1000:8.2f}"
+        f" ms  n={len(values)}"
+    )
 
 
 def machine() -> str:
     import os
     import platform
 
-    return (f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
 
 
 class SimTarget:
@@ -50,8 +54,10 @@ class SimTarget:
 
     def cluster_toml(self) -> str:
         addresses = ", ".join(f'{h} = "{a}"' for h, a in self.sim.host_addresses().items())
-        return (f'[[clusters]]\nname = "bench"\nslurm_bin = "{self.bin_dir}"\n'
-                f'munge_bin = "{self.bin_dir}"\nhost_addresses = {{ {addresses} }}\n')
+        return (
+            f'[[clusters]]\nname = "bench"\nslurm_bin = "{self.bin_dir}"\n'
+            f'munge_bin = "{self.bin_dir}"\nhost_addresses = {{ {addresses} }}\n'
+        )
 
     def freeze(self) -> None:
         self.sim.set_situation("primary-frozen")
@@ -80,8 +86,10 @@ class LabTarget:
         self.bin_dir = Path("/usr/bin")
 
     def cluster_toml(self) -> str:
-        return (f'[[clusters]]\nname = "bench"\nslurm_conf = "{self.lab.slurm_conf}"\n'
-                'slurm_bin = "/usr/bin"\n')
+        return (
+            f'[[clusters]]\nname = "bench"\nslurm_conf = "{self.lab.slurm_conf}"\n'
+            'slurm_bin = "/usr/bin"\n'
+        )
 
     def freeze(self) -> None:
         self.lab.freeze("ctl1")
@@ -101,13 +109,15 @@ def make_target(kind: str, root: Path) -> SimTarget | LabTarget:
 
 
 @contextlib.contextmanager
-def daemon_on(target: SimTarget | LabTarget, root: Path, interval: float = 10,
-              extra: str = "") -> Iterator[DaemonProcess]:
+def daemon_on(
+    target: SimTarget | LabTarget, root: Path, interval: float = 10, extra: str = ""
+) -> Iterator[DaemonProcess]:
     port = free_port()
     config = root / "bench.toml"
     config.write_text(
-        f"[monitor]\ninterval_seconds = {interval}\nlisten = \"127.0.0.1:{port}\"\n"
-        f'state_dir = "{root}/state"\nlog_format = "json"\n{extra}' + target.cluster_toml())
+        f'[monitor]\ninterval_seconds = {interval}\nlisten = "127.0.0.1:{port}"\n'
+        f'state_dir = "{root}/state"\nlog_format = "json"\n{extra}' + target.cluster_toml()
+    )
     daemon = DaemonProcess(config, port, spawn=target.spawn)
     try:
         daemon.wait_ready(timeout=60)

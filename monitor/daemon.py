@@ -219,6 +219,8 @@ class Daemon:
                     "interval_seconds": self.config.monitor.interval_seconds,
                     "scheduler_running": self._running,
                 },
+                store=self._store_status() if self._store_status else None,
+                problems=tuple(self._problems()) if self._problems else (),
             )
             self.box.swap(snapshot)
             return snapshot

@@ -5,6 +5,7 @@ the maintenance occurrences. The store is read here; the helpers below it are pu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from bisect import bisect_right
@@ -18,11 +19,21 @@ from monitor.ledger.maintenance import StoredWindow, occurrences
 from monitor.ledger.query import (
     context_us,
     load_timeline,
+    maintenance_us,
     objective_ratio,
     service_period,
     services_of,
 )
-from monitor.ledger.sla import DEGRADED, DOWN, UNMONITORED, UP, Policy, Timeline
+from monitor.ledger.sla import (
+    DEGRADED,
+    DOWN,
+    UNMONITORED,
+    UP,
+    Policy,
+    Timeline,
+    error_budget,
+    projected_eligible_us,
+)
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import HOUR_US, from_us, month_bounds, to_us
 from monitor.report.model import (
@@ -92,7 +103,7 @@ def build_report(
     sections = []
     for name in chosen:
         services = tuple(
-            _service(store, config, windows, policy, name, service, start, period_end)
+            _service(store, config, windows, policy, name, service, start, period_end, end)
             for service in services_of(config, name)
         )
         sections.append(ClusterSection(name, services, *ranges[name]))
@@ -119,12 +130,21 @@ def _service(
     service: str,
     start: int,
     end: int,
+    month_end: int,
 ) -> ServiceSection:
     objective = objective_ratio(config, cluster, service)
     period = service_period(
         store, cluster, service, start, end, policy, objective, windows=windows,
         lookback_us=LOOKBACK_US,
     )  # fmt: skip
+    if end < month_end:
+        # A month not over: its budget is the whole month's, as the metrics show it (the
+        # month less its planned maintenance and the unknown time so far), not that of
+        # the days gone by, which would call a month breached after its first outage.
+        planned = maintenance_us(windows, cluster, service, start, month_end)
+        eligible = projected_eligible_us(start, month_end, planned, period.breakdown, policy)
+        budget = error_budget(objective, eligible, period.breakdown.downtime_us)
+        period = dataclasses.replace(period, budget=budget)
     # The same interval service_period reads, so the counted downtime (which depends on
     # runs reaching beyond the period with min_downtime_minutes) is the same.
     pad = context_us(policy)

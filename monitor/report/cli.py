@@ -42,9 +42,7 @@ def register_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cluster", action="append", metavar="NAME", help="only this cluster (repeatable)"
     )
-    p.add_argument(
-        "--format", choices=FORMATS, default="md", help="md (default), html, json, csv or pdf"
-    )
+    p.add_argument("--format", choices=FORMATS, help="md (default), html, json, csv or pdf")
     p.add_argument(
         "--output",
         type=Path,
@@ -63,19 +61,26 @@ def register_report(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.archive and (args.format or args.output):
+        raise MonitorError(
+            "--archive writes [report] formats into [report] directory: drop --format and --output"
+        )
+    if args.no_mail and not args.archive:
+        raise MonitorError("--no-mail goes with --archive")
     config, digest = read_config(args.config)
     now = dt.datetime.now(dt.UTC)
     report = make_report(config, digest, args.month, args.cluster, now)
     if args.archive:
         return _archive(config, report, now, mail=not args.no_mail)
-    data = render(report, args.format)
+    fmt = args.format or "md"
+    data = render(report, fmt)
     if args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return 0
     path = args.output
     if path.is_dir():
-        path = path / file_name(report, args.format)
+        path = path / file_name(report, fmt)
     write_atomic(path, data)
     return 0
 

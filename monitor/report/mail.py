@@ -41,7 +41,7 @@ def notification(report: Report, receiver: str, paths: Sequence[Path], now: dt.d
     lines = [
         f"{s.cluster} {s.service}: {text.availability(s.period)} available against "
         f"{text.objective(s.period)}, {len(s.period.incidents)} incident(s), "
-        f"{text.verdict(s.period)}"
+        f"{text.verdict(s.period, report.partial)}"
         for s in services
     ]
     description = "; ".join(lines) + "."

@@ -97,7 +97,7 @@ def _table(head: list[str], rows: list[list[str]], numeric: str = "", cls: str =
 
 
 def _pill(verdict: str) -> str:
-    cls = {"met": "met", "BREACHED": "breached"}.get(verdict, "nodata")
+    cls = {"met": "met", "BREACHED": "breached"}.get(verdict.split(" ")[0], "nodata")
     return f'<span class="pill {cls}">{e(verdict)}</span>'
 
 
@@ -112,7 +112,8 @@ def _header(report: Report, tz: ZoneInfo) -> str:
     if report.partial:
         parts.append(
             '<p class="partial"><b>Partial: the month is not over.</b> Reported up to '
-            f"{e(text.local_time(report.end, tz))}, the ledger's last record.</p>"
+            f"{e(text.local_time(report.end, tz))}, the ledger's last record; the error "
+            "budget is the whole month's.</p>"
         )
     if inputs.ledger_first is None:
         ledger = "empty (the monitor has recorded nothing for these clusters)"
@@ -139,7 +140,7 @@ def _header(report: Report, tz: ZoneInfo) -> str:
     return "\n".join(parts)
 
 
-def _summary(c: ClusterSection) -> str:
+def _summary(c: ClusterSection, partial: bool) -> str:
     rows = []
     for s in c.services:
         p, b = s.period, s.period.breakdown
@@ -153,7 +154,7 @@ def _summary(c: ClusterSection) -> str:
                 text.duration(b.unknown_us),
                 text.duration(p.budget.allowed_seconds * US),
                 text.budget_remaining(p),
-                text.verdict(p),
+                text.verdict(p, partial),
             ]
         )
     head = ["service", "objective", "availability", "downtime", "maintenance", "unknown"]
@@ -171,8 +172,8 @@ def _service(s: ServiceSection, report: Report, tz: ZoneInfo) -> str:
         ("unknown", text.duration(b.unknown_us)),
         ("error budget", text.duration(p.budget.allowed_seconds * US)),
         ("budget left", text.budget_remaining(p)),
-        ("incidents", str(len(p.incidents))),
-        ("failovers", str(len(p.failovers))),
+        ("incidents", f"{len(p.incidents):,}"),
+        ("failovers", f"{len(p.failovers):,}"),
     ]
     kpi = "".join(f'<div class="kpi"><span>{e(k)}</span><b>{e(v)}</b></div>' for k, v in kpis)
     name = f"{s.cluster} {s.service}"
@@ -186,7 +187,7 @@ def _service(s: ServiceSection, report: Report, tz: ZoneInfo) -> str:
         report.end, tz, f"{name}: error budget left over the month",
     )  # fmt: skip
     return (
-        f'<div class="service"><h3>{e(s.service)} {_pill(text.verdict(p))}</h3>'
+        f'<div class="service"><h3>{e(s.service)} {_pill(text.verdict(p, report.partial))}</h3>'
         f'<div class="kpis">{kpi}</div>'
         f"<figure><figcaption>The month, day by day ({e(report.timezone)})</figcaption>"
         f"{timeline}{svg.legend()}</figure>"
@@ -199,6 +200,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     out = []
     incidents, hidden, note = text.incidents(c)
     out.append("<h4>Incidents</h4>")
+    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
             ["service", "start", "end", "duration", "counted", "cause"],
@@ -218,9 +220,9 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
         if incidents
         else '<p class="none">No incidents.</p>'
     )
-    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     failovers, hidden, note = text.failovers(c)
     out.append("<h4>Failovers (not downtime)</h4>")
+    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
             ["service", "at", "from", "to", "what"],
@@ -233,7 +235,6 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
         if failovers
         else '<p class="none">No failovers.</p>'
     )
-    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     windows = c.maintenance()
     out.append("<h4>Maintenance windows</h4>")
     out.append(
@@ -256,6 +257,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     )
     unknown, hidden, note = text.unknown_periods(c)
     out.append("<h4>Monitor blind or absent (unknown time)</h4>")
+    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
             ["start", "end", "duration", "services", "what"],
@@ -274,7 +276,6 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
         if unknown
         else '<p class="none">The monitor saw the whole period.</p>'
     )
-    out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     return "\n".join(x for x in out if x)
 
 
@@ -298,11 +299,12 @@ def render(report: Report, *, title: str | None = None) -> str:
         body.append('<p class="none">No clusters.</p>')
     for n, c in enumerate(report.clusters):
         verdict = "all objectives met" if c.met else "objective BREACHED"
+        verdict += " so far" if report.partial else ""
         pill = "met" if c.met else "breached"
         body.append(
             f'<section class="cluster{" first" if n == 0 else ""}">'
             f'<h2>Cluster {e(c.name)} <span class="pill {pill}">{e(verdict)}</span></h2>'
-            + _summary(c)
+            + _summary(c, report.partial)
             + "".join(_service(s, report, tz) for s in c.services)
             + _lists(c, tz)
             + "</section>"

@@ -37,7 +37,8 @@ def header(report: Report) -> list[str]:
         lines += [
             "",
             f"**Partial: the month is not over.** Reported up to "
-            f"{text.local_time(report.end, tz)}, the ledger's last record.",
+            f"{text.local_time(report.end, tz)}, the ledger's last record; the error budget is "
+            "the whole month's.",
         ]
     if inputs.ledger_first is None:
         ledger = "empty (the monitor has recorded nothing for these clusters)"
@@ -68,10 +69,11 @@ def header(report: Report) -> list[str]:
     return lines
 
 
-def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
+def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> list[str]:
     lines = [
         "",
-        f"## Cluster {c.name}: {'all objectives met' if c.met else 'objective BREACHED'}",
+        f"## Cluster {c.name}: {'all objectives met' if c.met else 'objective BREACHED'}"
+        + (" so far" if partial else ""),
         "",
     ]
     rows = []
@@ -87,7 +89,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
                 text.duration(b.unknown_us),
                 text.duration(p.budget.allowed_seconds * US),
                 text.budget_remaining(p),
-                text.verdict(p),
+                text.verdict(p, partial),
             ]
         )
     head = ["service", "objective", "availability", "downtime", "maintenance", "unknown"]
@@ -96,6 +98,8 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
 
     incidents, hidden, note = text.incidents(c)
     lines += ["", "### Incidents", ""]
+    if hidden:
+        lines += [note, ""]
     if incidents:
         lines += table(
             ["service", "start", "end", "duration", "counted", "cause"],
@@ -114,11 +118,11 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
         )
     else:
         lines.append("No incidents.")
-    if hidden:
-        lines += ["", note]
 
     failovers, hidden, note = text.failovers(c)
     lines += ["", "### Failovers (not downtime)", ""]
+    if hidden:
+        lines += [note, ""]
     if failovers:
         lines += table(
             ["service", "at", "from", "to", "what"],
@@ -129,8 +133,6 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
         )
     else:
         lines.append("No failovers.")
-    if hidden:
-        lines += ["", note]
 
     windows = c.maintenance()
     lines += ["", "### Maintenance windows", ""]
@@ -153,6 +155,8 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
 
     unknown, hidden, note = text.unknown_periods(c)
     lines += ["", "### Monitor blind or absent (unknown time)", ""]
+    if hidden:
+        lines += [note, ""]
     if unknown:
         lines += table(
             ["start", "end", "duration", "services", "what"],
@@ -170,8 +174,6 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo) -> list[str]:
         )
     else:
         lines.append("The monitor saw the whole period.")
-    if hidden:
-        lines += ["", note]
     return lines
 
 
@@ -181,5 +183,5 @@ def render(report: Report) -> str:
     if not report.clusters:
         lines += ["", "No clusters."]
     for c in report.clusters:
-        lines += cluster_section(c, tz)
+        lines += cluster_section(c, tz, report.partial)
     return "\n".join(lines) + "\n"

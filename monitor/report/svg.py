@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from monitor.ledger.timebase import from_us, localize
 from monitor.report.model import BAND_KINDS, Band
-from monitor.report.text import duration
 
 COLORS = {
     "up": "#2f9e5f",
@@ -145,9 +144,8 @@ def legend() -> str:
     )
 
 
-def _sample(knots: Sequence[tuple[int, int]], at: int) -> float:
-    """The piecewise-linear counted downtime at ``at``."""
-    times = [k[0] for k in knots]
+def _sample(knots: Sequence[tuple[int, int]], times: Sequence[int], at: int) -> float:
+    """The piecewise-linear counted downtime at ``at`` (``times``: the knots' instants)."""
     i = bisect_right(times, at) - 1
     if i < 0:
         return float(knots[0][1])
@@ -195,31 +193,32 @@ def burndown(
         f'<rect x="{num(x0)}" y="{num(y0)}" width="{num(x1 - x0)}" height="{num(y1 - y0)}" '
         'fill="#ffffff" stroke="#ced4da"/>'
     )
-    if data_end < month_end:
-        parts.append(
-            f'<rect x="{num(px(data_end))}" y="{num(y0)}" width="{num(x1 - px(data_end))}" '
-            f'height="{num(y1 - y0)}" fill="{NOT_YET}"/>'
-        )
     zero = py(0)
     if allowed_us - used < 0:
         parts.append(
             f'<rect x="{num(x0)}" y="{num(zero)}" width="{num(x1 - x0)}" '
             f'height="{num(y1 - zero)}" fill="#fbe9e9"/>'
         )
-    marks = [allowed_us, allowed_us / 2, 0.0]
-    if allowed_us - used < 0 and py(0) - py(allowed_us - used) < -14:  # room for its label
-        marks.append(float(allowed_us - used))
-    for value in marks:
+    if data_end < month_end:
+        parts.append(
+            f'<rect x="{num(px(data_end))}" y="{num(y0)}" width="{num(x1 - px(data_end))}" '
+            f'height="{num(y1 - y0)}" fill="{NOT_YET}"/>'
+        )
+    placed: list[float] = []
+    for value in (0.0, allowed_us, allowed_us - used, allowed_us / 2):  # by importance
         y = py(value)
+        if value > allowed_us or any(abs(y - other) < 16 for other in placed):
+            continue  # no room for its label
+        placed.append(y)
         parts.append(
             f'<line x1="{num(x0)}" y1="{num(y)}" x2="{num(x1)}" y2="{num(y)}" '
             f'stroke="{"#495057" if value == 0 else "#e9ecef"}" stroke-width="1"/>'
             f'<text x="{num(x0 - 6)}" y="{num(y + 4)}" text-anchor="end" font-size="12" '
-            f'fill="#495057">{duration(value)}</text>'
+            f'fill="#495057">{axis_label(value)}</text>'
         )
     parts.append(
         f'<line class="even-burn" x1="{num(x0)}" y1="{num(py(allowed_us))}" '
-        f'x2="{num(px(data_end))}" y2="{num(zero)}" stroke="#868e96" stroke-width="1.5" '
+        f'x2="{num(x1)}" y2="{num(zero)}" stroke="#868e96" stroke-width="1.5" '
         'stroke-dasharray="6 4"/>'
     )
     parts += _axis_days(x0, x1 - x0, month_start, month_end, tz, y1 + 6, 6)
@@ -234,6 +233,22 @@ def burndown(
     return "\n".join(parts)
 
 
+def axis_label(us: float) -> str:
+    """Short enough for the axis: ``44m 24s``, ``3h 41m``, ``-10d 6h``."""
+    sign = "-" if us < 0 else ""
+    total = int(round(abs(us) / 1_000_000))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"
+
+
 def _curve(
     knots: Sequence[tuple[int, int]], start: int, end: int, columns: int
 ) -> list[tuple[int, float]]:
@@ -243,5 +258,6 @@ def _curve(
     if len(knots) <= 2 * columns:
         return [(t, float(v)) for t, v in knots]
     step = (end - start) / columns
-    return [(start + round(i * step), _sample(knots, start + round(i * step)))
+    times = [t for t, _ in knots]
+    return [(start + round(i * step), _sample(knots, times, start + round(i * step)))
             for i in range(columns + 1)]  # fmt: skip

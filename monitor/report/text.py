@@ -65,10 +65,10 @@ def budget_remaining(p: ServicePeriod) -> str:
     return f"{duration(remaining)} ({share:.1f} %)"
 
 
-def verdict(p: ServicePeriod) -> str:
+def verdict(p: ServicePeriod, partial: bool = False) -> str:
     if p.breakdown.eligible_us <= 0:
         return "no data"
-    return "met" if p.met else "BREACHED"
+    return ("met" if p.met else "BREACHED") + (" so far" if partial else "")
 
 
 def local_time(us: int, tz: ZoneInfo) -> str:
@@ -111,8 +111,8 @@ def incidents(c: ClusterSection) -> tuple[list[Incident], int, str]:
     )
     shown, hidden = most(everything, lambda i: (-i.downtime_us, -i.duration_us))
     note = (
-        f"{hidden:,} shorter incidents are not listed here (the {MAX_LISTED:,} with the most "
-        "counted downtime are); the JSON and CSV reports list every one."
+        f"{hidden:,} more incidents are not listed here: these are the {MAX_LISTED:,} with "
+        "the most counted downtime. The JSON and CSV reports list every one."
     )
     return shown, hidden, note
 
@@ -122,7 +122,10 @@ def failovers(c: ClusterSection) -> tuple[list[Failover], int, str]:
         (f for s in c.services for f in s.period.failovers), key=lambda f: (f.at, f.service)
     )
     shown, hidden = most(everything, lambda f: 0)
-    note = f"{hidden:,} later failovers are not listed here; the JSON report lists every one."
+    note = (
+        f"{hidden:,} more failovers are not listed here: these are the first "
+        f"{MAX_LISTED:,}. The JSON report lists every one."
+    )
     return shown, hidden, note
 
 
@@ -131,7 +134,7 @@ def unknown_periods(
 ) -> tuple[list[tuple[UnknownPeriod, tuple[str, ...]]], int, str]:
     shown, hidden = most(c.unknown_periods(), lambda u: -u[0].duration_us)
     note = (
-        f"{hidden:,} shorter periods are not listed here (the {MAX_LISTED:,} longest are); "
-        "the JSON report lists every one."
+        f"{hidden:,} more periods are not listed here: these are the {MAX_LISTED:,} "
+        "longest. The JSON report lists every one."
     )
     return shown, hidden, note

@@ -102,6 +102,8 @@ def test_daemon_end_to_end(sim, tmp_path, notify):
         assert d.value("slurm_service_up", service="slurmctld") == 1.0
         assert d.value("slurm_controller_active", host="ctl1") == 1.0
         assert d.value("slurm_scheduler_server_threads") is not None
+        assert d.value("slurm_sla_store_healthy") == 1.0
+        assert d.value("slurm_sla_objective_ratio", service="slurmctld") == 0.999
         assert "slurm_service_up" in d.get("/")[1] or d.get("/")[0] == 200
 
         # primary killed: detected within one interval plus the confirmation round

@@ -4,6 +4,7 @@ diff), byte-identical output, the JSON schema, and a month not over yet."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from freezegun import freeze_time
 
 from monitor.cli import main
 from monitor.config import load_config
+from monitor.ledger import Ledger
 from monitor.ledger.query import month_periods
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, iso, to_us
@@ -142,8 +144,6 @@ def test_same_ledger_same_bytes(fmt):
 
 
 def dt_plus(when, **kw):
-    import datetime as dt
-
     return when + dt.timedelta(**kw)
 
 
@@ -175,6 +175,9 @@ def test_the_current_month_is_partial_up_to_the_ledgers_last_record():
     (ctl, _) = r.services
     (incident,) = ctl.period.incidents  # began in October, shown from its real start
     assert (iso(incident.start), incident.downtime_us) == ("2026-10-31T22:55:00Z", 300 * US)
+    # the budget is the whole month's (720 hours), as the metrics have it, not a day's
+    assert ctl.period.budget.allowed_seconds == pytest.approx(0.001 * 720 * 3600)
+    assert ctl.period.budget.remaining_seconds == pytest.approx(0.001 * 720 * 3600 - 300)
     md = render(r, "md").decode()
     assert "**Partial: the month is not over.**" in md
     assert json.loads(render(r, "json"))["partial"] is True
@@ -196,3 +199,15 @@ def test_pdf_when_weasyprint_is_installed():
     first = render(report_of(), "pdf")
     assert first.startswith(b"%PDF-") and len(first) > 10_000
     assert render(report_of(), "pdf") == first  # no creation date: the same bytes
+
+
+def test_a_partial_month_says_what_the_metrics_say():
+    cfg = load_config("config.toml")
+    with freeze_time(NOW):
+        ledger = Ledger.open(cfg, clock=lambda: NOW)
+        figures = {f.service: f for f in ledger.figures(NOW)}
+        ledger.close()
+    for s in report_of(month=(2026, 11)).services:
+        f, budget = figures[s.service], s.period.budget
+        assert s.period.breakdown.availability == pytest.approx(f.availability_ratio)
+        assert budget.remaining_ratio == pytest.approx(f.error_budget_remaining_ratio)

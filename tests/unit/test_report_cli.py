@@ -46,6 +46,8 @@ def one_line(err: str) -> str:
                                  "Europe/Berlin)"),
         (["--month", "2026-10", "--cluster", "nope"],
          "slurm-sla: no cluster named 'nope' in config.toml"),
+        (["--archive", "--format", "pdf"], "slurm-sla: --archive writes [report] formats into "
+                                           "[report] directory: drop --format and --output"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_1(capsys, argv, message):
