@@ -180,6 +180,22 @@ def test_munge_down_is_blind_only(healthy_stack):
     assert names == {"SlurmMonitorBlind"}, names
 
 
+def test_metrics_stay_fast_while_slurmctld_is_frozen(healthy_stack):
+    s = healthy_stack
+    s.lab.freeze("ctl1")
+    try:
+        time.sleep(INTERVAL * 2)  # rounds are now waiting on the frozen controller
+        for _ in range(20):
+            t0 = time.monotonic()
+            code, body = s.daemon.get("/metrics")
+            assert code == 200 and "slurm_daemon_state" in body
+            assert time.monotonic() - t0 < 0.5
+        s.daemon.wait_until("frozen primary seen down", lambda: s.daemon.value(
+            "slurm_daemon_state", host="ctl1", state="down") == 1.0, 60)
+    finally:
+        s.lab.thaw("ctl1")
+
+
 def test_every_dashboard_query_runs_against_the_real_cluster(healthy_stack):
     from tests.integration.test_prometheus_rules import dashboard_expressions
 

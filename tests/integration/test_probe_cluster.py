@@ -162,3 +162,23 @@ def test_primary_unreachable_is_split_brain_protection(healthy_lab, config):
     ctl = c["services"]["slurmctld"]
     assert ctl["condition"] == "split_brain_protection" and ctl["active"] is None
     assert daemons(c)["ctl2"] == ("up", "standby")
+
+
+def test_local_process_check_on_the_controller_host(healthy_lab, tmp_path):
+    """The monitor on ctl1 itself, with local_daemons: a vanished slurmctld process is
+    `process_gone`, which no remote probe can tell apart from a network fault."""
+    lab = healthy_lab
+    config = write_config(lab, tmp_path, local_daemons=["slurmctld"])
+
+    def probe_on_ctl1() -> dict:
+        result = lab.run_on("ctl1", [sys.executable, "-m", "monitor", "probe", "--config",
+                                     str(config), "--json"], timeout=90)
+        return json.loads(result.stdout)["clusters"][0]
+
+    c = probe_on_ctl1()
+    assert daemons(c)["ctl1"] == ("up", None)
+    assert daemons(c)["ctl2"] == ("up", None)
+    lab.kill("ctl1")
+    c = probe_on_ctl1()
+    assert daemons(c)["ctl1"] == ("down", "process_gone")
+    assert daemons(c)["ctl2"] == ("up", None)

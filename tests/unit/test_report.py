@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from freezegun import freeze_time
 
 from monitor.cli import main
 from monitor.config import load_config
+from monitor.health import ClusterHealth
 from monitor.ledger import Ledger
 from monitor.ledger.query import month_periods
 from monitor.ledger.store import LedgerStore
@@ -30,6 +32,8 @@ from tests.unit.test_report_ledger import (  # noqa: F401 - fixtures
     NOW,
     at,
     in_october,
+    inside,
+    observe,
     october,
 )
 
@@ -153,7 +157,7 @@ def test_json_names_its_inputs_and_follows_the_schema():
     jsonschema.Draft202012Validator.check_schema(render_json.SCHEMA)
     jsonschema.validate(doc, render_json.SCHEMA)
     assert doc["inputs"]["ledger"] == {"first": "2026-09-30T20:00:00Z",
-                                       "last": "2026-11-01T23:55:00Z"}  # fmt: skip
+                                       "last": "2026-10-31T23:00:00Z"}  # fmt: skip
     assert doc["inputs"]["config_sha256"] == config_digest(CONFIG.encode())
     assert doc["inputs"]["version"]
     ctl = doc["clusters"][0]["services"][0]
@@ -211,3 +215,22 @@ def test_a_partial_month_says_what_the_metrics_say():
         f, budget = figures[s.service], s.period.budget
         assert s.period.breakdown.availability == pytest.approx(f.availability_ratio)
         assert budget.remaining_ratio == pytest.approx(f.error_budget_remaining_ratio)
+
+
+def test_what_is_recorded_later_does_not_change_a_closed_month(tmp_path):
+    """Re-running last month's report later gives the bytes that were archived."""
+    archived = render(report_of(), "md")
+    running = render(report_of(month=(2026, 11)), "md")
+    shutil.copytree(Path.cwd(), tmp_path / "later")  # the known month's directory
+    with inside(tmp_path / "later"):
+        cfg = load_config("config.toml")
+        later = NOW + dt.timedelta(days=3)
+        with freeze_time(later):
+            ledger = Ledger.open(cfg, clock=lambda: later)
+            health = ClusterHealth("prod", cfg.monitor, later)
+            for k in range(3):
+                t = later + dt.timedelta(minutes=10 * k)
+                ledger.on_round(health.status(), health.update(observe("up", "up", t)), t)
+            ledger.close()
+        assert render(report_of(), "md") == archived
+        assert render(report_of(month=(2026, 11)), "md") != running  # this one goes on
