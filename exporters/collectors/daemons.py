@@ -6,23 +6,17 @@ Reads ``ClusterStatus.daemons`` of the last snapshot, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from exporters.collectors.base import SnapshotCollector
 from monitor.observation import State
-from monitor.snapshot import Snapshot
 
 LABELS = ["cluster", "daemon", "host", "role"]
 
 
-class DaemonCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []  # families depend on the snapshot: let the registry not pre-collect
-
+class DaemonCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         snap = self._source()
         up = GaugeMetricFamily(

@@ -4,22 +4,16 @@ pid=812, rss_bytes=31_000_000, ...)``), and restarts seen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.snapshot import Snapshot
+from exporters.collectors.base import SnapshotCollector
 
 LABELS = ["cluster", "daemon"]
 
 
-class LocalProcessCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class LocalProcessCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         snap = self._source()
         running = GaugeMetricFamily(

@@ -13,12 +13,12 @@ which ``rate()`` handles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.snapshot import Snapshot
+from exporters.collectors.base import SnapshotCollector
 
 MICRO = 1e-6
 
@@ -216,13 +216,7 @@ _SCALARS: tuple[tuple[str, str, str, str, float], ...] = (
 )
 
 
-class SchedulerCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class SchedulerCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         snap = self._source()
         families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}

@@ -9,20 +9,14 @@ reported as 0, so blindness never pages as an outage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.snapshot import Snapshot
+from exporters.collectors.base import SnapshotCollector
 
 
-class ServiceCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class ServiceCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         snap = self._source()
         up = GaugeMetricFamily(

@@ -4,22 +4,16 @@ objective_ratio=0.999, availability_ratio=0.99972, ...)``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.snapshot import Snapshot
+from exporters.collectors.base import SnapshotCollector
 
 LABELS = ["cluster", "service"]
 
 
-class SlaCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class SlaCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         snap = self._source()
         objective = GaugeMetricFamily(

@@ -4,20 +4,14 @@ dashboard and page, never lose transitions silently."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.snapshot import Snapshot
+from exporters.collectors.base import SnapshotCollector
 
 
-class StoreCollector:
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
-        self._source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class StoreCollector(SnapshotCollector):
     def collect(self) -> Iterator[Metric]:
         store = self._source().store
         if store is None:

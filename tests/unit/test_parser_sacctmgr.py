@@ -12,35 +12,18 @@ from monitor.errors import ParseError
 from monitor.parsers import parser_for, sacctmgr_ping, sacctmgr_stats
 from monitor.parsers.ping import Ping
 from monitor.parsers.sacctmgr_stats import ClusterRollup, Rollup, RpcTypeStat, RpcUserStat
-from tests.regen_golden import FIXTURES, golden_path, render, stdout_fixtures
+from tests.regen_golden import FIXTURES, stdout_fixtures
+from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import fixture_meta as _meta
+from tests.support.fixtures import read_fixture as _read
 
 PARSERS = {"sacctmgr-ping": sacctmgr_ping.parse, "sacctmgr-stats": sacctmgr_stats.parse}
 ALL = [(kind, path) for kind in PARSERS for path in stdout_fixtures(kind)]
 
 
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def _meta(path: Path) -> dict | None:
-    meta = path.with_name(path.name.rsplit(".", 1)[0] + ".meta.json")
-    return json.loads(meta.read_text()) if meta.exists() else None
-
-
 @pytest.mark.parametrize(("kind", "fixture"), ALL, ids=lambda v: getattr(v, "name", v))
 def test_fixture_matches_golden(kind: str, fixture: Path) -> None:
-    parse = PARSERS[kind]
-    golden = golden_path(fixture)
-    if golden.exists():
-        assert render(parse(_read(fixture)).to_dict()) == golden.read_text(encoding="utf-8")
-    else:
-        # only a recording of a failed command may lack a golden: it must not parse
-        assert _meta(fixture) is not None, "hand-written fixtures must have a golden"
-        try:
-            parse(_read(fixture))
-        except ParseError:
-            return
-        pytest.fail(f"{fixture.name} parses but has no golden: python -m tests.regen_golden")
+    assert_matches_golden(fixture, PARSERS[kind])
 
 
 RECORDED = [(kind, path) for kind, path in ALL if _meta(path) is not None]

@@ -22,15 +22,14 @@ from monitor.parsers.sdiag import (
     ScheduleExit,
     parse,
 )
-from tests.regen_golden import FIXTURES, golden_path, render, stdout_fixtures
+from tests.regen_golden import FIXTURES, golden_path, stdout_fixtures
+from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import fixture_meta as _meta
+from tests.support.fixtures import read_fixture as _read
 
 KIND = "sdiag"
 DIR = FIXTURES / KIND
 T = 1795687200  # the hand-written fixtures' "now": Thu Nov 26 10:00:00 2026 UTC
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _fixture(name: str) -> str:
@@ -41,23 +40,12 @@ def _doc(name: str) -> dict:
     return parse(_fixture(name)).to_dict()["statistics"]
 
 
-def _meta(path: Path) -> dict | None:
-    meta = path.with_name(path.name.rsplit(".", 1)[0] + ".meta.json")
-    return json.loads(meta.read_text()) if meta.exists() else None
-
-
 # ------------------------------------------------------------------ every fixture
 
 
 @pytest.mark.parametrize("fixture", stdout_fixtures(KIND), ids=lambda p: p.name)
 def test_fixture_matches_golden(fixture: Path) -> None:
-    golden = golden_path(fixture)
-    if golden.exists():
-        assert render(parse(_read(fixture)).to_dict()) == golden.read_text(encoding="utf-8")
-    else:
-        assert fixture.name.startswith("22.05-"), "hand-written fixtures must have a golden"
-        with pytest.raises(ParseError):
-            parse(_read(fixture))
+    assert_matches_golden(fixture, parse)
 
 
 @pytest.mark.parametrize("fixture", stdout_fixtures(KIND), ids=lambda p: p.name)

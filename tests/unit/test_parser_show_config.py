@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -11,7 +10,10 @@ import pytest
 from monitor.errors import ParseError
 from monitor.parsers import parser_for
 from monitor.parsers.show_config import Controller, parse
-from tests.regen_golden import FIXTURES, golden_path, render, stdout_fixtures
+from tests.regen_golden import FIXTURES, stdout_fixtures
+from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import fixture_meta as _meta
+from tests.support.fixtures import read_fixture as _read
 
 KIND = "show-config"
 HEAD = "Configuration data as of 2026-11-26T09:20:20\n"
@@ -23,28 +25,9 @@ MINIMAL = (
 PINGS = "\nSlurmctld(primary) at ctl1 is UP\n"
 
 
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def _meta(path: Path) -> dict | None:
-    meta = path.with_name(path.name.rsplit(".", 1)[0] + ".meta.json")
-    return json.loads(meta.read_text()) if meta.exists() else None
-
-
 @pytest.mark.parametrize("fixture", stdout_fixtures(KIND), ids=lambda p: p.name)
 def test_fixture_matches_golden(fixture: Path) -> None:
-    golden = golden_path(fixture)
-    if golden.exists():
-        assert render(parse(_read(fixture)).to_dict()) == golden.read_text(encoding="utf-8")
-    else:
-        # only a recording of a failed command may lack a golden: it must not parse
-        assert _meta(fixture) is not None, "hand-written fixtures must have a golden"
-        try:
-            parse(_read(fixture))
-        except ParseError:
-            return
-        pytest.fail(f"{fixture.name} parses but has no golden: python -m tests.regen_golden")
+    assert_matches_golden(fixture, parse)
 
 
 RECORDED = [p for p in stdout_fixtures(KIND) if _meta(p) is not None]
