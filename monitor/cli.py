@@ -234,7 +234,12 @@ def _demo(args: argparse.Namespace) -> int:
         raise MonitorError(
             "--duration must be at least 20 seconds (each step needs a few probe rounds)"
         )
-    return run_demo(args.duration, args.listen, args.output)
+    from monitor.report.files import write_reports
+
+    def reports(config: Path, directory: Path) -> list[Path]:
+        return write_reports(config, directory, month="current", formats=("md", "html"))
+
+    return run_demo(args.duration, args.listen, args.output, report=reports)
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

@@ -132,6 +132,9 @@ class ClusterHealth:
         if svc.condition is Condition.FAILOVER:
             self._backup_served_at = at
             return svc
+        if svc.condition is Condition.OK:
+            self._backup_served_at = None  # the primary serves: no takeover under way
+            return svc
         grace = dt.timedelta(seconds=self._settings.takeover_grace_seconds)
         if (
             svc.condition is Condition.NO_CONTROLLER

@@ -93,7 +93,10 @@ def build_report(
         if name not in names:
             raise MonitorError(f"no cluster named {name!r} in the configuration")
     chosen = [n for n in names if clusters is None or n in clusters]
-    ranges = {n: (store.first_heartbeat(n), store.high_water(n)) for n in chosen}
+    # The ledger's range as far as this report goes: what the monitor records after the
+    # month's end does not change a closed month's report (re-running it gives the bytes
+    # that were archived).
+    ranges = {n: _clip(store.first_heartbeat(n), store.high_water(n), end) for n in chosen}
     firsts = [f for f, _ in ranges.values() if f is not None]
     lasts = [x for _, x in ranges.values() if x is not None]
     partial = now_us < end
@@ -119,6 +122,12 @@ def build_report(
         year, month, config.sla.timezone, start, end, period_end, partial, inputs,
         tuple(sections),
     )  # fmt: skip
+
+
+def _clip(first: int | None, last: int | None, end: int) -> tuple[int | None, int | None]:
+    if first is None or first >= end:
+        return None, None  # nothing recorded before the end of the period
+    return first, None if last is None else min(last, end)
 
 
 def _service(

@@ -19,7 +19,7 @@ class Inputs:
     """What the report was built from, so a reader can tell two reports apart."""
 
     ledger_first: int | None  # the first heartbeat of the clusters reported
-    ledger_last: int | None  # the latest instant recorded for them
+    ledger_last: int | None  # the latest instant recorded for them, up to the period's end
     config_sha256: str  # of the config file's bytes
     program: str
     version: str

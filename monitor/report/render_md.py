@@ -41,7 +41,7 @@ def header(report: Report) -> list[str]:
             "the whole month's.",
         ]
     if inputs.ledger_first is None:
-        ledger = "empty (the monitor has recorded nothing for these clusters)"
+        ledger = "none (the monitor recorded nothing for these clusters before the period's end)"
     else:
         ledger = f"{text.utc_time(inputs.ledger_first)} to {text.utc_time(inputs.ledger_last or 0)}"
     minutes = policy.min_downtime_us / (60 * US)

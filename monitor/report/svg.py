@@ -205,9 +205,10 @@ def burndown(
             f'height="{num(y1 - y0)}" fill="{NOT_YET}"/>'
         )
     placed: list[float] = []
-    for value in (0.0, allowed_us, allowed_us - used, allowed_us / 2):  # by importance
+    marks = [0.0, allowed_us, *([allowed_us - used] if used > allowed_us else []), allowed_us / 2]
+    for value in marks:  # by importance
         y = py(value)
-        if value > allowed_us or any(abs(y - other) < 16 for other in placed):
+        if any(abs(y - other) < 16 for other in placed):
             continue  # no room for its label
         placed.append(y)
         parts.append(

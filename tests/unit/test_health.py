@@ -207,6 +207,21 @@ def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
         assert down[0].at == T0 + dt.timedelta(seconds=16)  # first round past the grace
 
 
+def test_no_grace_once_the_primary_serves_again():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        for _ in range(3):
+            feed(health, frozen, (State.DOWN, State.UP))  # failover
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))  # failback: the takeover is over
+        events = []
+        for _ in range(2):
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert [e.new for e in events if e.kind == "service"] == ["down"]
+
+
 def test_no_grace_when_no_backup_was_serving():
     with freeze_time(T0) as frozen:
         health = ClusterHealth("prod", SETTINGS, T0)
