@@ -73,8 +73,10 @@ class SimTarget:
 
 
 class LabTarget:
-    """The real HA cluster from tests/cluster (Debian, root). The daemon runs on its client
-    host, as on a login node."""
+    """The real HA cluster from tests/cluster (Debian, root). The daemon runs in this
+    namespace and reaches the lab through its client wrappers (every command enters the
+    lab's client host), so the benchmark's HTTP clients reach it on loopback. slurmdbd's port
+    check needs the lab's own network, so these runs probe slurmctld only."""
 
     name = "real Slurm 22.05 HA cluster (tests/cluster)"
 
@@ -83,22 +85,25 @@ class LabTarget:
 
         self.lab = Lab()
         self.lab.start()
-        self.bin_dir = Path("/usr/bin")
+        self.bin_dir = self.lab.bin_dir
 
     def cluster_toml(self) -> str:
         return (
             f'[[clusters]]\nname = "bench"\nslurm_conf = "{self.lab.slurm_conf}"\n'
-            'slurm_bin = "/usr/bin"\n'
+            f'slurm_bin = "{self.bin_dir}"\nmunge_bin = "{self.bin_dir}"\n'
+            "accounting = false\n"
         )
 
     def freeze(self) -> None:
         self.lab.freeze("ctl1")
 
     def thaw(self) -> None:
-        self.lab.thaw("ctl1")
+        if self.lab.is_frozen("ctl1"):
+            self.lab.thaw("ctl1")
 
     def spawn(self, argv: list[str], **kwargs: object) -> subprocess.Popen:
-        return self.lab.spawn_client(argv, **kwargs)
+        env = {**self.lab.client_env(), **(kwargs.pop("env", None) or {})}  # type: ignore[dict-item]
+        return subprocess.Popen(argv, env=env, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.lab.stop()

@@ -50,7 +50,10 @@ class MetricsServer:
     ) -> None:
         auth = BasicAuth(web.users if web else {})
         handler = _make_handler(registry, health, auth)
-        self._server = _Server((host.strip("[]"), port), handler)
+        try:
+            self._server = _Server((host.strip("[]"), port), handler)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         if web and web.ssl_context:
             self._server.socket = web.ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(

@@ -39,10 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MonitorError as exc:
         print(f"slurm-sla: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # stdout closed early (| head): not an error
+        return 0
+    except OSError as exc:  # e.g. the listen address is taken, a file cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"slurm-sla:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -299,3 +299,19 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
     assert d["maintenance_seconds"] >= 8
     assert d["failovers"], d  # listed, and not downtime
     assert len(d["incidents"]) >= 2, d
+
+    # The monthly report (issue 7) shows the same incidents and numbers.
+    report = subprocess.run(
+        [sys.executable, "-m", "monitor", "report", "--config", str(s.config), "--month",
+         "current", "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    service = next(x for c in doc["clusters"] for x in c["services"]
+                   if x["service"] == "slurmctld")
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start))
+    ours = [i for i in service["incidents"] if i["start"] >= since]
+    assert abs(sum(i["downtime_seconds"] for i in ours) - counted) < 0.01, (ours, counted)
+    assert abs(sum(i["downtime_seconds"] for i in ours) - (measured - unknown)) <= INTERVAL
+    assert any(i["maintenance_seconds"] > 0 for i in ours)
+    assert {i["cause"] for i in ours} == {"both controllers down"}
+    assert any(f["at"] >= since for f in service["failovers"])
