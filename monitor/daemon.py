@@ -50,6 +50,7 @@ class _ClusterRuntime:
     prober: ClusterProber
     health: ClusterHealth
     lock: threading.Lock = field(default_factory=threading.Lock)
+    status: ClusterStatus | None = None  # as of its last round: publish() reuses it
 
 
 class Daemon:
@@ -156,7 +157,7 @@ class Daemon:
         rnd = runtime.prober.round()
         observation = evaluate(rnd, self.config.thresholds)
         events = runtime.health.update(observation)
-        status = runtime.health.status()
+        status = runtime.status = runtime.health.status()
         self._instrument(name, observation, rnd.results, time.monotonic() - t0)
         for event in events:
             log.info(
@@ -208,7 +209,9 @@ class Daemon:
         """Build and swap a new snapshot from every cluster's current status."""
         with self._publish_lock:
             now = self._clock()
-            statuses = tuple(rt.health.status() for rt in self._clusters.values())
+            # Each cluster's status is built once, at the end of its own round: publishing
+            # is then linear in clusters, not rounds x clusters.
+            statuses = tuple(rt.status or rt.health.status() for rt in self._clusters.values())
             sla = self._sla_source(now) if self._sla_source else ()
             snapshot = Snapshot(
                 now,

@@ -40,6 +40,8 @@ from monitor.probes.base import Clock, utc_now
 from monitor.snapshot import ClusterStatus, SlaFigures
 from monitor.store.db import Database
 
+HEARTBEAT_FLUSH_SECONDS = 5.0
+
 log = structlog.get_logger("slurm_sla_monitor")
 
 MAX_PENDING_EVENTS = 100_000
@@ -92,6 +94,7 @@ class Ledger:
         self._store: LedgerStore | None = None
         self._run_id: int | None = None
         self._last_attempt: int | None = None
+        self._last_flush: int | None = None
         self._clusters: dict[str, _Cluster] = {}
         self._segment_ids: dict[int, int] = {}  # local segment key -> row id
         self._next_segment = 0
@@ -117,7 +120,8 @@ class Ledger:
     # -- health of the store -------------------------------------------------------------
     @property
     def healthy(self) -> bool:
-        return self._store is not None and not self._pending and not self._dirty
+        # Heartbeats wait up to HEARTBEAT_FLUSH_SECONDS by design; events never wait.
+        return self._store is not None and not self._pending and self.last_error is None
 
     @property
     def pending_events(self) -> int:
@@ -270,7 +274,7 @@ class Ledger:
                 self._queue(cs, event, recorded)
             self._resync(cs, status, t, recorded)
             self._heartbeat(cs, status.name, t)
-            self._flush()
+            self._flush(force=bool(self._pending))
 
     def _queue(self, cs: _Cluster, e: HealthEvent, recorded: int) -> None:
         floor = max(cs.floor, cs.run_first or _NEVER)
@@ -334,7 +338,19 @@ class Ledger:
             self.lost_events += excess
             log.error("ledger.events_dropped", dropped=excess, total=self.lost_events)
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = True) -> None:
+        """Write waiting events and heartbeats. Events are written at once (a transition
+        is committed before anything acts on it); a round with only a heartbeat is written
+        at most every HEARTBEAT_FLUSH_SECONDS, so a hundred clusters do not cost a hundred
+        synchronous commits per interval (a SIGKILL then loses at most that much of the
+        last heartbeat, well inside the gap tolerance)."""
+        if (
+            not force
+            and self._store is not None
+            and self._last_flush is not None
+            and to_us(self._clock()) - self._last_flush < HEARTBEAT_FLUSH_SECONDS * US
+        ):
+            return
         if self._store is None:
             now = to_us(self._clock())
             if self._last_attempt is not None and now - self._last_attempt < self._retry_us:
@@ -358,6 +374,7 @@ class Ledger:
             if e.kind == "service":
                 self._cluster(e.cluster).version += 1
         self._pending, self._dirty = [], {}
+        self._last_flush = to_us(self._clock())
         if self.last_error is not None:
             log.info("ledger.store_recovered", error_was=self.last_error)
             self.last_error = None

@@ -3,11 +3,13 @@ slurmdbd ports (loopback listeners) of the current situation."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import stat
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -125,17 +127,33 @@ class SimulatedCluster:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.ports[role]))
-        sock.listen(64)
+        sock.listen(128)
         self._listeners[role] = sock
+        # Accept and drop each connection, as far as a port check cares like slurmdbd; an
+        # unaccepted backlog would fill and make later checks hang.
+        threading.Thread(target=_drain, args=(sock,), daemon=True).start()
 
     def _close(self, role: str) -> None:
         sock = self._listeners.pop(role, None)
         if sock is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave the
+            # port listening until then.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
     def close(self) -> None:
         for role in list(self._listeners):
             self._close(role)
+
+
+def _drain(sock: socket.socket) -> None:
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return  # closed by set_situation
+        conn.close()
 
 
 def _meta(base: str) -> dict:
