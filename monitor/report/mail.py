@@ -2,10 +2,9 @@
 sending (``monitor.alerting.providers.email``: TLS, auth, secrets, error wording), so
 there is one SMTP client in the program.
 
-That sender sends notifications, so the report goes as an ``info`` notice: the summary
-says whether every objective was met, the description gives each service's availability
-and where the files were written. Attaching the files themselves needs the email
-provider to send a prepared message (see the README's note on the report mail)."""
+The mail is the receiver's ``info`` notice (the summary says whether every objective was
+met, the description gives each service's availability and where the files were written)
+with the report files attached."""
 
 from __future__ import annotations
 
@@ -15,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.alerting.model import AlertNotice, Notification, dedup_key, fingerprint, group_key
+from monitor.alerting.providers import email as email_provider
 from monitor.alerting.providers.base import Delivery
-from monitor.alerting.providers.http import HttpClient
 from monitor.alerting.sender import Receiver
 from monitor.config import Config
 from monitor.errors import MonitorError
@@ -76,4 +75,23 @@ def mail_report(
         receiver, options=dataclasses.replace(receiver.options, **changes)
     )
     n = notification(report, receiver.name, paths, now)
-    return receiver.deliver(n, now, HttpClient())
+    options = receiver.options
+    msg = email_provider.message(email_provider.build_payload(options, n, now), now)
+    for path in paths:
+        maintype, subtype = _MIME.get(path.suffix, ("application", "octet-stream"))
+        if maintype == "text":  # as text, so it carries charset=utf-8
+            msg.add_attachment(path.read_text("utf-8"), subtype=subtype, filename=path.name)
+        else:
+            msg.add_attachment(
+                path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+            )
+    return email_provider.deliver_message(options, msg)
+
+
+_MIME = {
+    ".md": ("text", "markdown"),
+    ".html": ("text", "html"),
+    ".json": ("application", "json"),
+    ".csv": ("text", "csv"),
+    ".pdf": ("application", "pdf"),
+}

@@ -182,6 +182,11 @@ def test_archive_writes_every_format_and_mails_the_summary(capsys):
     assert "SLA report 2026-10: 1 of 2 objectives BREACHED" in body
     assert "prod slurmctld: 99.848 % available against 99.9 %" in body
     assert "archive/2026-10/slurm-sla-report-2026-10.html" in body
+    attached = {part.get_filename(): part for part in msg.iter_attachments()}
+    assert sorted(attached) == names
+    # (SMTP carries text with CRLF line ends)
+    html = attached["slurm-sla-report-2026-10.html"].get_content().replace("\r\n", "\n")
+    assert html == Path("archive/2026-10/slurm-sla-report-2026-10.html").read_text("utf-8")
 
 
 def test_archive_reports_a_failed_mail_but_keeps_the_files(capsys):

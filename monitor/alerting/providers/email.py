@@ -165,7 +165,12 @@ def _tls_context(options: EmailOptions) -> ssl.SSLContext:
 
 
 def send(options: EmailOptions, n: Notification, ctx: SendContext) -> Delivery:
-    msg = message(build_payload(options, n, ctx.now), ctx.now)
+    return deliver_message(options, message(build_payload(options, n, ctx.now), ctx.now))
+
+
+def deliver_message(options: EmailOptions, msg: EmailMessage) -> Delivery:
+    """Send a prepared message through this receiver's server (TLS, auth, secrets and the
+    error wording in one place; the report mailer adds attachments first)."""
     port, timeout = options.effective_port, options.timeout_seconds
     try:
         password = options.password.resolve("password") if options.password else ""
