@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 INTERVAL, CONFIRM, THRESHOLD = 2.0, 0.5, 2
 
 
-def write_config(path: Path, lab, port: int, hook: str, extra: str = "") -> None:
+def write_config(path: Path, lab, port: int, hook: str, late: str) -> None:
     path.write_text(
         "[monitor]\n"
         f"interval_seconds = {INTERVAL}\nconfirm_interval_seconds = {CONFIRM}\n"
@@ -42,7 +42,11 @@ def write_config(path: Path, lab, port: int, hook: str, extra: str = "") -> None
         "[alerts.outbox]\nretry_initial_seconds = 0.5\nretry_max_seconds = 2\n"
         "[[receivers]]\n"
         'name = "oncall"\ntype = "webhook"\n'
-        f'url = "{hook}"\n' + extra
+        f'url = "{hook}"\n'
+        # A second receiver, down until a test starts it: the outbox must hold its notices.
+        "[[receivers]]\n"
+        'name = "late"\ntype = "webhook"\n'
+        f'url = "{late}"\n'
     )
 
 
@@ -52,8 +56,10 @@ class Stack:
         self.root = root
         self.receiver = Recorder()
         self.port = free_port()
+        self.late_port = free_port()
         self.config = root / "config.toml"
-        write_config(self.config, lab, self.port, self.receiver.url + "/hook")
+        write_config(self.config, lab, self.port, self.receiver.url + "/hook",
+                     f"http://127.0.0.1:{self.late_port}/late")
         self.daemon = DaemonProcess(self.config, self.port)
         self.prom = Prometheus([f"127.0.0.1:{self.port}"],
                                rule_files=sorted((REPO / "alert_rules").glob("*.rules.yml")),
@@ -160,6 +166,39 @@ def test_both_controllers_down_pages_once_and_resolves(healthy_stack):
     s.lab.heal()
     s.prom.wait_until(lambda: [n for n in down_notices() if n["status"] == "resolved"], 60,
                       "SlurmctldDown resolved")
+
+
+def test_outbox_survives_a_receiver_outage_and_a_sigkill_of_the_monitor(healthy_stack):
+    """The `late` receiver is down for a whole incident; the monitor is SIGKILLed while
+    the notices wait in its outbox; after the restart and the receiver's return, both the
+    firing and the resolved notice arrive."""
+    s = healthy_stack
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+    s.lab.kill("ctl1")
+    s.lab.kill("ctl2")
+    s.daemon.wait_until("service down", lambda: s.daemon.value(
+        "slurm_service_up", service="slurmctld") == 0.0, 60)
+    s.daemon.wait_until("a notice waits for the late receiver", lambda: (s.daemon.value(
+        "slurm_sla_alert_outbox_depth", receiver="late") or 0) >= 1, 30)
+    s.restart_daemon(kill=True)
+    s.lab.heal()
+    s.daemon.wait_until("recovered", lambda: s.daemon.value(
+        "slurm_service_up", service="slurmctld") == 1.0, 60)
+    late = Recorder(s.late_port)  # the receiver comes back
+    try:
+        def statuses() -> set[str]:
+            got = set()
+            for request in late.on("/late"):
+                for alert in json.loads(request["body"])["alerts"]:
+                    if alert["labels"]["alertname"] == "SlurmctldDown" and \
+                            alert["startsAt"] >= since:  # this incident's, not an earlier one
+                        got.add(alert["status"])
+            return got
+
+        s.prom.wait_until(lambda: statuses() >= {"firing", "resolved"} or None, 60,
+                          "firing and resolved SlurmctldDown at the late receiver")
+    finally:
+        late.close()
 
 
 def test_munge_down_is_blind_only(healthy_stack):
