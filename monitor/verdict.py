@@ -58,8 +58,10 @@ class ProbeRound:
 def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
     results = rnd.results
     config = _doc(results.get("show_config"))
-    controllers, ctl_service = _slurmctld(rnd, thresholds)
-    dbds, dbd_service = _slurmdbd(rnd, thresholds)
+    sdiag = _doc(results.get("sdiag"))
+    stats: Mapping[str, Any] = (sdiag or {}).get("statistics") or {}
+    controllers, ctl_service = _slurmctld(rnd, thresholds, stats)
+    dbds, dbd_service = _slurmdbd(rnd, thresholds, stats)
     services = {"slurmctld": ctl_service}
     if dbd_service is not None:
         services["slurmdbd"] = dbd_service
@@ -69,7 +71,6 @@ def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
         if r.reason is not None
     )
     blind = any(r.reason in _BLINDING for r in results.values())
-    sdiag = _doc(results.get("sdiag"))
     registered = _registered_controller(results.get("controlhost"), rnd.topology)
     return ClusterObservation(
         cluster=rnd.cluster.name,
@@ -101,7 +102,7 @@ def _reason(failure: FailureReason | None) -> Reason | None:
 
 
 def _slurmctld(
-    rnd: ProbeRound, th: Thresholds
+    rnd: ProbeRound, th: Thresholds, stats: Mapping[str, Any]
 ) -> tuple[list[DaemonObservation], ServiceObservation]:
     ping = rnd.results.get("ping")
     pings = _doc(ping)
@@ -128,7 +129,7 @@ def _slurmctld(
             if latency is not None and latency > th.ping_latency_seconds:
                 state, reason = State.DEGRADED, Reason.SLOW
             if serving is not None and e["hostname"] == serving.hostname:
-                overload = _overloaded(rnd.results, th)
+                overload = _overloaded(stats, th)
                 if overload is not None and state is State.UP:
                     state, reason = State.DEGRADED, overload
             elif standby and e["mode"] != "primary":
@@ -192,8 +193,7 @@ def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
     )
 
 
-def _overloaded(results: Mapping[str, ProbeResult], th: Thresholds) -> Reason | None:
-    stats = (_doc(results.get("sdiag")) or {}).get("statistics") or {}
+def _overloaded(stats: Mapping[str, Any], th: Thresholds) -> Reason | None:
     if stats.get("server_thread_count", 0) > th.server_threads:
         return Reason.OVERLOADED
     if stats.get("agent_queue_size", 0) > th.agent_queue_size:
@@ -209,7 +209,7 @@ def _is_local(rnd: ProbeRound, hostname: str) -> bool:
 
 
 def _slurmdbd(
-    rnd: ProbeRound, th: Thresholds
+    rnd: ProbeRound, th: Thresholds, stats: Mapping[str, Any]
 ) -> tuple[list[DaemonObservation], ServiceObservation | None]:
     if not rnd.cluster.accounting:
         return [], None
@@ -243,7 +243,7 @@ def _slurmdbd(
         ]
     else:
         daemons = _dbd_from_listen(rnd, endpoints)
-    return daemons, _dbd_service(rnd, answer, daemons, th)
+    return daemons, _dbd_service(answer, daemons, th, stats)
 
 
 def _dbd_from_listen(rnd: ProbeRound, endpoints: list[tuple[str, str]]) -> list[DaemonObservation]:
@@ -272,14 +272,19 @@ def _dbd_from_listen(rnd: ProbeRound, endpoints: list[tuple[str, str]]) -> list[
 
 
 def _dbd_service(
-    rnd: ProbeRound, answer: ProbeResult, daemons: list[DaemonObservation], th: Thresholds
+    answer: ProbeResult,
+    daemons: list[DaemonObservation],
+    th: Thresholds,
+    stats: Mapping[str, Any],
 ) -> ServiceObservation:
     known = [d for d in daemons if d.state is not State.UNKNOWN]
-    redundancy: bool | None = (
-        all(d.answered for d in daemons)
-        if len(known) == len(daemons)
-        else (False if any(not d.answered for d in known) else None)
-    )
+    redundancy: bool | None
+    if any(not d.answered for d in known):
+        redundancy = False
+    elif daemons and len(known) == len(daemons):
+        redundancy = True
+    else:
+        redundancy = None  # an instance cannot be verified, or none is known yet
     active_d = next((d for d in daemons if d.answered), None)
     active = ActiveInstance(active_d.hostname, active_d.role) if active_d else None
     if answer.reason is FailureReason.DATABASE:
@@ -302,7 +307,6 @@ def _dbd_service(
             None,
             _reason(answer.reason),
         )
-    stats = (_doc(rnd.results.get("sdiag")) or {}).get("statistics") or {}
     backlog = stats.get("dbd_agent_queue_size", 0) > th.dbd_agent_queue_size
     condition = Condition.OK if active is None or active.role == "primary" else Condition.FAILOVER
     return ServiceObservation(

@@ -179,3 +179,10 @@ def test_server_threads_over_threshold_overload_the_serving_controller():
     obs = verdict(ping("UP", "UP"), sdiag, ok("dbd_stats"), listen(True, False))
     assert states(obs)["ctl1"] == ("degraded", "overloaded")
     assert states(obs)["ctl2"] == ("up", None)  # the standby is not the one overloaded
+
+
+def test_slurmdbd_redundancy_is_unknown_until_its_instances_are_known():
+    rnd = ProbeRound(CLUSTER, T0, {r.probe: r for r in (ping("UP", "UP"), ok("dbd_stats"))},
+                     Topology("lab", TOPOLOGY.controllers), {}, "ctl1")
+    dbd = evaluate(rnd, Thresholds()).services["slurmdbd"]
+    assert dbd.up is True and dbd.redundancy_ok is None
