@@ -228,6 +228,12 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="where the reports are written (default: the demo's temporary directory)",
     )
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="run the same script against the real HA cluster of tests/cluster "
+        "(a source checkout, Debian, root; daemons really killed)",
+    )
     p.set_defaults(handler=_demo)
 
 
@@ -243,7 +249,7 @@ def _demo(args: argparse.Namespace) -> int:
     def reports(config: Path, directory: Path) -> list[Path]:
         return write_reports(config, directory, month="current", formats=("md", "html"))
 
-    return run_demo(args.duration, args.listen, args.output, report=reports)
+    return run_demo(args.duration, args.listen, args.output, report=reports, real=args.real)
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from monitor.errors import MonitorError
 from monitor.simulator.cluster import SimulatedCluster
 
 
@@ -120,15 +121,14 @@ def _now() -> str:
 
 def write_config(
     path: Path,
-    sim: SimulatedCluster,
+    cluster_toml: str,
     state_dir: Path,
     listen: str,
     hook: str,
     maintenance: tuple[dt.datetime, dt.datetime],
 ) -> None:
-    addresses = ", ".join(f'{h} = "{a}"' for h, a in sim.host_addresses().items())
     start, end = (t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in maintenance)
-    path.write_text(f"""# slurm-sla demo: a SIMULATED cluster (recorded Slurm 22.05 output)
+    path.write_text(f"""# slurm-sla demo
 [monitor]
 interval_seconds = 2
 confirm_interval_seconds = 0.5
@@ -141,10 +141,7 @@ log_format = "json"
 
 [[clusters]]
 name = "demo"
-slurm_bin = "{sim.bin_dir}"
-munge_bin = "{sim.bin_dir}"
-host_addresses = {{ {addresses} }}
-
+{cluster_toml}
 [[maintenance]]
 start = {start}
 end = {end}
@@ -162,12 +159,92 @@ url = "{hook}"
 """)
 
 
+class _Simulated:
+    """The default: stand-ins replaying recorded output (no Slurm needed)."""
+
+    banner = (
+        "SIMULATION: slurm-sla demo runs the real monitor against a simulated Slurm HA "
+        "cluster\n  (stand-in commands replaying output recorded from a real Slurm "
+        "22.05 cluster)"
+    )
+    tag = "SIMULATION"
+
+    def __init__(self, work: Path) -> None:
+        self.sim = SimulatedCluster(work / "sim")
+        self.sim.install()
+        self.sim.set_situation("healthy")
+
+    def cluster_toml(self) -> str:
+        addresses = ", ".join(f'{h} = "{a}"' for h, a in self.sim.host_addresses().items())
+        return (
+            f'slurm_bin = "{self.sim.bin_dir}"\nmunge_bin = "{self.sim.bin_dir}"\n'
+            f"host_addresses = {{ {addresses} }}\n"
+        )
+
+    def covers(self, situation: str) -> bool:
+        return True
+
+    def enter(self, situation: str) -> None:
+        self.sim.set_situation(situation)
+
+    def close(self) -> None:
+        self.sim.close()
+
+
+class _RealLab:
+    """``--real``: the real HA cluster of tests/cluster (a source checkout, Debian, root).
+    The monitor reaches it through the lab's client wrappers; slurmdbd's port check needs
+    the lab's own network, so this run watches slurmctld only (no slurmdbd step)."""
+
+    banner = (
+        "REAL CLUSTER: slurm-sla demo runs the real monitor against the real Slurm 22.05 "
+        "HA cluster\n  of tests/cluster (daemons are really killed and restored)"
+    )
+    tag = "REAL"
+    _ACTIONS = {
+        "primary-killed": ("ctl1",),
+        "both-killed": ("ctl1", "ctl2"),
+        "munge-down": ("munge",),
+    }
+
+    def __init__(self, work: Path) -> None:
+        try:
+            from tests.cluster.lab import Lab
+        except ImportError:
+            raise MonitorError(
+                "--real needs a source checkout (tests/cluster), run from its "
+                "top directory, on Debian as root"
+            ) from None
+        self.lab = Lab()
+        self.lab.start()
+
+    def cluster_toml(self) -> str:
+        lab = self.lab
+        return (
+            f'slurm_conf = "{lab.slurm_conf}"\nslurm_bin = "{lab.bin_dir}"\n'
+            f'munge_bin = "{lab.bin_dir}"\naccounting = false\n'
+        )
+
+    def covers(self, situation: str) -> bool:
+        return situation == "healthy" or situation in self._ACTIONS
+
+    def enter(self, situation: str) -> None:
+        if situation == "healthy":
+            self.lab.heal()
+        for name in self._ACTIONS.get(situation, ()):
+            self.lab.kill(name)
+
+    def close(self) -> None:
+        self.lab.stop()
+
+
 def run_demo(
     duration: float,
     listen: str,
     out_dir: Path | None,
     out: TextIO = sys.stdout,
     report: Callable[[Path, Path], list[Path]] | None = None,
+    real: bool = False,
 ) -> int:
     from monitor.config import load_config
     from monitor.logs import configure_logging
@@ -175,45 +252,47 @@ def run_demo(
 
     work = Path(tempfile.mkdtemp(prefix="slurm-sla-demo-"))
     out_dir = out_dir or work / "reports"
-    sim = SimulatedCluster(work / "sim")
-    sim.install()
-    sim.set_situation("healthy")
+    target: _Simulated | _RealLab = _RealLab(work) if real else _Simulated(work)
+    steps = [step for step in SCRIPT if target.covers(step.situation)]
     printer = _AlertPrinter(out)
     printer.start()
-    # The maintenance window covers the slurmdbd outage step, with a margin either side.
-    begin = dt.datetime.now(dt.UTC)
-    offsets = _offsets(duration)
-    dbd_start, dbd_end = offsets["both-dbd-killed"]
-    window = (
-        begin + dt.timedelta(seconds=dbd_start - 3),
-        begin + dt.timedelta(seconds=dbd_end + 6),
-    )
-    config_path = work / "config.toml"
-    write_config(config_path, sim, work / "state", listen, printer.url, window)
-    log_file = (work / "daemon.log").open("w")
-    configure_logging("json", stream=log_file)
-    service = Service(config_path, load_config(config_path))
-    print(
-        f"SIMULATION: slurm-sla demo runs the real monitor against a simulated Slurm HA "
-        f"cluster\n  (stand-in commands replaying output recorded from a real Slurm 22.05 "
-        f"cluster; {work / 'sim'}).\n"
-        f"  metrics:  http://{_display(listen, service.server.port)}/metrics\n"
-        f"  state:    {work / 'state'}\n  log:      {work / 'daemon.log'}\n"
-        f"  duration: about {duration:.0f} s\n",
-        file=out,
-        flush=True,
-    )
-    driver = threading.Thread(target=_drive, args=(sim, service, duration, out), daemon=True)
-    driver.start()
-    rc = service.run()
-    printer.stop()
-    sim.close()
-    log_file.close()
+    try:
+        # The maintenance window covers the slurmdbd outage step, with a margin either side.
+        begin = dt.datetime.now(dt.UTC)
+        dbd_start, dbd_end = _offsets(steps, duration).get("both-dbd-killed", (-60.0, -30.0))
+        window = (
+            begin + dt.timedelta(seconds=dbd_start - 3),
+            begin + dt.timedelta(seconds=dbd_end + 6),
+        )
+        config_path = work / "config.toml"
+        write_config(
+            config_path, target.cluster_toml(), work / "state", listen, printer.url, window
+        )
+        log_file = (work / "daemon.log").open("w")
+        configure_logging("json", stream=log_file)
+        service = Service(config_path, load_config(config_path))
+        print(
+            f"{target.banner}.\n"
+            f"  metrics:  http://{_display(listen, service.server.port)}/metrics\n"
+            f"  state:    {work / 'state'}\n  log:      {work / 'daemon.log'}\n"
+            f"  duration: about {duration:.0f} s\n",
+            file=out,
+            flush=True,
+        )
+        driver = threading.Thread(
+            target=_drive, args=(target, steps, service, duration, out), daemon=True
+        )
+        driver.start()
+        rc = service.run()
+        log_file.close()
+    finally:
+        printer.stop()
+        target.close()
     written = report(config_path, out_dir) if report else []
     fired = sum(1 for a in printer.received if a.get("status") == "firing")
     resolved = sum(1 for a in printer.received if a.get("status") == "resolved")
     print(
-        f"\nSIMULATION finished: {fired} firing and {resolved} resolved notices delivered.",
+        f"\n{target.tag} finished: {fired} firing and {resolved} resolved notices delivered.",
         file=out,
     )
     for path in written:
@@ -221,22 +300,24 @@ def run_demo(
     return rc
 
 
-def _offsets(duration: float) -> dict[str, tuple[float, float]]:
+def _offsets(steps: list[Step], duration: float) -> dict[str, tuple[float, float]]:
     out, t = {}, 0.0
-    for step in SCRIPT:
-        length = step.share * duration
-        out.setdefault(
-            step.situation if step.situation != "healthy" else f"healthy@{t:.0f}", (t, t + length)
-        )
+    for step in steps:
+        length = step.share * duration / sum(s.share for s in steps)
+        out.setdefault(step.situation, (t, t + length))
         t += length
     return out
 
 
-def _drive(sim: SimulatedCluster, service: Any, duration: float, out: TextIO) -> None:
-    for step in SCRIPT:
-        sim.set_situation(step.situation)
-        print(f"[{_now()}] SIMULATION step: {step.situation}: {step.says}", file=out, flush=True)
-        time.sleep(step.share * duration)
+def _drive(
+    target: _Simulated | _RealLab, steps: list[Step], service: Any, duration: float, out: TextIO
+) -> None:
+    total = sum(s.share for s in steps)
+    for step in steps:
+        t0 = time.monotonic()
+        target.enter(step.situation)
+        print(f"[{_now()}] {target.tag} step: {step.situation}: {step.says}", file=out, flush=True)
+        time.sleep(max(0.0, step.share * duration / total - (time.monotonic() - t0)))
     time.sleep(2)  # let the last resolved notices go out
     service.request_stop()
 

@@ -36,3 +36,22 @@ def test_demo_fires_and_resolves_alerts_and_writes_the_report(tmp_path):
     md = next(out.glob("*.md")).read_text()
     assert "both controllers down" in md
     assert "report:" in text and str(out) in text
+
+
+@pytest.mark.cluster
+def test_demo_real_runs_the_script_against_the_real_cluster(lab, tmp_path):
+    """`slurm-sla demo --real`: the same script, daemons really killed (it starts its own
+    lab, so the session's lab is stopped first; the next test that needs it restarts it)."""
+    lab.stop()
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", "--real", "--duration", "120", "--listen",
+         "127.0.0.1:0", "--output", str(out)],
+        capture_output=True, text=True, timeout=600)
+    text = result.stdout
+    assert result.returncode == 0, text + result.stderr
+    assert text.startswith("REAL CLUSTER:")
+    for alert in ("SlurmctldFailover", "SlurmctldDown", "SlurmMonitorBlind"):
+        assert re.search(rf"ALERT FIRING\s+{alert}", text), (alert, text)
+    assert "both-dbd-killed" not in text  # slurmdbd is not watched in --real
+    assert any(out.glob("*.html"))
