@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,9 +74,31 @@ class MetricsServer:
         self._thread.join(timeout=5)
 
 
+class _RenderCache:
+    """The rendered exposition, reused for ``max_age`` seconds: many scrapers at once (HA
+    Prometheus pairs, federation, people) then cost one render, not one each. The values
+    come from a snapshot that changes once a round, so a second of reuse hides nothing."""
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, bytes]] = {}
+
+    def get(self, key: str, render: Callable[[], bytes]) -> bytes:
+        with self._lock:  # one render at a time; the others wait for it and reuse it
+            hit = self._entries.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self._max_age:
+                return hit[1]
+            body = render()
+            self._entries[key] = (time.monotonic(), body)
+            return body
+
+
 def _make_handler(
     registry: CollectorRegistry, health: Callable[[], Health], auth: BasicAuth
 ) -> type[BaseHTTPRequestHandler]:
+    exposition = _RenderCache()
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "slurm-sla-monitor"
         protocol_version = "HTTP/1.1"
@@ -92,7 +115,8 @@ def _make_handler(
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-                self._send(200, encoder(registry), content_type)
+                body = exposition.get(content_type, lambda: encoder(registry))
+                self._send(200, body, content_type)
             elif path == "/healthz":
                 report = health()
                 body = (
