@@ -14,7 +14,8 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.alerting.testalert import register as _register_test_alert
-from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.cli_args import add_config_argument
+from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
@@ -59,16 +60,6 @@ def _build_parser() -> argparse.ArgumentParser:
     for register in _COMMANDS:
         register(sub)
     return parser
-
-
-def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        metavar="FILE",
-        help=f"configuration file (default {DEFAULT_CONFIG_PATH})",
-    )
 
 
 # --- check-config ------------------------------------------------------------------------
@@ -146,7 +137,7 @@ def _register_probe(sub: argparse._SubParsersAction) -> None:
         "hysteresis. Exit 0 all up, 1 degraded (or redundancy "
         "lost), 2 a service down, 3 could not probe.",
     )
-    _add_config(p)
+    add_config_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--cluster", metavar="NAME", help="only this cluster")
     p.set_defaults(handler=_probe)
@@ -185,7 +176,7 @@ def _register_run(sub: argparse._SubParsersAction) -> None:
         "the SLA ledger and send alerts. SIGTERM/SIGINT drain and "
         "exit 0; SIGHUP reloads the configuration.",
     )
-    _add_config(p)
+    add_config_argument(p)
     p.set_defaults(handler=_run)
 
 

@@ -7,13 +7,13 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from monitor.alerting.model import AlertNotice, Notification, dedup_key, fingerprint, group_key
 from monitor.alerting.providers.base import Delivery
 from monitor.alerting.providers.http import HttpClient
 from monitor.alerting.sender import Receiver
-from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.cli_args import add_config_argument
+from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.probes.base import utc_now
 
@@ -80,13 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "configured receiver (or only --receiver NAME). Exit 0 when all were delivered, "
         "1 if any failed.",
     )
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        metavar="FILE",
-        help=f"configuration file (default {DEFAULT_CONFIG_PATH})",
-    )
+    add_config_argument(p)
     p.add_argument("--receiver", metavar="NAME", help="only this receiver")
     p.set_defaults(handler=run)
 

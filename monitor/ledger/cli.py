@@ -13,9 +13,9 @@ import json
 import os
 import socket
 import sys
-from pathlib import Path
 
-from monitor.config import DEFAULT_CONFIG_PATH, SERVICES, Config, load_config
+from monitor.cli_args import add_config_argument
+from monitor.config import SERVICES, Config, load_config
 from monitor.errors import MonitorError
 from monitor.ledger.maintenance import StoredWindow, config_key, validate
 from monitor.ledger.store import LedgerStore, open_database
@@ -39,7 +39,7 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
         description="Plan a maintenance window. Times are ISO 8601 with a UTC offset "
         "(2026-12-01T02:00:00Z). Repeats keep their local time in [sla] timezone.",
     )
-    _config_arg(add)
+    add_config_argument(add)
     add.add_argument("--start", required=True, metavar="ISO", help="when it begins")
     add.add_argument("--end", required=True, metavar="ISO", help="when it ends")
     add.add_argument(
@@ -62,7 +62,7 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
     lst = actions.add_parser(
         "list", help="list windows", description="List maintenance windows (a table or JSON)."
     )
-    _config_arg(lst)
+    add_config_argument(lst)
     lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lst.add_argument("--all", action="store_true", help="include removed windows")
     lst.set_defaults(handler=_list)
@@ -75,7 +75,7 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
         "entirely, past included (to correct a mistake). Both are audited.",
     )
     rm.add_argument("id", type=int, metavar="ID")
-    _config_arg(rm)
+    add_config_argument(rm)
     rm.add_argument("--reason", default="", metavar="TEXT", help="why (audited)")
     rm.add_argument("--purge", action="store_true", help="also erase its past occurrences")
     _by_arg(rm)
@@ -85,16 +85,6 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
 def _usage(p: argparse.ArgumentParser) -> int:
     p.print_help(sys.stderr)
     return 1
-
-
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        metavar="FILE",
-        help=f"configuration file (default {DEFAULT_CONFIG_PATH})",
-    )
 
 
 def _by_arg(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from monitor.config import DEFAULT_CONFIG_PATH
+from monitor.cli_args import add_config_argument
 from monitor.errors import MonitorError
 from monitor.report.files import make_report, read_config, write_atomic
 from monitor.report.render import FORMATS, file_name, render
@@ -26,13 +26,7 @@ def register_report(sub: argparse._SubParsersAction) -> None:
         "window and the monitor's own blind or absent time. The same ledger and config give "
         "the same bytes. Exit 0, or 1 on bad input.",
     )
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        metavar="FILE",
-        help=f"configuration file (default {DEFAULT_CONFIG_PATH})",
-    )
+    add_config_argument(p)
     p.add_argument(
         "--month",
         metavar="YYYY-MM",
