@@ -244,8 +244,12 @@ class Daemon:
                 self._clusters[cluster.name] = self._runtime(cluster)
                 if self._scheduler.running:
                     self._schedule(cluster.name, first_run=dt.datetime.now(dt.UTC))
-            elif new.monitor != old.monitor and self._scheduler.running:
-                self._schedule(cluster.name)
+            elif new.monitor != old.monitor:
+                runtime = self._clusters[cluster.name]
+                runtime.prober.settings = new.monitor  # timeouts, from the next round on
+                runtime.health.retune(new.monitor)  # thresholds, keeping the state
+                if self._scheduler.running:
+                    self._schedule(cluster.name)
         self.publish()
         log.info("config.reloaded", clusters=sorted(self._clusters))
 

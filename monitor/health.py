@@ -65,6 +65,10 @@ class ClusterHealth:
         self._backup_served_at: dt.datetime | None = None
         self._last: ClusterObservation | None = None
 
+    def retune(self, settings: MonitorSettings) -> None:
+        """New thresholds (a reload); confirmed states and pending changes stay."""
+        self._settings = settings
+
     # -- thresholds ----------------------------------------------------------------------
     def _threshold(self, old: object, new: object) -> int:
         better = new in (State.UP,) or (new == State.DEGRADED and old == State.DOWN)

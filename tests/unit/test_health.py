@@ -231,3 +231,14 @@ def test_no_grace_when_no_backup_was_serving():
         for _ in range(2):
             events += feed(health, frozen, (State.DOWN, State.DOWN))
         assert [e.new for e in events if e.kind == "service"] == ["down"]
+
+
+def test_retune_applies_new_thresholds_and_keeps_the_state():
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        health.retune(MonitorSettings(failure_threshold=1, recovery_threshold=1))
+        assert daemon_state(health, "ctl1") is State.UP
+        events = feed(health, frozen, (State.DOWN, State.UP))
+        assert [e.new for e in events if e.kind == "daemon"] == ["down"]
