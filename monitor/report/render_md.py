@@ -76,24 +76,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> l
         + (" so far" if partial else ""),
         "",
     ]
-    rows = []
-    for s in c.services:
-        p, b = s.period, s.period.breakdown
-        rows.append(
-            [
-                s.service,
-                text.objective(p),
-                text.availability(p),
-                text.duration(b.downtime_us),
-                text.duration(b.maintenance_us),
-                text.duration(b.unknown_us),
-                text.duration(p.budget.allowed_seconds * US),
-                text.budget_remaining(p),
-                text.verdict(p, partial),
-            ]
-        )
-    head = ["service", "objective", "availability", "downtime", "maintenance", "unknown"]
-    head += ["error budget", "budget left", "status"]
+    head, rows = text.summary_rows(c, partial)
     lines += table(head, rows, "lrrrrrrrl")
 
     incidents, hidden, note = text.incidents(c)

@@ -138,3 +138,37 @@ def unknown_periods(
         "longest. The JSON report lists every one."
     )
     return shown, hidden, note
+
+
+SUMMARY_HEAD = (
+    "service",
+    "objective",
+    "availability",
+    "downtime",
+    "maintenance",
+    "unknown",
+    "error budget",
+    "budget left",
+    "status",
+)
+
+
+def summary_rows(c: ClusterSection, partial: bool) -> tuple[list[str], list[list[str]]]:
+    """The per-service summary table of a cluster, as every human format shows it."""
+    rows = []
+    for s in c.services:
+        p, b = s.period, s.period.breakdown
+        rows.append(
+            [
+                s.service,
+                objective(p),
+                availability(p),
+                duration(b.downtime_us),
+                duration(b.maintenance_us),
+                duration(b.unknown_us),
+                duration(p.budget.allowed_seconds * US),
+                budget_remaining(p),
+                verdict(p, partial),
+            ]
+        )
+    return list(SUMMARY_HEAD), rows
