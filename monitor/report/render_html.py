@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from monitor.ledger.timebase import US
 from monitor.report import svg, text
-from monitor.report.causes import readable
 from monitor.report.model import ClusterSection, Report, ServiceSection
 
 CSS = """
@@ -186,18 +185,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
-            ["service", "start", "end", "duration", "counted", "cause"],
-            [
-                [
-                    i.service,
-                    text.local_time(i.start, tz),
-                    text.INCIDENT_GOES_ON if i.ongoing else text.local_time(i.end, tz),
-                    text.duration(i.duration_us),
-                    text.duration(i.downtime_us),
-                    readable(i.cause),
-                ]
-                for i in incidents
-            ],
+            *text.incident_table(incidents, tz),
             "lttnnl",
         )
         if incidents
@@ -208,11 +196,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
-            ["service", "at", "from", "to", "what"],
-            [
-                [f.service, text.local_time(f.at, tz), f.old, f.new, readable(f.cause)]
-                for f in failovers
-            ],
+            *text.failover_table(failovers, tz),
             "lt",
         )
         if failovers
@@ -222,17 +206,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     out.append("<h4>Maintenance windows</h4>")
     out.append(
         _table(
-            ["start", "end", "services", "reason", "window"],
-            [
-                [
-                    text.local_time(m.start, tz),
-                    text.local_time(m.end, tz),
-                    ", ".join(m.services),
-                    m.reason or "(no reason given)",
-                    text.window_note(m, tz),
-                ]
-                for m in windows
-            ],
+            *text.window_table(windows, tz),
             "tt",
         )
         if windows
@@ -243,17 +217,7 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     out.append(f'<p class="none">{e(note)}</p>' if hidden else "")
     out.append(
         _table(
-            ["start", "end", "duration", "services", "what"],
-            [
-                [
-                    text.local_time(u.start, tz),
-                    text.local_time(u.end, tz),
-                    text.duration(u.duration_us),
-                    ", ".join(services),
-                    readable(u.cause),
-                ]
-                for u, services in unknown
-            ],
+            *text.unknown_table(unknown, tz),
             "ttn",
         )
         if unknown

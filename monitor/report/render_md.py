@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from monitor.ledger.timebase import US
 from monitor.report import text
-from monitor.report.causes import readable
 from monitor.report.model import ClusterSection, Report
 
 
@@ -85,18 +84,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> l
         lines += [note, ""]
     if incidents:
         lines += table(
-            ["service", "start", "end", "duration", "counted", "cause"],
-            [
-                [
-                    i.service,
-                    text.local_time(i.start, tz),
-                    text.INCIDENT_GOES_ON if i.ongoing else text.local_time(i.end, tz),
-                    text.duration(i.duration_us),
-                    text.duration(i.downtime_us),
-                    readable(i.cause),
-                ]
-                for i in incidents
-            ],
+            *text.incident_table(incidents, tz),
             "lllrrl",
         )
     else:
@@ -108,11 +96,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> l
         lines += [note, ""]
     if failovers:
         lines += table(
-            ["service", "at", "from", "to", "what"],
-            [
-                [f.service, text.local_time(f.at, tz), f.old, f.new, readable(f.cause)]
-                for f in failovers
-            ],
+            *text.failover_table(failovers, tz),
         )
     else:
         lines.append("No failovers.")
@@ -121,17 +105,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> l
     lines += ["", "### Maintenance windows", ""]
     if windows:
         lines += table(
-            ["start", "end", "services", "reason", "window"],
-            [
-                [
-                    text.local_time(m.start, tz),
-                    text.local_time(m.end, tz),
-                    ", ".join(m.services),
-                    m.reason or "(no reason given)",
-                    text.window_note(m, tz),
-                ]
-                for m in windows
-            ],
+            *text.window_table(windows, tz),
         )
     else:
         lines.append("No maintenance windows.")
@@ -142,17 +116,7 @@ def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> l
         lines += [note, ""]
     if unknown:
         lines += table(
-            ["start", "end", "duration", "services", "what"],
-            [
-                [
-                    text.local_time(u.start, tz),
-                    text.local_time(u.end, tz),
-                    text.duration(u.duration_us),
-                    ", ".join(services),
-                    readable(u.cause),
-                ]
-                for u, services in unknown
-            ],
+            *text.unknown_table(unknown, tz),
             "llrll",
         )
     else:

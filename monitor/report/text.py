@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from monitor.ledger.query import Failover, ServicePeriod
 from monitor.ledger.sla import Incident
 from monitor.ledger.timebase import US, from_us
+from monitor.report.causes import readable
 from monitor.report.model import ClusterSection, MaintenanceEntry, UnknownPeriod
 
 DIGITS = 3
@@ -172,3 +173,56 @@ def summary_rows(c: ClusterSection, partial: bool) -> tuple[list[str], list[list
             ]
         )
     return list(SUMMARY_HEAD), rows
+
+
+# The detail tables of a cluster: (head, rows) with the cells every human format shows.
+
+
+def incident_table(incidents: list[Incident], tz: ZoneInfo) -> tuple[list[str], list[list[str]]]:
+    return ["service", "start", "end", "duration", "counted", "cause"], [
+        [
+            i.service,
+            local_time(i.start, tz),
+            INCIDENT_GOES_ON if i.ongoing else local_time(i.end, tz),
+            duration(i.duration_us),
+            duration(i.downtime_us),
+            readable(i.cause),
+        ]
+        for i in incidents
+    ]
+
+
+def failover_table(failovers: list[Failover], tz: ZoneInfo) -> tuple[list[str], list[list[str]]]:
+    return ["service", "at", "from", "to", "what"], [
+        [f.service, local_time(f.at, tz), f.old, f.new, readable(f.cause)] for f in failovers
+    ]
+
+
+def window_table(
+    windows: list[MaintenanceEntry], tz: ZoneInfo
+) -> tuple[list[str], list[list[str]]]:
+    return ["start", "end", "services", "reason", "window"], [
+        [
+            local_time(m.start, tz),
+            local_time(m.end, tz),
+            ", ".join(m.services),
+            m.reason or "(no reason given)",
+            window_note(m, tz),
+        ]
+        for m in windows
+    ]
+
+
+def unknown_table(
+    unknown: list[tuple[UnknownPeriod, list[str]]], tz: ZoneInfo
+) -> tuple[list[str], list[list[str]]]:
+    return ["start", "end", "duration", "services", "what"], [
+        [
+            local_time(u.start, tz),
+            local_time(u.end, tz),
+            duration(u.duration_us),
+            ", ".join(services),
+            readable(u.cause),
+        ]
+        for u, services in unknown
+    ]
