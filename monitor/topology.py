@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.parsers.common import auth_info_socket
+
 DEFAULT_DBD_PORT = 6819
 
 
@@ -47,18 +49,9 @@ def topology_from(doc: Mapping[str, Any], source: str) -> Topology:
         settings.get("ClusterName"),
         controllers,
         tuple(dbd),
-        auth_socket(settings.get("AuthInfo", "")),
+        _path(auth_info_socket(settings.get("AuthInfo"))),
         source,
     )
-
-
-def auth_socket(auth_info: str) -> Path | None:
-    """``AuthInfo = socket=/run/munge-x/munge.socket.2,ttl=60`` -> that socket."""
-    for part in auth_info.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "socket" and value:
-            return Path(value)
-    return None
 
 
 def _int(value: str | None) -> int:
@@ -67,3 +60,7 @@ def _int(value: str | None) -> int:
     except (TypeError, ValueError):
         return DEFAULT_DBD_PORT
     return port or DEFAULT_DBD_PORT
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

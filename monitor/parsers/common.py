@@ -180,3 +180,15 @@ def _expand_ranges(body: str, expr: str, what: str) -> list[str]:
         width = len(low) if low.startswith("0") else 0
         out.extend(str(n).zfill(width) for n in range(first, last + 1))
     return out
+
+
+def auth_info_socket(auth_info: str | None) -> str | None:
+    """``socket=PATH`` among AuthInfo's comma-separated options (slurm.conf(5)): the munge
+    socket Slurm uses, e.g. ``socket=/run/munge-x/munge.socket.2,ttl=60``."""
+    if not auth_info:
+        return None
+    for option in auth_info.split(","):
+        name, _, value = option.strip().partition("=")
+        if name == "socket" and value:
+            return value
+    return None

@@ -42,7 +42,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from monitor.errors import ParseError
-from monitor.parsers.common import clean_text, looks_like_json, numbered_lines
+from monitor.parsers.common import auth_info_socket, clean_text, looks_like_json, numbered_lines
 from monitor.parsers.ping import BANNER, PingReport, parse_ping_line, parse_ping_lines
 
 WHAT = "scontrol show config"
@@ -226,7 +226,7 @@ def _build(
         slurmctld_timeout=values.seconds("SlurmctldTimeout"),
         message_timeout=values.seconds("MessageTimeout"),
         auth_info=auth_info,
-        munge_socket=_munge_socket(auth_info),
+        munge_socket=auth_info_socket(auth_info),
         line_numbers=MappingProxyType(dict(where)),
     )
 
@@ -248,17 +248,6 @@ def _controllers(settings: dict[str, str], where: dict[str, int]) -> tuple[Contr
     if sorted(found) != list(range(len(found))):
         raise ParseError(f"{WHAT}: SlurmctldHost indexes {sorted(found)} are not 0..n-1")
     return tuple(found[i] for i in range(len(found)))
-
-
-def _munge_socket(auth_info: str | None) -> str | None:
-    """``socket=PATH`` among AuthInfo's comma-separated options (slurm.conf(5))."""
-    if auth_info is None:
-        return None
-    for option in auth_info.split(","):
-        name, _, value = option.strip().partition("=")
-        if name == "socket" and value:
-            return value
-    return None
 
 
 class _Values:
