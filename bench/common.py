@@ -5,9 +5,7 @@ same run."""
 from __future__ import annotations
 
 import contextlib
-import statistics
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -129,11 +127,3 @@ def daemon_on(
         yield daemon
     finally:
         daemon.stop()
-
-
-def mean(values: Sequence[float]) -> float:
-    return statistics.fmean(values) if values else float("nan")
-
-
-def python() -> str:
-    return sys.executable

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,6 @@ class Condition(StrEnum):
     DBD_UNREACHABLE = "dbd_unreachable"  # no slurmdbd answers
     DATABASE_UNREACHABLE = "database_unreachable"  # slurmdbd answers, its database does not
     BLIND = "blind"  # the monitor cannot see
-    NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,6 @@ class ClusterObservation:
     boot_time: str | None = None  # BOOT_TIME of the serving controller; changes on takeover
     slurm_version: str | None = None
     registered_controller: str | None = None  # ControlHost in slurmdbd (may lag)
-    probe_durations: Mapping[str, float] = field(default_factory=dict)
     local_processes: tuple[LocalProcess, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

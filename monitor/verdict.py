@@ -83,7 +83,6 @@ def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
         boot_time=config.get("boot_time") if config else None,
         slurm_version=config.get("version") if config else None,
         registered_controller=registered,
-        probe_durations={name: r.duration_seconds for name, r in results.items()},
         local_processes=tuple(rnd.local.values()),
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,7 +45,6 @@ class ProbeTarget:
     # socket Slurm uses. Empty until a show-config probe has answered.
     dbd_endpoints: tuple[tuple[str, str, int], ...] = ()  # (role, host, port)
     munge_socket: Path | None = None
-    hints: Mapping[str, Any] = field(default_factory=dict)
 
     def binary(self, name: str) -> str:
         return str(self.cluster.slurm_bin / name)

@@ -127,7 +127,7 @@ class SimulatedCluster:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.ports[role]))
-        sock.listen(128)
+        sock.listen(1024)
         self._listeners[role] = sock
         # Accept and drop each connection, as far as a port check cares like slurmdbd; an
         # unaccepted backlog would fill and make later checks hang.

@@ -34,7 +34,7 @@ def test_every_situation_has_its_recordings():
 
 def _up(port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
         return True
     except OSError:
         return False
