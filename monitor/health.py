@@ -121,7 +121,7 @@ class ClusterHealth:
                     )
                 )
             events += self._observe_active(name, svc.active, at)
-        events += self._count_errors(obs)
+        self._count_errors(obs)
         events += self._restarts_seen(obs, at)
         self._last = obs
         return events
@@ -214,14 +214,13 @@ class ClusterHealth:
             )
         ]
 
-    def _count_errors(self, obs: ClusterObservation) -> list[HealthEvent]:
+    def _count_errors(self, obs: ClusterObservation) -> None:
         for error in obs.errors:
             if self._counted.get(error.probe) == error.at and error.at is not None:
                 continue  # a slow probe's result carried over: already counted
             self._counted[error.probe] = error.at
             key = (error.probe, error.reason)
             self._errors[key] = self._errors.get(key, 0) + 1
-        return []
 
     def _restarts_seen(self, obs: ClusterObservation, at: dt.datetime) -> list[HealthEvent]:
         events = []
