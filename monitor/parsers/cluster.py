@@ -29,6 +29,7 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.parsers.common import (
     clean_text,
+    guarded,
     json_int,
     json_list,
     json_meta,
@@ -81,6 +82,7 @@ class ClusterList:
         return {"clusters": [c.to_dict() for c in self.clusters]}
 
 
+@guarded(WHAT)
 def parse(text: str) -> ClusterList:
     """Parse ``sacctmgr show cluster`` output (``-nP`` text with 3 or 4 columns, or JSON)."""
     text = clean_text(text, WHAT)

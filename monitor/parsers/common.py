@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from monitor.errors import ParseError
+
+T = TypeVar("T")
+
+
+def guarded(what: str) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Make a ``parse`` answer every input with a result or a :class:`ParseError`: a number
+    past what Python converts (``int`` of 5000 digits), an overflow or absurd nesting in
+    hostile output is output we cannot understand (reason ``parse``), not a crashed probe."""
+
+    def wrap(parse: Callable[[str], T]) -> Callable[[str], T]:
+        @functools.wraps(parse)
+        def run(text: str) -> T:
+            try:
+                return parse(text)
+            except RecursionError:
+                raise ParseError(f"{what}: input nested too deeply") from None
+            except (ValueError, OverflowError) as exc:
+                detail = str(exc)
+                if "digits" in detail:  # int()'s "Exceeds the limit (4300 digits)..."
+                    detail = "a number with more digits than any Slurm value"
+                elif len(detail) > 80:
+                    detail = detail[:77] + "..."
+                raise ParseError(f"{what}: value out of range: {detail}") from None
+
+        return run
+
+    return wrap
 
 
 def clean_text(text: str, what: str) -> str:
@@ -23,12 +53,46 @@ def looks_like_json(text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
+# Slurm's numbers are at most 64 bits: 20 digits and a sign. Longer ones are not Slurm's, and
+# Python refuses to convert past 4300 digits anyway.
+_MAX_DIGITS = 20
+
+
+class _OutOfRange(Exception):
+    def __init__(self, text: str):
+        self.text = text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise _OutOfRange(text)
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf
+        raise _OutOfRange(text)
+    return value
+
+
+def _json_constant(text: str) -> float:
+    raise _OutOfRange(text)  # NaN, Infinity, -Infinity: JavaScript, not JSON, not Slurm's
+
+
 def load_json(text: str, what: str) -> dict[str, Any]:
-    """Decode a ``--json`` document; a truncated or malformed one names the position."""
+    """Decode a ``--json`` document; a truncated or malformed one names the position; a
+    number no Slurm prints (1e400, NaN, 30 digits) or absurd nesting is named as such."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(
+            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
     except json.JSONDecodeError as exc:
         raise ParseError(f"{what}: malformed JSON: {exc.msg}", exc.lineno) from exc
+    except _OutOfRange as exc:
+        raise ParseError(f"{what}: number out of range in JSON: {exc.text}") from None
+    except RecursionError:
+        raise ParseError(f"{what}: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise ParseError(f"{what}: JSON document is not an object")
     return doc
@@ -40,6 +104,8 @@ def json_number(value: Any, key: str, what: str) -> int | float | None:
     """
     if isinstance(value, bool):
         raise ParseError(f"{what}: {key}: expected a number, got a boolean")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParseError(f"{what}: {key}: number out of range: {value}")
     if isinstance(value, int | float):
         return value
     if isinstance(value, dict) and "number" in value:

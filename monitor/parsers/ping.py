@@ -35,6 +35,7 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.parsers.common import (
     clean_text,
+    guarded,
     json_list,
     json_meta,
     json_number,
@@ -108,6 +109,7 @@ class PingReport:
         return {"pings": [p.to_dict() for p in self.pings]}
 
 
+@guarded(WHAT)
 def parse(text: str) -> PingReport:
     """Parse ``scontrol ping`` output, text or ``--json``."""
     text = clean_text(text, WHAT)

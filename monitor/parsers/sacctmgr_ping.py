@@ -19,12 +19,13 @@ which is an empty input here.
 
 from __future__ import annotations
 
-from monitor.parsers.common import clean_text, load_json, looks_like_json, numbered_lines
+from monitor.parsers.common import clean_text, guarded, load_json, looks_like_json, numbered_lines
 from monitor.parsers.ping import PingReport, parse_ping_json, parse_ping_lines
 
 WHAT = "sacctmgr ping"
 
 
+@guarded(WHAT)
 def parse(text: str) -> PingReport:
     """Parse ``sacctmgr ping`` output, text or ``--json``; same shape as ``scontrol ping``."""
     text = clean_text(text, WHAT)

@@ -50,6 +50,7 @@ from typing import Any, NoReturn
 from monitor.errors import ParseError
 from monitor.parsers.common import (
     clean_text,
+    guarded,
     json_int,
     json_meta,
     load_json,
@@ -175,6 +176,7 @@ class DbdStatistics:
         }
 
 
+@guarded(WHAT)
 def parse(text: str) -> DbdStatistics:
     """Parse ``sacctmgr show stats`` output, text or ``--json``."""
     text = clean_text(text, WHAT)

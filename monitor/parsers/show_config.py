@@ -42,7 +42,13 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from monitor.errors import ParseError
-from monitor.parsers.common import auth_info_socket, clean_text, looks_like_json, numbered_lines
+from monitor.parsers.common import (
+    auth_info_socket,
+    clean_text,
+    guarded,
+    looks_like_json,
+    numbered_lines,
+)
 from monitor.parsers.ping import BANNER, PingReport, parse_ping_line, parse_ping_lines
 
 WHAT = "scontrol show config"
@@ -122,6 +128,7 @@ class SlurmConfig:
         return doc
 
 
+@guarded(WHAT)
 def parse(text: str) -> SlurmConfig:
     """Parse ``scontrol show config`` text output."""
     text = clean_text(text, WHAT)

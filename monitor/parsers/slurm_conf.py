@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.parsers.common import clean_text
+from monitor.parsers.common import clean_text, guarded
 
 WHAT = "slurm.conf"
 
@@ -65,6 +65,7 @@ class SlurmConf:
         }
 
 
+@guarded(WHAT)
 def parse(text: str) -> SlurmConf:
     clean_text(text, WHAT)
     settings: dict[str, str] = {}

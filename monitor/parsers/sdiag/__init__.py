@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import MISSING, fields
 from typing import Any
 
-from monitor.parsers.common import clean_text, load_json, looks_like_json
+from monitor.parsers.common import clean_text, guarded, load_json, looks_like_json
 from monitor.parsers.sdiag.json_form import _from_json
 from monitor.parsers.sdiag.model import (  # noqa: F401 - the result types, re-exported
     WHAT,
@@ -54,6 +54,7 @@ from monitor.parsers.sdiag.model import (  # noqa: F401 - the result types, re-e
 from monitor.parsers.sdiag.text import _TextParser
 
 
+@guarded(WHAT)
 def parse(text: str) -> SdiagResult:
     clean_text(text, WHAT)
     if looks_like_json(text):
