@@ -2,7 +2,7 @@
 
 Every probe round of a cluster (``on_round``, the daemon's RoundSink) it evaluates the
 rules on the cluster's health after hysteresis and on its SLA figures, moves each alert
-through its life (pending, firing, resolved; held while unknowable; kept while flapping),
+through its life (pending, firing, resolved; held while unknowable; marked while flapping),
 mutes what maintenance silences or another alert inhibits, routes and groups what is left
 per receiver, and commits the alert state together with the resulting notifications to the
 outbox in one transaction. It never sends anything itself: the outbox sender does.

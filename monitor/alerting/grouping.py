@@ -91,7 +91,7 @@ def _notice(rec: AlertRecord, status: str) -> AlertNotice:
         rec.dedup_key,
         status,
         dict(rec.labels),
-        dict(rec.annotations),
+        rec.notice_annotations(),
         rec.starts_at,
         rec.ends_at if status == RESOLVED else None,
     )

@@ -1,5 +1,13 @@
 """One alert's life: pending (``for_seconds``), firing, resolved; held while unknowable;
-kept firing while it flaps. Pure: records are immutable and time comes in as ``now``."""
+marked while it flaps. Pure: records are immutable and time comes in as ``now``.
+
+Flapping never hides the settled state. The health layer's hysteresis already confirms every
+change over ``recovery_threshold`` rounds, so a flapping alert resolves at the round that
+confirms recovery, like any other (plus ``flap_hold_seconds``, 0 by default: a site may
+trade a later resolve for fewer resolve/re-fire pairs), and a new firing is never held. What
+flapping changes is the notice: it says the alert is flapping, so the on-call engineer
+expects it back.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ class AlertRecord:
     ends_at: dt.datetime | None = None
     quiet_since: dt.datetime | None = None  # firing, condition false, held for flapping
     changes: tuple[dt.datetime, ...] = ()  # condition changes within the flap window
+    flapping: bool = False  # at the last evaluation: changes reached the flap threshold
 
     @property
     def dedup_key(self) -> str:
@@ -39,8 +48,19 @@ class AlertRecord:
     def service(self) -> str:
         return self.labels.get("service", "")
 
-    def flapping(self, threshold: int) -> bool:
-        return threshold > 0 and len(self.changes) >= threshold
+    def notice_annotations(self) -> dict[str, str]:
+        """The annotations a notice carries: the rule's, plus a word on flapping, in the
+        ``description`` (every receiver shows it) and as ``flapping`` (for machines)."""
+        annotations = dict(self.annotations)
+        if self.flapping:
+            annotations["flapping"] = "true"
+            note = (
+                f"This alert is flapping: its condition changed {len(self.changes)} times "
+                "within the flap window, so it may change again soon."
+            )
+            described = annotations.get("description", "")
+            annotations["description"] = f"{described} {note}".strip()
+        return annotations
 
     def to_json(self) -> str:
         return json.dumps(
@@ -54,6 +74,7 @@ class AlertRecord:
                 "ends_at": _t(self.ends_at),
                 "quiet_since": _t(self.quiet_since),
                 "changes": [iso(c) for c in self.changes],
+                "flapping": self.flapping,
             },
             sort_keys=True,
         )
@@ -77,6 +98,7 @@ class AlertRecord:
             parse_iso(d["ends_at"]),
             parse_iso(d["quiet_since"]),
             tuple(t for c in d["changes"] if (t := parse_iso(c)) is not None),
+            bool(d.get("flapping", False)),  # absent in rows written before it existed
         )
 
 
@@ -89,7 +111,7 @@ class Timing:
     for_seconds: float = 0.0
     flap_window_seconds: float = 1800.0
     flap_threshold: int = 4
-    flap_hold_seconds: float = 600.0
+    flap_hold_seconds: float = 0.0
 
 
 def new_record(cluster: str, c: Candidate) -> AlertRecord:
@@ -115,7 +137,8 @@ def advance(
     active = candidate is not None
     if active != rec.active:
         changes = (*changes, now)
-    rec = replace(rec, changes=changes, active=active)
+    flapping = 0 < timing.flap_threshold <= len(changes)
+    rec = replace(rec, changes=changes, active=active, flapping=flapping)
     if candidate is not None:
         rec = replace(
             rec,
@@ -136,7 +159,8 @@ def advance(
     if rec.state == PENDING:
         return None
     if rec.state == FIRING:
-        if rec.flapping(timing.flap_threshold):
+        if rec.flapping and timing.flap_hold_seconds > 0:
+            # Held to collapse a quick resolve/re-fire pair; it ends when it went quiet.
             quiet = rec.quiet_since or now
             if (now - quiet).total_seconds() < timing.flap_hold_seconds:
                 return replace(rec, quiet_since=quiet)

@@ -51,7 +51,10 @@ INHIBITIONS: tuple[Inhibition, ...] = (
             {"SlurmctldFailover", "SlurmctldBackupDown", "SlurmctldSlow", "SlurmctldOverloaded"}
         ),
     ),
-    Inhibition("SlurmdbdDown", frozenset({"SlurmdbdBackupDown", "SlurmdbdAgentQueueBacklog"})),
+    Inhibition(
+        "SlurmdbdDown",
+        frozenset({"SlurmdbdFailover", "SlurmdbdBackupDown", "SlurmdbdAgentQueueBacklog"}),
+    ),
     # What the monitor cannot see, it cannot claim: blindness mutes the service's alerts.
     Inhibition(
         "SlurmMonitorBlind",
@@ -60,7 +63,7 @@ INHIBITIONS: tuple[Inhibition, ...] = (
     ),
     Inhibition(
         "SlurmMonitorBlind",
-        frozenset({"SlurmdbdDown", "SlurmdbdBackupDown"}),
+        frozenset({"SlurmdbdDown", "SlurmdbdFailover", "SlurmdbdBackupDown"}),
         source_match={"service": "slurmdbd"},
     ),
     # A page for the budget makes the ticket for the same budget redundant.

@@ -150,27 +150,45 @@ def slurmctld_down(ctx: Context) -> None:
     )
 
 
-def slurmctld_failover(ctx: Context) -> None:
-    svc = _known(ctx, "slurmctld", "SlurmctldFailover")
+_TAKEN_OVER = {
+    "slurmctld": "The cluster works, but without a standby until the primary is back and "
+    "takes control again.",
+    "slurmdbd": "Accounting works, but without a standby until the primary slurmdbd is back "
+    "(the backup hands control back when it returns).",
+}
+
+
+def _failover(ctx: Context, daemon: str, alertname: str) -> None:
+    """A backup serves: the primary is lost, the service is not. For slurmdbd this is the
+    only alert a dead primary raises (its backup takes over in under a second)."""
+    svc = _known(ctx, daemon, alertname)
     if svc is None or svc.state not in (State.UP, State.DEGRADED) or svc.active is None:
         return
     if svc.active.role == "primary":
         return
-    primary = next((d for d in ctx.daemons("slurmctld") if d.role == "primary"), None)
+    primary = next((d for d in ctx.daemons(daemon) if d.role == "primary"), None)
+    what = "controller" if daemon == "slurmctld" else daemon
     ctx.fire(
-        "SlurmctldFailover",
-        f"slurmctld@{svc.active.hostname}",
+        alertname,
+        f"{daemon}@{svc.active.hostname}",
         None,
-        f"Backup controller {svc.active.hostname} ({svc.active.role}) is serving cluster "
+        f"Backup {what} {svc.active.hostname} ({svc.active.role}) is serving cluster "
         f"{ctx.cluster}",
-        f"The primary slurmctld{' on ' + primary.hostname if primary else ''} is not serving; "
-        f"{svc.active.hostname} ({svc.active.role}) has taken over. The cluster works, but "
-        "without a standby until the primary is back and takes control again.",
-        service="slurmctld",
-        daemon="slurmctld",
+        f"The primary {daemon}{' on ' + primary.hostname if primary else ''} is not serving; "
+        f"{svc.active.hostname} ({svc.active.role}) has taken over. {_TAKEN_OVER[daemon]}",
+        service=daemon,
+        daemon=daemon,
         host=svc.active.hostname,
         role=svc.active.role,
     )
+
+
+def slurmctld_failover(ctx: Context) -> None:
+    _failover(ctx, "slurmctld", "SlurmctldFailover")
+
+
+def slurmdbd_failover(ctx: Context) -> None:
+    _failover(ctx, "slurmdbd", "SlurmdbdFailover")
 
 
 def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
@@ -396,6 +414,7 @@ RULES: Mapping[str, Rule] = {
     "SlurmctldFailover": slurmctld_failover,
     "SlurmctldBackupDown": slurmctld_backup_down,
     "SlurmdbdDown": slurmdbd_down,
+    "SlurmdbdFailover": slurmdbd_failover,
     "SlurmdbdBackupDown": slurmdbd_backup_down,
     "SlurmctldSlow": slurmctld_slow,
     "SlurmctldOverloaded": slurmctld_overloaded,

@@ -26,6 +26,7 @@ from typing import Any
 from monitor.config_schema import KeyPath, Reader
 
 SEVERITIES = ("critical", "warning", "info")
+FLAP_HOLD_MAX_SECONDS = 60.0  # a resolve held longer misleads the receiver for too long
 BURN_WINDOWS = ("5m", "30m", "1h", "6h", "1d", "3d")
 GROUP_LABELS = ("cluster", "alertname", "severity", "service", "daemon", "host", "role")
 
@@ -35,6 +36,7 @@ RULE_SEVERITY: Mapping[str, str] = {
     "SlurmctldFailover": "warning",
     "SlurmctldBackupDown": "warning",
     "SlurmdbdDown": "critical",
+    "SlurmdbdFailover": "warning",
     "SlurmdbdBackupDown": "warning",
     "SlurmctldSlow": "warning",
     "SlurmctldOverloaded": "warning",
@@ -111,7 +113,10 @@ class AlertSettings:
     group_interval_seconds: float = 0.0
     flap_window_seconds: float = 1800.0
     flap_threshold: int = 4  # condition changes within the window that make it flapping
-    flap_hold_seconds: float = 600.0  # a flapping alert resolves after this long quiet
+    # Extra quiet a flapping alert needs before it resolves, on top of the hysteresis that
+    # already confirmed recovery. 0: resolve at the confirming round. A hold delays the
+    # resolve to a later round, so receivers keep an alert firing that has ended: capped.
+    flap_hold_seconds: float = 0.0
     rules: Mapping[str, RuleSettings] = field(default_factory=_default_rules)
     burn: BurnSettings = field(default_factory=BurnSettings)
     routes: tuple[Route, ...] = ()
@@ -145,7 +150,7 @@ def read_alerts(
             d, p, "flap_window_seconds", dflt.flap_window_seconds, above=0
         ),
         flap_threshold=r.integer(d, p, "flap_threshold", dflt.flap_threshold, minimum=0),
-        flap_hold_seconds=r.number(d, p, "flap_hold_seconds", dflt.flap_hold_seconds, minimum=0),
+        flap_hold_seconds=_flap_hold(r, d, p, dflt.flap_hold_seconds),
         rules=_read_rules(r, d.get("rules"), (*p, "rules")),
         burn=_read_burn(r, (d.get("rules") or {}).get("SlurmSLABudgetBurn"), p),
         routes=tuple(
@@ -155,6 +160,17 @@ def read_alerts(
         outbox=_read_outbox(r, d.get("outbox"), (*p, "outbox")),
     )
     return settings
+
+
+def _flap_hold(r: Reader, d: dict[str, Any], p: KeyPath, default: float) -> float:
+    hold = r.number(d, p, "flap_hold_seconds", default, minimum=0)
+    if hold > FLAP_HOLD_MAX_SECONDS:
+        r.error(
+            (*p, "flap_hold_seconds"),
+            f"at most {FLAP_HOLD_MAX_SECONDS:g}: a flapping alert's resolve must reach "
+            "receivers soon after recovery (keep it under one probe interval)",
+        )
+    return hold
 
 
 def _check_template(r: Reader, p: KeyPath, text: str) -> None:

@@ -18,6 +18,7 @@ import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from exporters.collectors.store import StoreCollector
+from monitor.alerting.settings import RULE_SEVERITY
 from monitor.selfmetrics import MonitorMetrics
 from monitor.snapshot import Snapshot, StoreStatus
 from tests.support.debian import ensure_packages
@@ -39,6 +40,7 @@ CONTRACT_ALERTS = {
     "SlurmctldFailover",
     "SlurmctldBackupDown",
     "SlurmdbdDown",
+    "SlurmdbdFailover",
     "SlurmdbdBackupDown",
     "SlurmctldSlow",
     "SlurmctldOverloaded",
@@ -132,6 +134,16 @@ def test_alert_names_are_the_contracts_plus_the_monitor_itself():
     names = {a["alert"] for a in alerts()}
     assert names >= CONTRACT_ALERTS, CONTRACT_ALERTS - names
     assert names - CONTRACT_ALERTS == MONITOR_SELF_ALERTS
+
+
+def test_the_built_in_rules_are_all_mirrored_with_their_default_severity():
+    """One list of rules (settings.RULE_SEVERITY): a rule added to the engine must be added
+    here too, or sites routing through Prometheus silently miss it."""
+    mirrored = {a["alert"]: a["labels"]["severity"] for a in alerts()}
+    for name, severity in RULE_SEVERITY.items():
+        assert name in mirrored, f"{name} has no Prometheus mirror"
+        if name != "SlurmSLABudgetBurn":  # page critical, ticket warning
+            assert mirrored[name] == severity, name
 
 
 def test_every_alert_has_severity_annotations_and_a_runbook_section():
