@@ -23,11 +23,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
 
+from monitor.clock import ClockStep, MonotonicClock
 from monitor.config import ClusterConfig, Config
 from monitor.health import ClusterHealth, HealthEvent
 from monitor.observation import ClusterObservation
 from monitor.prober import ClusterProber
-from monitor.probes.base import Clock, Runner, utc_now
+from monitor.probes.base import Clock, Runner
 from monitor.runner import run_command
 from monitor.selfmetrics import MonitorMetrics
 from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox, StoreStatus
@@ -51,6 +52,7 @@ class _ClusterRuntime:
     health: ClusterHealth
     lock: threading.Lock = field(default_factory=threading.Lock)
     status: ClusterStatus | None = None  # as of its last round: publish() reuses it
+    last_round_started: float | None = None  # time.monotonic(): the stall guard reads it
 
 
 class Daemon:
@@ -59,7 +61,7 @@ class Daemon:
         config: Config,
         registry: CollectorRegistry,
         *,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
         run: Runner = run_command,
         sinks: Sequence[RoundSink] = (),
         sla_source: Callable[[dt.datetime], tuple[SlaFigures, ...]] | None = None,
@@ -67,6 +69,10 @@ class Daemon:
         problems: Callable[[], list[str]] | None = None,
     ) -> None:
         self.config = config
+        if clock is None:
+            clock = MonotonicClock()
+        if isinstance(clock, MonotonicClock) and clock.on_step is None:
+            clock.on_step = self._clock_stepped  # the clock shared with the sinks reports here
         self._clock = clock
         self._run = run
         self._sinks = list(sinks)
@@ -86,6 +92,8 @@ class Daemon:
             timezone=dt.UTC,
         )
         self._running = False
+        self._guard_stop = threading.Event()
+        self._guard: threading.Thread | None = None
         for cluster in config.clusters:
             self._clusters[cluster.name] = self._runtime(cluster)
 
@@ -97,19 +105,29 @@ class Daemon:
             cluster, prober, ClusterHealth(cluster.name, self.config.monitor, self._clock())
         )
 
+    @property
+    def clock(self) -> Clock:
+        """The clock every time of this daemon comes from (the sinks should share it)."""
+        return self._clock
+
     # -- scheduling ----------------------------------------------------------------------
     def start(self) -> None:
         for name in self._clusters:
             self._schedule(name, first_run=dt.datetime.now(dt.UTC))
         self._scheduler.start()
         self._running = True
+        self._guard_stop.clear()
+        self._guard = threading.Thread(target=self._guard_loop, name="round-guard", daemon=True)
+        self._guard.start()
         log.info(
             "daemon.started",
             clusters=sorted(self._clusters),
             interval_s=self.config.monitor.interval_seconds,
         )
 
-    def _schedule(self, name: str, first_run: dt.datetime | None = None) -> None:
+    def _schedule(self, name: str, first_run: dt.datetime) -> None:
+        """(Re)place the cluster's job. ``first_run`` is required: APScheduler takes a job
+        added with no next run time as paused, which once stopped all probing on reload."""
         m = self.config.monitor
         self._scheduler.add_job(
             self.cycle,
@@ -122,9 +140,64 @@ class Daemon:
             next_run_time=first_run,
         )
 
+    def _next_run(self, name: str) -> dt.datetime:
+        """When the cluster's job is due now, or at once if it has none."""
+        job = self._scheduler.get_job(_job_id(name))
+        now = dt.datetime.now(dt.UTC)
+        if job is None or job.next_run_time is None:
+            return now
+        return min(
+            job.next_run_time, now + dt.timedelta(seconds=self.config.monitor.interval_seconds)
+        )
+
+    def _run_now(self, name: str) -> None:
+        job = self._scheduler.get_job(_job_id(name))
+        if job is not None:
+            job.modify(next_run_time=dt.datetime.now(dt.UTC))
+
+    # -- the guard: probing never stops ----------------------------------------------------
+    def _guard_loop(self) -> None:
+        """Once a second: read the clock (which reports wall-clock steps) and start any
+        cluster's round that is overdue by the monotonic clock. APScheduler waits on wall
+        time; a step back would otherwise pause probing for the size of the step."""
+        while not self._guard_stop.wait(1.0):
+            try:
+                self._clock()
+                self._kick_overdue(time.monotonic())
+            except Exception:  # noqa: BLE001 - the guard must outlive a bad moment
+                log.exception("daemon.guard_failed")
+
+    def _kick_overdue(self, now_mono: float) -> None:
+        if not self.running:
+            return
+        m = self.config.monitor
+        late = 2 * m.interval_seconds + m.jitter_seconds + 1
+        for name, runtime in list(self._clusters.items()):
+            last = runtime.last_round_started
+            if last is None or runtime.lock.locked() or now_mono - last <= late:
+                continue
+            log.warning("probe.round_overdue", cluster=name, seconds=round(now_mono - last, 1))
+            self.metrics.overdue_rounds.labels(name).inc()
+            self._run_now(name)
+
+    def _clock_stepped(self, step: ClockStep) -> None:
+        log.warning(
+            "clock.stepped",
+            seconds=round(step.seconds, 3),
+            wall=step.wall.isoformat(),
+            followed=step.followed,
+        )
+        self.metrics.clock_steps.inc()
+        if isinstance(self._clock, MonotonicClock):
+            self.metrics.clock_offset.set(self._clock.offset_seconds)
+        if self._running:
+            for name in list(self._clusters):
+                self._run_now(name)  # APScheduler's wall-clock wait is wrong now
+
     def stop(self, wait: bool = True) -> None:
         """Drain: let rounds in progress finish, then stop."""
         self._running = False
+        self._guard_stop.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
@@ -153,7 +226,7 @@ class Daemon:
 
     def _cycle(self, runtime: _ClusterRuntime) -> ClusterStatus:
         name = runtime.config.name
-        t0 = time.monotonic()
+        t0 = runtime.last_round_started = time.monotonic()
         rnd = runtime.prober.round()
         observation = evaluate(rnd, self.config.thresholds)
         events = runtime.health.update(observation)
@@ -249,7 +322,7 @@ class Daemon:
                 runtime.prober.settings = new.monitor  # timeouts, from the next round on
                 runtime.health.retune(new.monitor)  # thresholds, keeping the state
                 if self._scheduler.running:
-                    self._schedule(cluster.name)
+                    self._schedule(cluster.name, first_run=self._next_run(cluster.name))
         self.publish()
         log.info("config.reloaded", clusters=sorted(self._clusters))
 

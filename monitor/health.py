@@ -63,6 +63,7 @@ class ClusterHealth:
         self._restarts: dict[str, int] = {}
         self._failovers = 0
         self._backup_served_at: dt.datetime | None = None
+        self._silent_since: dt.datetime | None = None  # first no-controller round in grace
         self._last: ClusterObservation | None = None
 
     def retune(self, settings: MonitorSettings) -> None:
@@ -104,7 +105,8 @@ class ClusterHealth:
             tracker = self._services.setdefault(
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
-            change = tracker.observe(svc.state, at, svc.condition.value)
+            began = self._silent_since if name == "slurmctld" and not svc.up else None
+            change = tracker.observe(svc.state, at, svc.condition.value, began=began)
             if change:
                 self._service_cause[name] = change.cause
                 events.append(
@@ -130,21 +132,24 @@ class ClusterHealth:
         """A takeover has a moment in which no controller answers ping (the backup switches
         to control; seen in 3 of 40 pings on a real cluster) while Slurm's own clients
         retry through it. Within ``takeover_grace_seconds`` of a backup serving, such a
-        round keeps the service up; a longer silence is an outage, dated from its start."""
+        round keeps the service up; a longer silence is an outage, dated from its first
+        silent round (``_silent_since``), not from the end of the grace."""
         if svc.service != "slurmctld":
             return svc
         if svc.condition is Condition.FAILOVER:
-            self._backup_served_at = at
+            self._backup_served_at, self._silent_since = at, None
             return svc
         if svc.condition is Condition.OK:
             self._backup_served_at = None  # the primary serves: no takeover under way
+            self._silent_since = None
             return svc
+        if svc.condition is not Condition.NO_CONTROLLER:
+            self._silent_since = None  # blind or split-brain: a different story
+            return svc
+        if self._backup_served_at is not None and self._silent_since is None:
+            self._silent_since = at
         grace = dt.timedelta(seconds=self._settings.takeover_grace_seconds)
-        if (
-            svc.condition is Condition.NO_CONTROLLER
-            and self._backup_served_at is not None
-            and at - self._backup_served_at <= grace
-        ):
+        if self._backup_served_at is not None and at - self._backup_served_at <= grace:
             tracker = self._active.get("slurmctld")
             return replace(
                 svc,

@@ -41,19 +41,27 @@ class Hysteresis(Generic[T]):
         return self._has_candidate
 
     def observe(
-        self, value: T, at: dt.datetime, cause: str = "", immediate: bool = False
+        self,
+        value: T,
+        at: dt.datetime,
+        cause: str = "",
+        immediate: bool = False,
+        began: dt.datetime | None = None,
     ) -> Change[T] | None:
         """Feed one observation; return the confirmed change, if this one confirms it.
 
         ``immediate`` confirms at once (a co-located daemon's process is gone: no ping
-        threshold can add certainty to that).
+        threshold can add certainty to that). ``began``: the new value was already true
+        before this observation showed it (rounds that a grace period held back), so the
+        change is dated there.
         """
         if value == self.value:
             self._reset()
             return None
         if not self._has_candidate or value != self._candidate:
             self._has_candidate = True
-            self._candidate, self._candidate_since, self._count = value, at, 0
+            since = at if began is None else min(at, began)
+            self._candidate, self._candidate_since, self._count = value, since, 0
             self._candidate_cause = cause
         self._count += 1
         if immediate or self._count >= self._threshold(self.value, value):

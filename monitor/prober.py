@@ -53,6 +53,7 @@ class ClusterProber:
         self._latest: dict[str, ProbeResult] = {}
         self._inflight: dict[str, Future[ProbeResult]] = {}
         self._lock = threading.Lock()
+        self._learned: ProbeResult | None = None
 
     def round(self, *, wait_slow: bool = False) -> ProbeRound:
         """Run one round. ``wait_slow``: wait for every probe (the one-shot CLI does)."""
@@ -61,9 +62,8 @@ class ClusterProber:
         futures = {name: self._submit(name) for name in names}
         fast = [f for n, f in futures.items() if wait_slow or n not in SLOW_PROBES]
         wait(fast)
-        if "show_config" in futures and (wait_slow or futures["show_config"].done()):
-            self._learn(futures["show_config"].result())
         self._collect()
+        self._learn(self._latest.get("show_config"))
         ping = self._latest.get("ping")
         if ping is not None and ping.reason is FailureReason.AUTH:
             self._latest["munge"] = self._run("munge")
@@ -96,8 +96,12 @@ class ClusterProber:
     def _submit(self, name: str) -> Future[ProbeResult]:
         with self._lock:
             running = self._inflight.get(name)
-            if running is not None and not running.done():
-                return running  # a slow probe from an earlier round: never run it twice
+            if running is not None:
+                if not running.done():
+                    return running  # a slow probe from an earlier round: never run it twice
+                # It finished after the round that started it had moved on: its result is
+                # the freshest there is, and must be used before a new run replaces it.
+                self._latest[name] = running.result()
             future = self._executor.submit(self._run, name)
             self._inflight[name] = future
             return future
@@ -128,10 +132,13 @@ class ClusterProber:
                     self._latest[name] = future.result()
                     del self._inflight[name]
 
-    def _learn(self, result: ProbeResult) -> None:
-        """What the controller runs with beats what slurm.conf says; keep the last known."""
-        if result.data is not None:
-            self._set_topology(topology_from(result.data.to_dict(), "show_config"))
+    def _learn(self, result: ProbeResult | None) -> None:
+        """What the controller runs with beats what slurm.conf says; keep the last known.
+        A slow show config that finished after its round is learnt from in the next one."""
+        if result is None or result is self._learned or result.data is None:
+            return
+        self._learned = result
+        self._set_topology(topology_from(result.data.to_dict(), "show_config"))
 
     def _set_topology(self, topology: Topology) -> None:
         self.topology = topology

@@ -57,3 +57,20 @@ class MonitorMetrics:
             ["cluster"],
             registry=registry,
         )
+        self.overdue_rounds = Counter(
+            "slurm_sla_monitor_overdue_rounds_total",
+            "Rounds started by the guard because the scheduler had not run them on time.",
+            ["cluster"],
+            registry=registry,
+        )
+        self.clock_steps = Counter(
+            "slurm_sla_monitor_clock_steps_total",
+            "Wall-clock steps seen against the monotonic clock.",
+            registry=registry,
+        )
+        self.clock_offset = Gauge(
+            "slurm_sla_monitor_clock_offset_seconds",
+            "Wall clock minus the monitor's clock since the last step (negative: the wall "
+            "clock stepped back and the monitor's timeline did not follow).",
+            registry=registry,
+        )

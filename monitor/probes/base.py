@@ -7,21 +7,18 @@ see" always arrives as such and is never mistaken for "the daemon is down".
 
 from __future__ import annotations
 
+__all__ = ["Clock", "utc_now", "ProbeResult", "ProbeTarget", "Runner", "Probe"]
+
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from monitor.clock import Clock, utc_now
 from monitor.config import ClusterConfig
 from monitor.errors import ParseError
 from monitor.runner import CommandResult, FailureReason, run_command
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Runner(Protocol):

@@ -204,7 +204,10 @@ def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
             events += feed(health, frozen, (State.DOWN, State.DOWN))
         down = [e for e in events if e.kind == "service"]
         assert down and down[0].new == "down"
-        assert down[0].at == T0 + dt.timedelta(seconds=16)  # first round past the grace
+        # Dated from the first silent round (t=6), not from the end of the grace (t=16):
+        # the grace only holds back a verdict, it does not shorten the outage.
+        assert down[0].at == T0 + dt.timedelta(seconds=6)
+        assert down[0].confirmed_at > T0 + dt.timedelta(seconds=15)
 
 
 def test_no_grace_once_the_primary_serves_again():
@@ -242,3 +245,23 @@ def test_retune_applies_new_thresholds_and_keeps_the_state():
         assert daemon_state(health, "ctl1") is State.UP
         events = feed(health, frozen, (State.DOWN, State.UP))
         assert [e.new for e in events if e.kind == "daemon"] == ["down"]
+
+
+def test_a_takeover_blip_that_ends_within_the_grace_leaves_no_trace():
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        feed(health, frozen, (State.DOWN, State.UP))
+        events = []
+        for _ in range(2):
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        for _ in range(3):
+            events += feed(health, frozen, (State.DOWN, State.UP))  # the backup serves
+        for _ in range(12):  # a later, real outage: dated from its own first silent round
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        down = [e for e in events if e.kind == "service"]
+        assert [e.new for e in down] == ["down"]
+        assert down[0].at == T0 + dt.timedelta(seconds=10)

@@ -1,0 +1,112 @@
+"""The daemon's scheduling with a fake runner: reloads and clock steps never stop probing.
+
+APScheduler runs for real here (interval 1 s); the tests wait on round counters with a
+generous deadline, never on a fixed sleep."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor.clock import MonotonicClock
+from monitor.config import (
+    ClusterConfig,
+    Config,
+    MonitorSettings,
+    SlaSettings,
+    SloTargets,
+    Thresholds,
+)
+from monitor.daemon import Daemon
+from tests.unit.test_prober import FakeRunner
+
+
+def config(**monitor) -> Config:
+    settings = MonitorSettings(interval_seconds=1.0, jitter_seconds=0.0, **monitor)
+    return Config(
+        settings,
+        (ClusterConfig(name="prod", accounting=False),),
+        SloTargets(),
+        SlaSettings(),
+        Thresholds(),
+    )
+
+
+def rounds(daemon: Daemon) -> float:
+    return daemon.metrics.rounds.labels("prod")._value.get()  # noqa: SLF001
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def start():
+    daemons: list[Daemon] = []
+
+    def _start(cfg: Config, **kwargs) -> Daemon:
+        daemon = Daemon(cfg, CollectorRegistry(), run=FakeRunner(), **kwargs)
+        daemons.append(daemon)
+        daemon.start()
+        return daemon
+
+    yield _start
+    for daemon in daemons:
+        daemon.stop(wait=False)
+
+
+def test_a_reload_with_a_new_threshold_keeps_probing_at_that_threshold(start):
+    """Issue 12 #5: the job was re-added paused (no next run time) on any [monitor] change."""
+    daemon = start(config())
+    wait_for(lambda: rounds(daemon) >= 2)
+    daemon.reload(config(failure_threshold=3))
+    after = rounds(daemon)
+    wait_for(lambda: rounds(daemon) >= after + 3)
+    runtime = daemon._clusters["prod"]  # noqa: SLF001
+    assert runtime.health._settings.failure_threshold == 3  # noqa: SLF001
+    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    assert job is not None and job.next_run_time is not None
+
+
+def test_a_reload_that_changes_the_interval_applies_it(start):
+    daemon = start(config())
+    wait_for(lambda: rounds(daemon) >= 1)
+    daemon.reload(dataclasses.replace(config(), monitor=MonitorSettings(interval_seconds=30)))
+    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    assert job.trigger.interval.total_seconds() == 30
+    assert job.next_run_time is not None
+
+
+def test_the_guard_restarts_rounds_the_scheduler_left_waiting(start):
+    """What a wall-clock step back does to APScheduler (its next run an hour away in wall
+    time), reproduced directly: the guard sees the round overdue by the monotonic clock."""
+    daemon = start(config())
+    wait_for(lambda: rounds(daemon) >= 1)
+    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    job.modify(next_run_time=job.next_run_time.replace(year=job.next_run_time.year + 1))
+    before = rounds(daemon)
+    wait_for(lambda: rounds(daemon) >= before + 2)
+    assert daemon.metrics.overdue_rounds.labels("prod")._value.get() >= 1  # noqa: SLF001
+
+
+def test_a_wall_clock_step_back_is_logged_and_probing_goes_on(start):
+    offset = [0.0]
+    clock = MonotonicClock(wall=lambda: time.time() + offset[0])
+    daemon = start(config(), clock=clock)
+    wait_for(lambda: rounds(daemon) >= 1)
+    t_before = clock()
+    offset[0] = -3600.0
+    before = rounds(daemon)
+    wait_for(lambda: rounds(daemon) >= before + 2)
+    assert daemon.metrics.clock_steps._value.get() == 1  # noqa: SLF001
+    assert daemon.metrics.clock_offset._value.get() == pytest.approx(-3600, abs=2)  # noqa: SLF001
+    assert clock() > t_before  # the monitor's timeline did not run back
+    status = daemon.box.get().clusters[0]
+    assert status.last_probe_at is not None and status.last_probe_at >= t_before

@@ -1,0 +1,191 @@
+"""The prober's rounds with a fake runner and a fake clock: slow probes, probes slower
+than the interval, timeouts. Commands answer from recorded 22.05 output; a probe's
+slowness is a gate the test opens, so nothing depends on the machine's speed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ClusterConfig, MonitorSettings
+from monitor.prober import ClusterProber
+from monitor.runner import CommandResult, FailureReason
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
+
+
+def recorded(kind: str, situation: str = "22.05-healthy") -> str:
+    return (FIXTURES / kind / f"{situation}.txt").read_text()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+class FakeRunner:
+    """Answers each command with recorded output; ``hold(cmd)`` makes the next runs of a
+    command wait until ``release(cmd)``; ``timeout(cmd)`` makes it time out."""
+
+    OUTPUTS = {
+        ("scontrol", "ping"): ("ping",),
+        ("scontrol", "show"): ("show-config",),
+        ("sdiag",): ("sdiag",),
+    }
+
+    def __init__(self) -> None:
+        self.gates: dict[str, threading.Event] = {}
+        self.timeouts: set[str] = set()
+        self.runs: dict[str, int] = {}
+        self.started: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(argv: Sequence[str]) -> str:
+        name = Path(argv[0]).name
+        return "show" if argv[1:2] == ["show"] else ("ping" if name == "scontrol" else name)
+
+    def hold(self, cmd: str) -> None:
+        self.gates[cmd] = threading.Event()
+        self.started[cmd] = threading.Event()
+
+    def release(self, cmd: str) -> None:
+        self.gates.pop(cmd).set()
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        cmd = self.key(argv)
+        with self.lock:
+            self.runs[cmd] = self.runs.get(cmd, 0) + 1
+            number = self.runs[cmd]
+        gate = self.gates.get(cmd)
+        if gate is not None:
+            self.started[cmd].set()
+            assert gate.wait(10), f"{cmd} held too long"
+        if cmd in self.timeouts:
+            return CommandResult(tuple(argv), None, "", "", timeout, FailureReason.TIMEOUT,
+                                 f"{cmd} timed out after {timeout:.0f} s")
+        kind = {"ping": "ping", "show": "show-config", "sdiag": "sdiag"}[cmd]
+        # Each sdiag run answers a different jobs_submitted, so a test can tell runs apart.
+        text = recorded(kind)
+        if cmd == "sdiag":
+            text = text.replace("Jobs submitted: 0", f"Jobs submitted: {number}")
+        return CommandResult(tuple(argv), 0, text, "", 0.01, None)
+
+
+@pytest.fixture
+def pool():
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        yield executor
+
+
+def make(pool, runner: FakeRunner, clock: FakeClock) -> ClusterProber:
+    cluster = ClusterConfig(name="prod", accounting=False)
+    return ClusterProber(cluster, MonitorSettings(), pool, run=runner, clock=clock,
+                         local_host="monitor")
+
+
+def jobs_submitted(prober_round) -> int | None:
+    result = prober_round.results.get("sdiag")
+    if result is None or result.data is None:
+        return None
+    return result.data.to_dict()["statistics"].get("jobs_submitted")
+
+
+def test_recorded_sdiag_says_jobs_submitted_so_runs_can_be_told_apart():
+    assert "Jobs submitted: 0" in recorded("sdiag")
+
+
+def test_a_round_does_not_wait_for_a_slow_probe(pool):
+    runner, clock = FakeRunner(), FakeClock()
+    prober = make(pool, runner, clock)
+    runner.hold("sdiag")
+    rnd = prober.round()  # returns while sdiag is held
+    assert rnd.results["ping"].ok
+    assert "sdiag" not in rnd.results
+    runner.release("sdiag")
+
+
+def test_a_slow_probe_that_finished_between_rounds_is_used_by_the_next(pool):
+    """Issue 12 #4: sdiag answering later than ping was replaced before it was read."""
+    runner, clock = FakeRunner(), FakeClock()
+    prober = make(pool, runner, clock)
+    seen = []
+    for _ in range(5):
+        runner.hold("sdiag")
+        seen.append(jobs_submitted(prober.round()))
+        runner.started["sdiag"].wait(5)
+        runner.release("sdiag")  # answers after its round returned
+        _wait_idle(prober)  # done, not yet read by any round
+        clock.tick(10)
+        seen.append(jobs_submitted(prober.round()))
+        _wait_idle(prober)
+    # Every round after the first carries the freshest finished sdiag (the held run of
+    # the round before, or a newer run that finished during the round itself): none is
+    # thrown away unread in favour of nothing.
+    assert seen[0] is None
+    assert all(v is not None for v in seen[1:])
+    assert seen[1:] == sorted(seen[1:]) and seen[-1] >= 9
+    assert all(seen[k] >= k for k in range(1, len(seen)))
+
+
+def test_a_probe_slower_than_the_interval_is_never_run_twice_at_once(pool):
+    runner, clock = FakeRunner(), FakeClock()
+    prober = make(pool, runner, clock)
+    runner.hold("sdiag")
+    for _ in range(4):  # four rounds, 10 s apart, while one sdiag hangs
+        rnd = prober.round()
+        assert rnd.results["ping"].ok
+        clock.tick(10)
+    assert runner.runs["sdiag"] == 1
+    runner.release("sdiag")
+    _wait_idle(prober)
+    runner.hold("sdiag")  # the next run is slow too: this round can only show run 1
+    assert jobs_submitted(prober.round()) == 1  # its answer arrives when it is done
+    runner.release("sdiag")
+
+
+def test_a_timeout_is_a_result_with_its_reason(pool):
+    runner, clock = FakeRunner(), FakeClock()
+    runner.timeouts.add("ping")
+    prober = make(pool, runner, clock)
+    rnd = prober.round(wait_slow=True)
+    assert rnd.results["ping"].reason is FailureReason.TIMEOUT
+    assert "timed out" in rnd.results["ping"].message
+    assert rnd.results["sdiag"].ok
+
+
+def test_a_late_show_config_still_teaches_the_topology(pool):
+    runner, clock = FakeRunner(), FakeClock()
+    prober = make(pool, runner, clock)
+    assert prober.topology.controllers == ()
+    runner.hold("show")
+    prober.round()
+    runner.release("show")
+    _wait_idle(prober)
+    clock.tick(10)
+    prober.round()
+    assert [h for h, _ in prober.topology.controllers] == ["ctl1", "ctl2"]
+
+
+def _wait_idle(prober: ClusterProber) -> None:
+    for future in list(prober._inflight.values()):  # noqa: SLF001 - the test's sync point
+        future.result(timeout=10)
