@@ -105,6 +105,18 @@ def test_blind_inhibits_and_holds_what_it_cannot_see(tmp_path):
         ]
 
 
+def test_slurmdbd_failover_pages_then_resolves_and_both_down_mutes_it(tmp_path):
+    with freeze_time(T0) as frozen:
+        eng = engine(tmp_path)
+        (n,) = step(eng, frozen, dbd1=DOWN, dbd2=UP)  # primary killed, backup took over
+        assert names(n) == [("SlurmdbdFailover", "firing")]
+        assert n.alerts[0].labels["severity"] == "warning"
+        (back,) = step(eng, frozen)  # the primary is back and serves
+        assert names(back) == [("SlurmdbdFailover", "resolved")]
+        (down,) = step(eng, frozen, dbd1=DOWN, dbd2=DOWN)
+        assert names(down) == [("SlurmdbdDown", "firing")]  # BackupDown muted, no failover
+
+
 def test_grouping_one_cluster_one_notification_two_clusters_two(tmp_path):
     with freeze_time(T0) as frozen:
         eng = engine(tmp_path)

@@ -76,6 +76,41 @@ def test_slurmdbd_down_and_backup_down():
     assert "cannot reach its database" in down.annotations["description"]
 
 
+def test_a_lost_primary_slurmdbd_is_a_failover_warning_naming_the_serving_backup():
+    ev = run(status(dbd1=DOWN, dbd2=UP))
+    got = active(ev)
+    assert set(got) == {"SlurmdbdFailover/slurmdbd@dbd2"}
+    assert got["SlurmdbdFailover/slurmdbd@dbd2"] == {
+        "alertname": "SlurmdbdFailover",
+        "severity": "warning",
+        "cluster": "prod",
+        "service": "slurmdbd",
+        "daemon": "slurmdbd",
+        "host": "dbd2",
+        "role": "backup",
+    }
+    (c,) = ev.active
+    assert c.annotations["summary"] == "Backup slurmdbd dbd2 (backup) is serving cluster prod"
+    assert "primary slurmdbd on dbd1 is not serving" in c.annotations["description"]
+
+
+def test_slurmdbd_failover_stays_quiet_when_the_primary_serves_or_nothing_does():
+    assert set(active(run(status(dbd1=UP, dbd2=DOWN)))) == {
+        "SlurmdbdBackupDown/slurmdbd@dbd2(backup)"
+    }
+    both = active(run(status(dbd1=DOWN, dbd2=DOWN)))
+    assert "SlurmdbdDown/slurmdbd" in both
+    assert not any(k.startswith("SlurmdbdFailover") for k in both)
+    database = active(run(status(dbd_state=DOWN, dbd_condition="database_unreachable")))
+    assert set(database) == {"SlurmdbdDown/slurmdbd"}
+
+
+def test_slurmdbd_failover_is_held_while_slurmdbd_is_unknowable():
+    ev = run(status(blind="auth"))
+    assert ev.is_held("SlurmdbdFailover", "slurmdbd@dbd2")
+    assert not any(c.alertname == "SlurmdbdFailover" for c in ev.active)
+
+
 def test_slow_overloaded_and_backlog_need_the_degraded_state_and_the_figure():
     stats = {"server_thread_count": 80, "agent_queue_size": 3, "dbd_agent_queue_size": 5000}
     assert active(run(status(stats=stats))) == {}  # not degraded after hysteresis: nothing

@@ -90,7 +90,17 @@ def status(
             dcond = (
                 dbd_condition if dstate is not DOWN or dbd_condition != "ok" else "dbd_unreachable"
             )
-        services["slurmdbd"] = ServiceStatus("slurmdbd", dstate, since, cause, None, None, dcond)
+        dbd_active = None
+        if dstate is not DOWN and not (blind or started):
+            for host, role, state in (("dbd1", "primary", dbd1), ("dbd2", "backup", dbd2)):
+                if state in (UP, DEGRADED):  # the first that answers serves, as in the verdict
+                    dbd_active = ActiveInstance(host, role)
+                    break
+            if dbd_active is not None and dbd_active.role != "primary" and dcond == "ok":
+                dcond = "failover"
+        services["slurmdbd"] = ServiceStatus(
+            "slurmdbd", dstate, since, cause, None, dbd_active, dcond
+        )
     errors = (ProbeError("ping", blind, "munge: Invalid credential"),) if blind else ()
     obs = ClusterObservation(
         name, since, (), {}, statistics=stats, blind=bool(blind), errors=errors
