@@ -217,7 +217,8 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
         "--output",
         type=Path,
         metavar="DIR",
-        help="where the reports are written (default: the demo's temporary directory)",
+        help="where the reports are written (default: ./slurm-sla-demo-reports; the "
+        "demo's temporary state is removed on exit)",
     )
     p.add_argument(
         "--real",

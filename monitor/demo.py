@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -238,6 +241,11 @@ class _RealLab:
         self.lab.stop()
 
 
+# Where the reports go without --output: the demo's own directory is removed on exit, and
+# the report is what a user wants to open afterwards.
+DEFAULT_REPORTS = Path("slurm-sla-demo-reports")
+
+
 def run_demo(
     duration: float,
     listen: str,
@@ -246,12 +254,55 @@ def run_demo(
     report: Callable[[Path, Path], list[Path]] | None = None,
     real: bool = False,
 ) -> int:
+    out_dir = (out_dir or DEFAULT_REPORTS).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not at the end
+    with _terminate_as_interrupt(), _scratch_dir() as work:
+        return _run(duration, listen, out_dir, work, out, report, real)
+
+
+@contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    """The demo's state, log and stand-ins, removed however the demo ends (a failure,
+    Ctrl-C, SIGTERM): every run used to leave a /tmp/slurm-sla-demo-* behind."""
+    work = Path(tempfile.mkdtemp(prefix="slurm-sla-demo-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the scratch directory is removed; by default it
+    would end the process on the spot. (While the daemon runs, its own SIGTERM/SIGINT
+    handler drains it instead, and the demo then ends normally.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    duration: float,
+    listen: str,
+    out_dir: Path,
+    work: Path,
+    out: TextIO,
+    report: Callable[[Path, Path], list[Path]] | None,
+    real: bool,
+) -> int:
     from monitor.config import load_config
     from monitor.logs import configure_logging
     from monitor.service import Service
 
-    work = Path(tempfile.mkdtemp(prefix="slurm-sla-demo-"))
-    out_dir = out_dir or work / "reports"
     target: _Simulated | _RealLab = _RealLab(work) if real else _Simulated(work)
     steps = [step for step in SCRIPT if target.covers(step.situation)]
     printer = _AlertPrinter(out)
@@ -268,27 +319,28 @@ def run_demo(
         write_config(
             config_path, target.cluster_toml(), work / "state", listen, printer.url, window
         )
-        log_file = (work / "daemon.log").open("w")
-        configure_logging("json", stream=log_file)
-        service = Service(config_path, load_config(config_path))
-        print(
-            f"{target.banner}.\n"
-            f"  metrics:  http://{_display(listen, service.server.port)}/metrics\n"
-            f"  state:    {work / 'state'}\n  log:      {work / 'daemon.log'}\n"
-            f"  duration: about {duration:.0f} s\n",
-            file=out,
-            flush=True,
-        )
-        driver = threading.Thread(
-            target=_drive, args=(target, steps, service, duration, out), daemon=True
-        )
-        driver.start()
-        rc = service.run()
-        log_file.close()
+        with (work / "daemon.log").open("w") as log_file:
+            configure_logging("json", stream=log_file)
+            service = Service(config_path, load_config(config_path))
+            print(
+                f"{target.banner}.\n"
+                f"  metrics:  http://{_display(listen, service.server.port)}/metrics\n"
+                f"  state:    {work / 'state'} (removed on exit)\n"
+                f"  log:      {work / 'daemon.log'} (removed on exit)\n"
+                f"  reports:  {out_dir}\n"
+                f"  duration: about {duration:.0f} s\n",
+                file=out,
+                flush=True,
+            )
+            driver = threading.Thread(
+                target=_drive, args=(target, steps, service, duration, out), daemon=True
+            )
+            driver.start()
+            rc = service.run()
+        written = report(config_path, out_dir) if report else []
     finally:
         printer.stop()
         target.close()
-    written = report(config_path, out_dir) if report else []
     fired = sum(1 for a in printer.received if a.get("status") == "firing")
     resolved = sum(1 for a in printer.received if a.get("status") == "resolved")
     print(
