@@ -28,6 +28,8 @@ DEFAULT_STATE_DIR = Path("/var/lib/slurm-sla-monitor")
 DEFAULT_LISTEN = "0.0.0.0:9817"
 SERVICES = ("slurmctld", "slurmdbd")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_ROUNDS = 1000  # consecutive probe rounds: more would never confirm a change
+MAX_WORKERS = 1024  # concurrent cluster probes: more is a thread bomb, not a setting
 
 
 @dataclass(frozen=True)
@@ -239,11 +241,14 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
     p: KeyPath = ("monitor",)
     d = r.table(raw, p, MonitorSettings.__dataclass_fields__)
     dflt = MonitorSettings()
-    interval = r.number(d, p, "interval_seconds", dflt.interval_seconds, above=0)
-    command_timeout = r.number(
+    interval = r.seconds(d, p, "interval_seconds", dflt.interval_seconds, above=0)
+    command_timeout = r.seconds(
         d, p, "command_timeout_seconds", dflt.command_timeout_seconds, above=0
     )
-    listen = r.string(d, p, "listen", dflt.listen) or dflt.listen
+    listen = r.string(d, p, "listen", dflt.listen)
+    if listen is not None and not listen.strip():
+        r.error((*p, "listen"), "must not be empty (e.g. 0.0.0.0:9817)")
+    listen = listen or dflt.listen
     if (
         not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\s]*):\d{1,5}", listen)
         or int(listen.rsplit(":", 1)[1]) > 65535
@@ -251,22 +256,26 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
         r.error((*p, "listen"), f"expected HOST:PORT (e.g. 0.0.0.0:9817), got {listen!r}")
     settings = MonitorSettings(
         interval_seconds=interval,
-        failure_threshold=r.integer(d, p, "failure_threshold", dflt.failure_threshold, minimum=1),
-        recovery_threshold=r.integer(
-            d, p, "recovery_threshold", dflt.recovery_threshold, minimum=1
+        failure_threshold=r.integer(
+            d, p, "failure_threshold", dflt.failure_threshold, minimum=1, maximum=MAX_ROUNDS
         ),
-        confirm_interval_seconds=r.number(
+        recovery_threshold=r.integer(
+            d, p, "recovery_threshold", dflt.recovery_threshold, minimum=1, maximum=MAX_ROUNDS
+        ),
+        confirm_interval_seconds=r.seconds(
             d, p, "confirm_interval_seconds", dflt.confirm_interval_seconds, above=0
         ),
         command_timeout_seconds=command_timeout,
-        slow_command_timeout_seconds=r.number(
+        slow_command_timeout_seconds=r.seconds(
             d, p, "slow_command_timeout_seconds", dflt.slow_command_timeout_seconds, above=0
         ),
-        jitter_seconds=r.number(d, p, "jitter_seconds", dflt.jitter_seconds, minimum=0),
-        takeover_grace_seconds=r.number(
+        jitter_seconds=r.seconds(d, p, "jitter_seconds", dflt.jitter_seconds, minimum=0),
+        takeover_grace_seconds=r.seconds(
             d, p, "takeover_grace_seconds", dflt.takeover_grace_seconds, minimum=0
         ),
-        max_workers=r.integer(d, p, "max_workers", dflt.max_workers, minimum=1),
+        max_workers=r.integer(
+            d, p, "max_workers", dflt.max_workers, minimum=1, maximum=MAX_WORKERS
+        ),
         listen=listen,
         state_dir=r.path(d, p, "state_dir", dflt.state_dir) or dflt.state_dir,
         log_format=r.string(
@@ -297,10 +306,15 @@ def _read_sla(r: Reader, raw: Any) -> SlaSettings:
     p: KeyPath = ("sla",)
     d = r.table(raw, p, SlaSettings.__dataclass_fields__)
     dflt = SlaSettings()
-    tz = r.string(d, p, "timezone", dflt.timezone) or dflt.timezone
+    tz = r.string(d, p, "timezone", dflt.timezone)
+    if tz is not None and not tz.strip():
+        # An empty name used to mean UTC silently: a customer in Berlin would get UTC months.
+        r.error((*p, "timezone"), "must not be empty (an IANA name, e.g. Europe/Berlin or UTC)")
+        tz = dflt.timezone
+    tz = tz or dflt.timezone
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         r.error(
             (*p, "timezone"), f"unknown time zone {tz!r} (use an IANA name, e.g. Europe/Berlin)"
         )
@@ -312,7 +326,7 @@ def _read_sla(r: Reader, raw: Any) -> SlaSettings:
         )
         or dflt.unknown_counts_as,
         min_downtime_minutes=r.number(
-            d, p, "min_downtime_minutes", dflt.min_downtime_minutes, minimum=0
+            d, p, "min_downtime_minutes", dflt.min_downtime_minutes, minimum=0, maximum=24 * 60
         ),
     )
 
@@ -322,7 +336,7 @@ def _read_thresholds(r: Reader, raw: Any) -> Thresholds:
     d = r.table(raw, p, Thresholds.__dataclass_fields__)
     dflt = Thresholds()
     return Thresholds(
-        ping_latency_seconds=r.number(
+        ping_latency_seconds=r.seconds(
             d, p, "ping_latency_seconds", dflt.ping_latency_seconds, above=0
         ),
         server_threads=r.integer(d, p, "server_threads", dflt.server_threads, minimum=1),

@@ -38,12 +38,12 @@ def key_lines(text: str) -> dict[Path, int]:
             name = tuple(_split_dotted(m.group(1)))
             index = counts.get(name, 0)
             counts[name] = index + 1
-            prefix = (*name, index)
+            prefix = (*_indexed(name[:-1], counts), name[-1], index)
             lines.setdefault(prefix, number)
-            lines.setdefault(name, number)
+            lines.setdefault(prefix[:-1], number)
             continue
         if m := _TABLE.match(raw):
-            prefix = tuple(_split_dotted(m.group(1)))
+            prefix = _indexed(tuple(_split_dotted(m.group(1))), counts)
             lines.setdefault(prefix, number)
             continue
         if m := _KEY.match(raw):
@@ -53,6 +53,18 @@ def key_lines(text: str) -> dict[Path, int]:
                 if rest.count(quote) == 1:
                     in_multiline = quote
     return lines
+
+
+def _indexed(name: tuple[str, ...], counts: dict[tuple[str, ...], int]) -> Path:
+    """``[clusters.slo]`` after ``[[clusters]]`` belongs to the last cluster so far: the
+    path gets that cluster's index (``("clusters", 1, "slo")``), as tomllib reads it."""
+    out: list[str | int] = []
+    for i, part in enumerate(name):
+        out.append(part)
+        seen = counts.get(name[: i + 1])
+        if seen:
+            out.append(seen - 1)
+    return tuple(out)
 
 
 def line_of(lines: dict[Path, int], path: Path) -> int | None:

@@ -7,11 +7,17 @@ problems of a file come out at once instead of one per run.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 KeyPath = tuple[str | int, ...]
+
+# No number of ours means anything past this; larger ones are typos (or 1e308), and would
+# overflow a datetime, SQLite's 64-bit integers or a timer.
+LARGEST = 1e9
+DAY = 86400.0
 
 
 def dotted(path: KeyPath) -> str:
@@ -64,7 +70,16 @@ class Reader:
         minimum: float | None = None,
         integer: bool = False,
         above: float | None = None,
+        maximum: float | None = None,
     ) -> float:
+        """A finite number within bounds. TOML accepts ``inf``, ``nan`` and ``1e308``; none
+        means anything as a setting of ours, and each breaks something later (a timer that
+        never fires, NaN in /metrics, a date past year 9999), so all are errors here.
+
+        ``maximum`` defaults to :data:`LARGEST`, and to a day for every key named
+        ``*timeout_seconds`` (the monitor's and every receiver's): a longer wait is a typo."""
+        if maximum is None:
+            maximum = DAY if key.endswith("timeout_seconds") else LARGEST
         if key not in data:
             return default
         value = data[key]
@@ -75,11 +90,17 @@ class Reader:
                 f"expected {'an integer' if integer else 'a number'}, got {_kind(value)}",
             )
             return default
+        if not math.isfinite(value):
+            self.error((*path, key), f"must be a finite number, got {value}")
+            return default
         if minimum is not None and value < minimum:
             self.error((*path, key), f"must be >= {minimum:g}, got {value:g}")
             return default
         if above is not None and value <= above:
             self.error((*path, key), f"must be > {above:g}, got {value:g}")
+            return default
+        if value > maximum:
+            self.error((*path, key), f"must be <= {_bound(maximum)}, got {value:g}")
             return default
         return value
 
@@ -91,8 +112,28 @@ class Reader:
         default: int,
         *,
         minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int:
-        return int(self.number(data, path, key, default, minimum=minimum, integer=True))
+        return int(
+            self.number(data, path, key, default, minimum=minimum, integer=True, maximum=maximum)
+        )
+
+    def seconds(
+        self,
+        data: dict[str, Any],
+        path: KeyPath,
+        key: str,
+        default: float,
+        *,
+        minimum: float | None = None,
+        above: float | None = None,
+        maximum: float = DAY,
+    ) -> float:
+        """A duration: at most a day unless the key says otherwise (an interval or timeout
+        past a day is a typo in minutes or milliseconds, not a wish)."""
+        return float(
+            self.number(data, path, key, default, minimum=minimum, above=above, maximum=maximum)
+        )
 
     def string(
         self,
@@ -123,6 +164,10 @@ class Reader:
         self, data: dict[str, Any], path: KeyPath, key: str, default: Path | None
     ) -> Path | None:
         value = self.string(data, path, key, None)
+        if value is not None and not value.strip():
+            # An empty path would silently mean the default (or the current directory).
+            self.error((*path, key), "must not be empty (leave the key out for the default)")
+            return default
         return Path(value) if value else default
 
     def boolean(self, data: dict[str, Any], path: KeyPath, key: str, default: bool) -> bool:
@@ -182,6 +227,11 @@ class Reader:
             )
             return None
         return value.astimezone(dt.UTC)
+
+
+def _bound(value: float) -> str:
+    named = {DAY: " (a day)", 7 * DAY: " (a week)", 366 * DAY: " (a year)"}
+    return f"{value:g}{named.get(value, '')}"
 
 
 def _kind(value: Any) -> str:
