@@ -172,8 +172,7 @@ def _failover(ctx: Context, daemon: str, alertname: str) -> None:
         alertname,
         f"{daemon}@{svc.active.hostname}",
         None,
-        f"Backup {what} {svc.active.hostname} ({svc.active.role}) is serving cluster "
-        f"{ctx.cluster}",
+        f"Backup {what} {svc.active.hostname} ({svc.active.role}) is serving cluster {ctx.cluster}",
         f"The primary {daemon}{' on ' + primary.hostname if primary else ''} is not serving; "
         f"{svc.active.hostname} ({svc.active.role}) has taken over. {_TAKEN_OVER[daemon]}",
         service=daemon,

@@ -1,0 +1,256 @@
+"""Real incidents, replayed through the real hysteresis and alert engine at the shipped
+defaults, with a fake clock: what a receiver believes after each one.
+
+A small stand-in for the cluster says which daemons live; each round turns that into the
+observation the verdict would make (ping per line, the first answering controller serves,
+a standby slurmdbd does not listen), feeds :class:`ClusterHealth` and the engine, and plays
+every notification into a receiver that keeps, per alert, the last status it was told. The
+rounds follow the daemon's schedule: every ``interval_seconds``, and ``confirm_interval``
+after a round that saw an unconfirmed change.
+
+The invariant (issue 12): once the cluster is whole again, every alert is resolved at the
+receiver within two intervals plus the confirm interval, flapping or not; and a new outage
+while an alert flaps still reaches the receiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+
+from monitor.alerting.engine import AlertEngine
+from monitor.alerting.model import FIRING, RESOLVED, Notification
+from monitor.alerting.settings import AlertSettings
+from monitor.config import MonitorSettings
+from monitor.health import ClusterHealth
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    DaemonObservation,
+    Reason,
+    ServiceObservation,
+    State,
+)
+from tests.unit.test_alert_support import T0, deliver_all, engine
+
+PROBE_SECONDS = 0.4  # a round's verdict (and the engine's evaluation) comes this much later
+CONTROLLERS = (("ctl1", "primary"), ("ctl2", "backup"))
+DBDS = (("dbd1", "primary"), ("dbd2", "backup"))
+
+
+def observe(alive: dict[str, bool], at: dt.datetime) -> ClusterObservation:
+    """What the verdict makes of the cluster when exactly the daemons in ``alive`` run."""
+    ctls = tuple(
+        DaemonObservation(
+            "slurmctld",
+            h,
+            r,
+            State.UP if alive[h] else State.DOWN,
+            None if alive[h] else Reason.UNREACHABLE,
+            0.01 if alive[h] else None,
+        )
+        for h, r in CONTROLLERS
+    )
+    serving = next((ActiveInstance(d.hostname, d.role) for d in ctls if d.answered), None)
+    if serving is None:
+        ctl = ServiceObservation(
+            "slurmctld",
+            State.DOWN,
+            Condition.NO_CONTROLLER,
+            False,
+            False,
+            None,
+            Reason.UNREACHABLE,
+        )
+    else:
+        condition = Condition.OK if serving.role == "primary" else Condition.FAILOVER
+        redundant = all(d.answered for d in ctls)
+        ctl = ServiceObservation("slurmctld", State.UP, condition, True, redundant, serving)
+    dbds = []
+    for h, r in DBDS:
+        if r != "primary" and alive["dbd1"]:
+            # a standby does not listen: dead or alive, it cannot be told (Slurm 22.05)
+            state, reason = State.UNKNOWN, Reason.STANDBY
+        elif alive[h]:
+            state, reason = State.UP, None
+        else:
+            state, reason = State.DOWN, Reason.UNREACHABLE
+        dbds.append(DaemonObservation("slurmdbd", h, r, state, reason))
+    active_dbd = next((ActiveInstance(d.hostname, d.role) for d in dbds if d.answered), None)
+    if active_dbd is None:
+        dbd = ServiceObservation(
+            "slurmdbd",
+            State.DOWN,
+            Condition.DBD_UNREACHABLE,
+            False,
+            False,
+            None,
+            Reason.UNREACHABLE,
+        )
+    else:
+        condition = Condition.OK if active_dbd.role == "primary" else Condition.FAILOVER
+        redundant = False if any(d.state is State.DOWN for d in dbds) else None
+        dbd = ServiceObservation("slurmdbd", State.UP, condition, True, redundant, active_dbd)
+    return ClusterObservation("prod", at, (*ctls, *dbds), {"slurmctld": ctl, "slurmdbd": dbd})
+
+
+@dataclass
+class Receiver:
+    """Believes, per alert, the last status it was told (what Alertmanager's UI shows)."""
+
+    told: dict[str, tuple[str, str]] = field(default_factory=dict)  # fp -> (name, status)
+    log: list[tuple[dt.datetime, Notification]] = field(default_factory=list)
+
+    def take(self, at: dt.datetime, notes: list[Notification]) -> None:
+        for n in notes:
+            self.log.append((at, n))
+            for a in n.alerts:
+                self.told[a.fingerprint] = (a.alertname, a.status)
+
+    def firing(self) -> set[str]:
+        return {name for name, status in self.told.values() if status == FIRING}
+
+    def notices(self, alertname: str, status: str) -> list[tuple[dt.datetime, dict[str, str]]]:
+        return [
+            (at, dict(a.annotations))
+            for at, n in self.log
+            for a in n.alerts
+            if a.alertname == alertname and a.status == status
+        ]
+
+
+class Replay:
+    """The daemon's loop for one cluster, on a fake clock, against a scripted cluster."""
+
+    def __init__(self, eng: AlertEngine, settings: MonitorSettings) -> None:
+        self.eng, self.settings = eng, settings
+        self.health = ClusterHealth("prod", settings, T0)
+        self.alive = {h: True for h in ("ctl1", "ctl2", "dbd1", "dbd2")}
+        self.receiver = Receiver()
+        self.next_round = T0
+        self.clock = T0
+        self.firing_at: list[tuple[dt.datetime, set[str]]] = []  # after each round
+
+    def run_until(self, until: dt.datetime) -> None:
+        while self.next_round <= until:
+            at = self.next_round
+            self.clock = at
+            obs = observe(self.alive, at)
+            events = self.health.update(obs)
+            now = at + dt.timedelta(seconds=PROBE_SECONDS)
+            deliver_all(self.eng)
+            self.receiver.take(now, self.eng.on_round(self.health.status(), events, now))
+            self.firing_at.append((now, self.receiver.firing()))
+            wait = (
+                self.settings.confirm_interval_seconds
+                if self.health.pending
+                else self.settings.interval_seconds
+            )
+            self.next_round = at + dt.timedelta(seconds=wait)
+        self.clock = until
+
+    def at(self, seconds: float, **change: bool) -> None:
+        """Run the rounds before ``T0 + seconds``, then kill (False) or restore (True)."""
+        self.run_until(T0 + dt.timedelta(seconds=seconds) - dt.timedelta(microseconds=1))
+        self.alive.update(change)
+
+    def firing_since(self, when: dt.datetime) -> list[tuple[dt.datetime, set[str]]]:
+        return [(t, f) for t, f in self.firing_at if t >= when]
+
+
+def settled_by(replay: Replay, recovered: float, bound: float) -> dt.datetime | None:
+    """When the receiver last stopped believing anything fires, if by ``bound`` seconds
+    after the recovery at ``recovered`` s (None: something was still firing then)."""
+    start = T0 + dt.timedelta(seconds=recovered)
+    end = start + dt.timedelta(seconds=bound)
+    rounds = [(t, f) for t, f in replay.firing_since(start) if t <= end]
+    clear = [t for t, f in rounds if not f]
+    return clear[0] if clear and not rounds[-1][1] else None
+
+
+# interval 10 s is the shipped default; 2 s is the issue's real-cluster run (a faster probe
+# leaves less room for any hold). Every alert and grouping setting is the shipped default.
+@pytest.mark.parametrize("interval", [MonitorSettings().interval_seconds, 2.0])
+def test_staggered_double_failure_after_failover_and_double_kill_resolves_everything(
+    tmp_path, interval
+):
+    settings = MonitorSettings(interval_seconds=interval)
+    bound = 2 * settings.interval_seconds + settings.confirm_interval_seconds
+    r = Replay(engine(tmp_path, AlertSettings()), settings)
+    recoveries = []
+
+    r.at(60, ctl1=False)  # failover ...
+    r.at(120, ctl1=True)  # ... and failback
+    recoveries.append(120)
+    r.at(180, ctl1=False, ctl2=False)  # both controllers killed at once
+    r.at(210, ctl1=True, ctl2=True)
+    recoveries.append(210)
+    r.at(270, ctl1=False)  # the staggered double failure: the backup dies 4 s after the
+    r.at(274, ctl2=False)  # primary, before its takeover; both down 25 s
+    r.at(299, ctl1=True, ctl2=True)
+    recoveries.append(299)
+    r.run_until(T0 + dt.timedelta(seconds=420))
+
+    for recovered in recoveries:
+        after = r.firing_since(T0 + dt.timedelta(seconds=recovered))
+        assert settled_by(r, recovered, bound), (
+            f"still firing at the receiver {bound:g} s after the recovery at {recovered} s: "
+            f"{[(t.isoformat(), sorted(f)) for t, f in after[:6]]}"
+        )
+    assert r.receiver.firing() == set()
+    # each incident reached the receiver
+    assert len(r.receiver.notices("SlurmctldFailover", FIRING)) >= 1
+    assert len(r.receiver.notices("SlurmctldDown", FIRING)) == 2
+    # SlurmctldDown changed 4 times in the flap window: its last resolve says it flaps
+    (_, last) = r.receiver.notices("SlurmctldDown", RESOLVED)[-1]
+    assert last.get("flapping") == "true"
+    assert "flapping" in last["description"]
+    (_, first) = r.receiver.notices("SlurmctldDown", FIRING)[0]
+    assert "flapping" not in first
+
+
+def test_a_new_outage_while_flapping_pages_at_once_and_resolves_at_once(tmp_path):
+    settings = MonitorSettings()
+    bound = 2 * settings.interval_seconds + settings.confirm_interval_seconds
+    r = Replay(engine(tmp_path, AlertSettings()), settings)
+    for start in (60, 120, 180):  # three short double failures: flapping from the second
+        r.at(start, ctl1=False, ctl2=False)
+        r.at(start + 25, ctl1=True, ctl2=True)
+    r.run_until(T0 + dt.timedelta(seconds=230))
+    fired = r.receiver.notices("SlurmctldDown", FIRING)
+    resolved = r.receiver.notices("SlurmctldDown", RESOLVED)
+    assert len(fired) == 3 and len(resolved) == 3  # nothing collapsed away, nothing held
+    third_at, third = fired[2]
+    assert third.get("flapping") == "true"  # the page says it flaps ...
+    assert third_at <= T0 + dt.timedelta(seconds=180 + bound)  # ... and is not held back
+    assert settled_by(r, 205, bound)
+
+
+def test_a_lost_primary_slurmdbd_pages_a_warning_and_resolves_when_it_returns(tmp_path):
+    settings = MonitorSettings()
+    bound = 2 * settings.interval_seconds + settings.confirm_interval_seconds
+    r = Replay(engine(tmp_path, AlertSettings()), settings)
+    r.at(60, dbd1=False)
+    r.at(120, dbd1=True)
+    r.run_until(T0 + dt.timedelta(seconds=200))
+    ((fired_at, _),) = r.receiver.notices("SlurmdbdFailover", FIRING)
+    assert fired_at <= T0 + dt.timedelta(seconds=60 + bound)
+    others = {a.alertname for _, n in r.receiver.log for a in n.alerts}
+    assert others == {"SlurmdbdFailover"}
+    assert settled_by(r, 120, bound)
+
+
+def test_a_long_flap_hold_would_leave_the_receiver_believing_it_fires(tmp_path):
+    """Why the hold is capped and off by default: the old 600 s hold fails the invariant."""
+    settings = MonitorSettings()
+    bound = 2 * settings.interval_seconds + settings.confirm_interval_seconds
+    r = Replay(engine(tmp_path, AlertSettings(flap_hold_seconds=600)), settings)
+    for start in (60, 120, 180):
+        r.at(start, ctl1=False, ctl2=False)
+        r.at(start + 25, ctl1=True, ctl2=True)
+    r.run_until(T0 + dt.timedelta(seconds=300))
+    assert settled_by(r, 205, bound) is None
+    assert "SlurmctldDown" in r.receiver.firing()
