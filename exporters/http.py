@@ -1,7 +1,9 @@
 """The HTTP endpoint: ``/metrics``, ``/healthz`` and a small index.
 
 Served from the last snapshot only: a scrape never runs a Slurm command or waits for a
-probe, so a frozen slurmctld cannot slow ``/metrics`` down.
+probe, so a frozen slurmctld cannot slow ``/metrics`` down. The connection handling (TLS,
+deadlines, the connection cap) is :mod:`exporters.http_server`'s; this module decides what
+each request gets.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from exporters.web_config import BasicAuth, WebConfig
+from exporters.basic_auth import BasicAuth, Decision
+from exporters.http_server import HttpServer, Limits, Request, Response
+from exporters.web_config import WebConfig
 
 _INDEX = b"""<!doctype html><html><head><title>slurm-sla-monitor</title></head><body>
 <h1>slurm-sla-monitor</h1><ul><li><a href="metrics">/metrics</a></li>
 <li><a href="healthz">/healthz</a></li></ul></body></html>
 """
+_UNAUTHORIZED = Response(
+    401, b"Unauthorized\n", headers=(("WWW-Authenticate", 'Basic realm="slurm-sla-monitor"'),)
+)
+
+_BUSY = Response(503, b"Too many login attempts at once; retry\n", headers=(("Retry-After", "1"),))
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,9 @@ class Health:
     detail: dict[str, Any]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 drops connections when many scrapers arrive at once, and a
-    # dropped SYN costs the client a 1 s retransmit.
-    request_queue_size = 128
-
-
 class MetricsServer:
-    """A threaded HTTP server; ``start`` returns at once, ``stop`` waits for it."""
+    """The endpoint; ``start`` returns at once, ``stop`` waits for it. ``set_web_config``
+    swaps TLS, users and headers while it runs (a reload)."""
 
     def __init__(
         self,
@@ -48,30 +50,90 @@ class MetricsServer:
         registry: CollectorRegistry,
         health: Callable[[], Health],
         web: WebConfig | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        auth = BasicAuth(web.users if web else {})
-        handler = _make_handler(registry, health, auth)
-        try:
-            self._server = _Server((host.strip("[]"), port), handler)
-        except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        if web and web.ssl_context:
-            self._server.socket = web.ssl_context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="metrics-http", daemon=True
+        limits = limits or Limits()
+        self._app = _App(registry, health, web or WebConfig(), limits.workers)
+        self._server = HttpServer(
+            host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
+
+    @property
+    def open_connections(self) -> int:
+        return self._server.open_connections
+
+    def set_web_config(self, web: WebConfig | None) -> None:
+        web = web or WebConfig()
+        self._app.set_web(web)
+        self._server.tls = web.ssl_context
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
+
+
+class _App:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        health: Callable[[], Health],
+        web: WebConfig,
+        workers: int,
+    ) -> None:
+        self._registry = registry
+        self._health = health
+        self._exposition = _RenderCache()
+        # bcrypt takes tens of ms a try: guessers may use all but one worker, so a scraper
+        # whose credentials were verified before is still answered while they guess.
+        self._verifying = threading.BoundedSemaphore(max(1, workers - 1))
+        self.set_web(web)
+
+    def set_web(self, web: WebConfig) -> None:
+        # one tuple, replaced whole: a request sees the old or the new config, never a mix
+        self._web = (BasicAuth(web.users), web.headers)
+
+    def handle(self, request: Request) -> Response:
+        auth, headers = self._web
+        if request.method not in ("GET", "HEAD"):
+            return Response(405, b"Method not allowed\n", headers=(("Allow", "GET, HEAD"),))
+        response = self._refusal(auth, request.headers.get("Authorization")) or self._route(request)
+        if headers:
+            response = Response(
+                response.status, response.body, response.content_type, response.headers + headers
+            )
+        return response
+
+    def _refusal(self, auth: BasicAuth, header: str | None) -> Response | None:
+        """None when the request may go on, else the answer that refuses it."""
+        decision = auth.quick(header)
+        if decision is Decision.VERIFY:
+            if not self._verifying.acquire(blocking=False):
+                return _BUSY
+            try:
+                decision = Decision.ALLOW if auth.check(header) else Decision.DENY
+            finally:
+                self._verifying.release()
+        return None if decision is Decision.ALLOW else _UNAUTHORIZED
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path == "/metrics":
+            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+            body = self._exposition.get(content_type, lambda: encoder(self._registry))
+            return Response(200, body, content_type)
+        if path == "/healthz":
+            report = self._health()
+            body = json.dumps({"status": "ok" if report.ok else "unhealthy", **report.detail})
+            return Response(200 if report.ok else 503, body.encode() + b"\n", "application/json")
+        if path == "/":
+            return Response(200, _INDEX, "text/html; charset=utf-8")
+        return Response(404, b"Not found\n")
 
 
 class _RenderCache:
@@ -92,57 +154,3 @@ class _RenderCache:
             body = render()
             self._entries[key] = (time.monotonic(), body)
             return body
-
-
-def _make_handler(
-    registry: CollectorRegistry, health: Callable[[], Health], auth: BasicAuth
-) -> type[BaseHTTPRequestHandler]:
-    exposition = _RenderCache()
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "slurm-sla-monitor"
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            if not auth.check(self.headers.get("Authorization")):
-                self._send(
-                    401,
-                    b"Unauthorized\n",
-                    "text/plain",
-                    {"WWW-Authenticate": 'Basic realm="slurm-sla-monitor"'},
-                )
-                return
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-                body = exposition.get(content_type, lambda: encoder(registry))
-                self._send(200, body, content_type)
-            elif path == "/healthz":
-                report = health()
-                body = (
-                    json.dumps(
-                        {"status": "ok" if report.ok else "unhealthy", **report.detail}
-                    ).encode()
-                    + b"\n"
-                )
-                self._send(200 if report.ok else 503, body, "application/json")
-            elif path == "/":
-                self._send(200, _INDEX, "text/html; charset=utf-8")
-            else:
-                self._send(404, b"Not found\n", "text/plain")
-
-        def _send(
-            self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-        ) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass  # access logs would drown the probe logs; Prometheus records scrapes
-
-    return Handler
