@@ -194,8 +194,22 @@ def test_routing_by_severity_and_cluster(tmp_path):
         assert other == []  # warning, not prod: nobody
 
 
-def test_flapping_alert_stays_firing_until_quiet(tmp_path):
-    settings = AlertSettings(flap_window_seconds=600, flap_threshold=4, flap_hold_seconds=120)
+def test_flapping_at_the_defaults_is_notified_as_it_happens_and_said_in_the_notice(tmp_path):
+    with freeze_time(T0) as frozen:
+        eng = engine(tmp_path)
+        sent = []
+        for _ in range(3):
+            sent += step(eng, frozen, ctl2=DOWN)
+            sent += step(eng, frozen)
+        assert [n.status for n in sent] == ["firing", "resolved"] * 3  # nothing held
+        flags = [n.alerts[0].annotations.get("flapping") for n in sent]
+        assert flags == [None, None, None, "true", "true", "true"]  # from the 4th change
+        assert "changed 4 times" in sent[3].alerts[0].annotations["description"]
+        assert sent[-1].alerts[0].ends_at == now()
+
+
+def test_flap_hold_collapses_a_quick_resolve_and_refire(tmp_path):
+    settings = AlertSettings(flap_window_seconds=600, flap_threshold=4, flap_hold_seconds=30)
     with freeze_time(T0) as frozen:
         eng = engine(tmp_path, settings)
         sent = []
@@ -203,14 +217,16 @@ def test_flapping_alert_stays_firing_until_quiet(tmp_path):
             sent += step(eng, frozen, ctl2=DOWN)
             sent += step(eng, frozen)
         assert [n.status for n in sent] == ["firing", "resolved", "firing"]
-        # the 4th change within the window: flapping, so it is held firing
+        # the 4th change within the window: flapping, so a resolve waits 30 s for a re-fire
         for _ in range(5):
             sent += step(eng, frozen, ctl2=DOWN)
             sent += step(eng, frozen)
         assert [n.status for n in sent] == ["firing", "resolved", "firing"]
-        (quiet,) = [n for _ in range(12) for n in step(eng, frozen)]
+        quiet_from = now()  # the loop's last round was already quiet
+        (quiet,) = [n for _ in range(4) for n in step(eng, frozen)]
         assert quiet.status == "resolved"
-        assert quiet.alerts[0].ends_at is not None
+        assert quiet.alerts[0].ends_at == quiet_from  # when it went quiet, not when sent
+        assert quiet.alerts[0].annotations["flapping"] == "true"
 
 
 def test_for_seconds_delays_firing(tmp_path):
