@@ -90,19 +90,40 @@ class Outbox:
         return bool(rows)
 
     # -- the sender's side ----------------------------------------------------------------
-    def due(self, now: dt.datetime, limit: int = 200) -> list[OutboxItem]:
+    def due(
+        self, now: dt.datetime, limit: int = 200, receiver: str | None = None
+    ) -> list[OutboxItem]:
+        """Rows due at ``now``, oldest first: every receiver's, or only ``receiver``'s."""
+        only = "" if receiver is None else "AND o.receiver = ? "
         rows = self.db.query(
-            "SELECT o.* FROM alert_outbox o WHERE o.state = ? AND o.next_attempt_at <= ? AND "
-            "o.id = (SELECT MIN(p.id) FROM alert_outbox p WHERE p.state = ? AND "
+            "SELECT o.* FROM alert_outbox o WHERE o.state = ? AND o.next_attempt_at <= ? "
+            + only
+            + "AND o.id = (SELECT MIN(p.id) FROM alert_outbox p WHERE p.state = ? AND "
             "p.receiver = o.receiver AND p.group_key = o.group_key) ORDER BY o.id LIMIT ?",
-            (PENDING, ts(now), PENDING, limit),
+            (PENDING, ts(now), *(() if receiver is None else (receiver,)), PENDING, limit),
         )
         return [OutboxItem.from_row(r) for r in rows]
 
-    def next_due(self) -> dt.datetime | None:
+    def due_receivers(self, now: dt.datetime) -> list[str]:
+        """The receivers with a row due at ``now``."""
         rows = self.db.query(
-            "SELECT MIN(next_attempt_at) AS t FROM alert_outbox WHERE state = ?", (PENDING,)
+            "SELECT DISTINCT receiver FROM alert_outbox WHERE state = ? AND next_attempt_at <= ?"
+            " ORDER BY receiver",
+            (PENDING, ts(now)),
         )
+        return [r["receiver"] for r in rows]
+
+    def next_due(self, receiver: str | None = None) -> dt.datetime | None:
+        if receiver is None:
+            rows = self.db.query(
+                "SELECT MIN(next_attempt_at) AS t FROM alert_outbox WHERE state = ?", (PENDING,)
+            )
+        else:
+            rows = self.db.query(
+                "SELECT MIN(next_attempt_at) AS t FROM alert_outbox WHERE state = ? AND "
+                "receiver = ?",
+                (PENDING, receiver),
+            )
         return at(rows[0]["t"]) if rows else None
 
     def mark_sent(self, item_id: int, now: dt.datetime, status: int | None) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +79,19 @@ def send(options: AlertmanagerOptions, n: Notification, ctx: SendContext) -> Del
             headers["Authorization"] = "Bearer " + options.bearer_token.resolve("bearer_token")
     except DeliveryError as exc:
         return Delivery(False, None, str(exc))
-    results = [
-        post(ctx.http, url.rstrip("/") + API_PATH, body, headers, options.timeout_seconds, ctx.now)
-        for url in options.urls
-    ]
+    deadline = ctx.deadline_for(options)
+
+    def post_to(url: str) -> Delivery:
+        return post(ctx.http, url.rstrip("/") + API_PATH, body, headers, deadline, ctx.now)
+
+    # At once, not one after another: a dead member must not spend the deadline of the
+    # one that is up; and answer a little before the deadline, so what the members that
+    # answered said is not lost with the attempt.
+    pool = ThreadPoolExecutor(max_workers=len(options.urls) or 1)
+    futures = [pool.submit(post_to, url) for url in options.urls]
+    wait(futures, max(0.0, deadline.remaining() - min(0.5, deadline.seconds / 10)))
+    pool.shutdown(wait=False)  # a member still talking is cut when the deadline expires
+    results = [f.result() if f.done() else Delivery(False, None, deadline.message) for f in futures]
     accepted = [r for r in results if r.ok]
     failures = "; ".join(f"urls[{i}]: {r.error}" for i, r in enumerate(results) if not r.ok)
     if accepted:

@@ -19,6 +19,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from monitor.alerting.model import Notification
+from monitor.alerting.providers.deadline import Deadline
 from monitor.config_schema import KeyPath, Reader
 from monitor.errors import DeliveryError
 
@@ -94,6 +95,8 @@ class ReceiverOptions:
     max_per_minute: int = option(0, minimum=0)  # rate limit; 0: none; excess waits queued
     repeat_interval_seconds: float = option(0.0, minimum=0)  # 0: [alerts] default
     resend_resolved_seconds: float = option(0.0, minimum=0)  # keep re-sending resolved
+    # The whole attempt (connect, send, the answer; every URL or event of it), not each
+    # read: an attempt still going at this deadline is cut, counted failed and retried.
     timeout_seconds: float = option(10.0, minimum=0.1)
 
     def validate(self) -> list[Problem]:
@@ -117,6 +120,10 @@ class SendContext:
     now: dt.datetime
     http: Any  # monitor.alerting.providers.http.HttpClient
     receiver: str = ""
+    deadline: Deadline | None = None  # the attempt's; None: one from timeout_seconds
+
+    def deadline_for(self, options: ReceiverOptions) -> Deadline:
+        return self.deadline or Deadline(options.timeout_seconds)
 
 
 @dataclass(frozen=True)

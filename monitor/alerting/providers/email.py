@@ -36,6 +36,7 @@ from monitor.alerting.providers.base import (
     option,
     secret,
 )
+from monitor.alerting.providers.deadline import Deadline, shut
 from monitor.alerting.providers.render import lasted, title, when, where
 from monitor.errors import DeliveryError
 
@@ -165,47 +166,79 @@ def _tls_context(options: EmailOptions) -> ssl.SSLContext:
 
 
 def send(options: EmailOptions, n: Notification, ctx: SendContext) -> Delivery:
-    return deliver_message(options, message(build_payload(options, n, ctx.now), ctx.now))
+    msg = message(build_payload(options, n, ctx.now), ctx.now)
+    return deliver_message(options, msg, ctx.deadline_for(options))
 
 
-def deliver_message(options: EmailOptions, msg: EmailMessage) -> Delivery:
+def deliver_message(
+    options: EmailOptions, msg: EmailMessage, deadline: Deadline | None = None
+) -> Delivery:
     """Send a prepared message through this receiver's server (TLS, auth, secrets and the
-    error wording in one place; the report mailer adds attachments first)."""
-    port, timeout = options.effective_port, options.timeout_seconds
+    error wording in one place; the report mailer adds attachments first). The whole
+    conversation is bounded by ``deadline`` (default: ``timeout_seconds`` from now)."""
+    deadline = deadline or Deadline(options.timeout_seconds)
     try:
-        password = options.password.resolve("password") if options.password else ""
-        if options.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                options.host, port, timeout=timeout, context=_tls_context(options)
-            )
-        else:
-            smtp = smtplib.SMTP(options.host, port, timeout=timeout)
-        with smtp:
-            if options.security == "starttls":
-                smtp.starttls(context=_tls_context(options))
-            if options.username:
-                smtp.login(options.username, password)
-            smtp.send_message(msg)
-    except DeliveryError as exc:
-        return Delivery(False, None, str(exc))
-    except smtplib.SMTPAuthenticationError as exc:
-        return Delivery(False, exc.smtp_code, f"SMTP authentication failed ({exc.smtp_code})")
-    except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
-        return Delivery(False, exc.smtp_code, f"SMTP {exc.smtp_code}: {text[:120]}".rstrip(": "))
-    except smtplib.SMTPRecipientsRefused:
-        return Delivery(False, None, "SMTP: every recipient refused")
-    except smtplib.SMTPNotSupportedError:
-        return Delivery(False, None, "SMTP: the server does not offer STARTTLS or AUTH")
-    except ssl.SSLError as exc:
-        return Delivery(False, None, f"TLS failed ({exc.reason or type(exc).__name__})")
-    except ConnectionRefusedError:
-        return Delivery(False, None, "connection refused")
-    except TimeoutError:
-        return Delivery(False, None, f"no answer within {timeout:g} s")
-    except (OSError, smtplib.SMTPException) as exc:
-        return Delivery(False, None, f"SMTP failed ({type(exc).__name__})")
+        _converse(options, msg, deadline)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        return Delivery(False, None, deadline.message) if deadline.expired else _failed(exc)
     return Delivery(True, 250)
+
+
+class _CuttableSMTP(smtplib.SMTP):
+    """Registers with the deadline before connecting, so even a greeting trickled byte by
+    byte is cut (``sock`` is read when the deadline expires, not now)."""
+
+    def __init__(self, deadline: Deadline, host: str, port: int, timeout: float) -> None:
+        deadline.on_expiry(lambda: shut(self.sock))
+        super().__init__(host, port, timeout=timeout)
+
+
+class _CuttableSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(
+        self, deadline: Deadline, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
+        deadline.on_expiry(lambda: shut(self.sock))
+        super().__init__(host, port, timeout=timeout, context=context)
+
+
+def _converse(options: EmailOptions, msg: EmailMessage, deadline: Deadline) -> None:
+    password = options.password.resolve("password") if options.password else ""
+    timeout = max(deadline.remaining(), 0.001)  # each read; the deadline cuts the whole
+    host, port = options.host, options.effective_port
+    smtp: smtplib.SMTP
+    if options.security == "tls":
+        smtp = _CuttableSMTPSSL(deadline, host, port, timeout, _tls_context(options))
+    else:
+        smtp = _CuttableSMTP(deadline, host, port, timeout)
+    try:
+        if options.security == "starttls":
+            smtp.starttls(context=_tls_context(options))
+        if options.username:
+            smtp.login(options.username, password)
+        smtp.send_message(msg)
+        smtp.quit()
+    finally:
+        smtp.close()
+
+
+def _failed(exc: Exception) -> Delivery:
+    if isinstance(exc, DeliveryError):
+        return Delivery(False, None, str(exc))
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return Delivery(False, exc.smtp_code, f"SMTP authentication failed ({exc.smtp_code})")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        err = exc.smtp_error
+        text = err.decode(errors="replace") if isinstance(err, bytes) else ""
+        return Delivery(False, exc.smtp_code, f"SMTP {exc.smtp_code}: {text[:120]}".rstrip(": "))
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return Delivery(False, None, "SMTP: every recipient refused")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Delivery(False, None, "SMTP: the server does not offer STARTTLS or AUTH")
+    if isinstance(exc, ssl.SSLError):
+        return Delivery(False, None, f"TLS failed ({exc.reason or type(exc).__name__})")
+    if isinstance(exc, ConnectionRefusedError):
+        return Delivery(False, None, "connection refused")
+    return Delivery(False, None, f"SMTP failed ({type(exc).__name__})")
 
 
 PROVIDER = ProviderSpec("email", EmailOptions, build_payload, send)

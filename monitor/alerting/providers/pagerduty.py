@@ -98,6 +98,7 @@ def send(options: PagerDutyOptions, n: Notification, ctx: SendContext) -> Delive
     except DeliveryError as exc:
         return Delivery(False, None, str(exc))
     last = Delivery(True)
+    deadline = ctx.deadline_for(options)  # one for every event of the notice
     for event in build_payload(options, n, ctx.now):
         body = json.dumps({"routing_key": key, **event}).encode()
         last = post(
@@ -105,7 +106,7 @@ def send(options: PagerDutyOptions, n: Notification, ctx: SendContext) -> Delive
             options.url,
             body,
             {"Content-Type": "application/json"},
-            options.timeout_seconds,
+            deadline,
             ctx.now,
         )
         if not last.ok:  # the rest waits: a retry re-sends all, PagerDuty dedups

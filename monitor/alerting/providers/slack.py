@@ -119,7 +119,7 @@ def send(options: SlackOptions, n: Notification, ctx: SendContext) -> Delivery:
         url,
         body,
         {"Content-Type": "application/json"},
-        options.timeout_seconds,
+        ctx.deadline_for(options),
         ctx.now,
     )
 

@@ -94,7 +94,7 @@ def send(options: WebhookOptions, n: Notification, ctx: SendContext) -> Delivery
             headers[options.signature_header] = signature(key, body)
     except DeliveryError as exc:
         return Delivery(False, None, str(exc))
-    return post(ctx.http, url, body, headers, options.timeout_seconds, ctx.now)
+    return post(ctx.http, url, body, headers, ctx.deadline_for(options), ctx.now)
 
 
 PROVIDER = ProviderSpec("webhook", WebhookOptions, build_payload, send)
