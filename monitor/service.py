@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,20 +23,28 @@ from exporters.collectors.alerts import AlertCollector
 from exporters.http import Health, MetricsServer
 from exporters.web_config import load_web_config
 from monitor.alerting.service import Alerting
+from monitor.alertslot import AlertingSlot
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
 from monitor.ledger.ledger import Ledger
+from monitor.ledger.store import open_database
 from monitor.logs import configure_logging
 from monitor.sdnotify import Notifier
-from monitor.snapshot import Snapshot, StoreStatus
+from monitor.snapshot import Snapshot
 from monitor.store.db import Database
+from monitor.store.lock import StateDirLock
+from monitor.storeworker import StoreWorker
 
 log = structlog.get_logger("slurm_sla_monitor")
 
 
-def snapshot_health(snapshot: Snapshot, now: dt.datetime, slow_timeout: float) -> Health:
-    """Healthy while the scheduler runs and every cluster was probed recently."""
+DRAIN_SECONDS = 10.0  # how long a stop waits for the store to take what is queued
+
+
+def probing_health(snapshot: Snapshot, now: dt.datetime, slow_timeout: float) -> Health:
+    """Alive while the scheduler runs and every cluster was probed recently: what the
+    systemd watchdog is fed on (a restart cures a stuck scheduler, never a bad disk)."""
     interval = float(snapshot.extras.get("interval_seconds", 10))
     limit = max(3 * interval, interval + slow_timeout + 5)
     stale = []
@@ -48,42 +57,58 @@ def snapshot_health(snapshot: Snapshot, now: dt.datetime, slow_timeout: float) -
         problems.append("scheduler not running")
     if stale:
         problems.append(f"no probe round for more than {limit:.0f} s: {', '.join(stale)}")
-    problems += list(snapshot.problems)
     return Health(
         not problems, {"problems": problems, "clusters": [c.name for c in snapshot.clusters]}
     )
 
 
+def snapshot_health(
+    snapshot: Snapshot,
+    now: dt.datetime,
+    slow_timeout: float,
+    problems: Sequence[str] | None = None,
+) -> Health:
+    """``/healthz``: probing alive, and no other problem (the store's, given live in
+    ``problems`` rather than as of the last round, or the snapshot's own)."""
+    health = probing_health(snapshot, now, slow_timeout)
+    extra = snapshot.problems if problems is None else problems
+    found = [*health.detail["problems"], *extra]
+    return Health(not found, {**health.detail, "problems": found})
+
+
 class Service:
     """The running monitor: the store, the ledger, alerting, the daemon and the endpoint.
 
-    Opening the state store is the one failure that stops the start (a clear one-line
-    error, exit 1, systemd retries): running without it would lose transitions and alerts
-    silently. Later store failures are reported (log, metric, ``/healthz``) and retried.
+    The state directory's lock is the one thing that stops the start (another daemon
+    holds it: a one-line error naming its PID). The store never does: when it cannot be
+    opened, written or answers too slowly, the monitor keeps probing and serving metrics,
+    reports the store unhealthy (log, ``slurm_sla_store_healthy``, ``/healthz`` 503), keeps
+    the transitions in memory, in order, and writes them when the store comes back.
     """
 
     def __init__(self, config_path: Path, config: Config) -> None:
         self.config_path = config_path
         self.config = config
+        self.lock = StateDirLock.acquire(config.monitor.state_dir)
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.db = Database.in_dir(config.monitor.state_dir)
-        self.ledger = Ledger(config, lambda: self.db, close_database=False)
-        self.alerting = Alerting(
-            config,
-            self.db,
-            in_maintenance=self.ledger.in_maintenance,
-            sla_source=self.ledger.figures,
+        self.db: Database | None = None
+        interval = config.monitor.interval_seconds
+        self.ledger = Ledger(
+            config, self._database, close_database=False, retry_seconds=max(2.0, interval)
         )
-        # The ledger first: a transition is committed before anything acts on it.
+        self.alerting = AlertingSlot(self._build_alerting)
+        # The store thread writes the ledger, then runs the alert engine: a transition is
+        # written before alerting acts on it, and no store I/O ever runs on a round thread.
+        self.store = StoreWorker(self.ledger, [self.alerting])
         self.daemon = Daemon(
             config,
             self.registry,
-            sinks=[self.ledger, self.alerting],
+            sinks=[self.store],
             sla_source=self.ledger.figures,
-            store_status=self._store_status,
-            problems=self.ledger.problems,
+            store_status=self.store.status,
+            problems=self.store.problems,
         )
         register_all(self.registry, self.daemon.box.get)
         self.registry.register(AlertCollector(self.alerting.status))
@@ -98,10 +123,19 @@ class Service:
         self._stop = threading.Event()
         self._reload = threading.Event()
 
-    def _store_status(self) -> StoreStatus:
-        ledger = self.ledger
-        return StoreStatus(
-            ledger.healthy, ledger.pending_events, ledger.lost_events, ledger.last_error
+    def _database(self) -> Database:
+        """The shared store, opened on first success (the ledger retries; the error names
+        the cause: read-only, full, not writable)."""
+        if self.db is None:
+            self.db = open_database(self.config.monitor.state_dir)
+        return self.db
+
+    def _build_alerting(self) -> Alerting:
+        return Alerting(
+            self.config,
+            self._database(),
+            in_maintenance=self.ledger.in_maintenance,
+            sla_source=self.ledger.figures,
         )
 
     def _health(self) -> Health:
@@ -109,32 +143,49 @@ class Service:
             self.daemon.box.get(),
             dt.datetime.now(dt.UTC),
             self.config.monitor.slow_command_timeout_seconds,
+            self.store.problems(),
         )
+
+    def _alive(self) -> bool:
+        return probing_health(
+            self.daemon.box.get(),
+            dt.datetime.now(dt.UTC),
+            self.config.monitor.slow_command_timeout_seconds,
+        ).ok
 
     def run(self) -> int:
         self._install_signals()
         self.daemon.metrics.reload_ok.set(1)
         self.daemon.metrics.reload_time.set_to_current_time()
         self.server.start()
+        self.store.start()
         self.daemon.start()
         self.alerting.start()
         log.info("http.listening", address=self.config.monitor.listen, port=self.server.port)
         self.notifier.ready(f"probing {len(self.config.clusters)} cluster(s)")
         watchdog = self.notifier.watchdog_interval()
         tick = min(watchdog, 1.0) if watchdog else 1.0
+        store_seen = self.store.status()
         while not self._stop.wait(tick):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
-            if watchdog and self._health().ok:
-                self.notifier.watchdog()  # withheld when unhealthy: systemd restarts us
+            store_now = self.store.status()
+            if store_now.healthy != store_seen.healthy:
+                self.daemon.publish()  # /metrics shows a stalled store now, not next round
+            store_seen = store_now
+            if watchdog and self._alive():
+                self.notifier.watchdog()  # withheld when probing died: systemd restarts us
         self.notifier.stopping()
         log.info("daemon.draining")
         self.daemon.stop(wait=True)
         self.alerting.stop()
-        self.ledger.close()
-        self.db.close()
+        if self.store.stop(DRAIN_SECONDS):
+            self.ledger.close()
+            if self.db is not None:
+                self.db.close()
         self.server.stop()
+        self.lock.release()
         return 0
 
     def reload(self) -> bool:

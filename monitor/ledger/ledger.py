@@ -1,9 +1,18 @@
 """The SLA ledger: the daemon's durable memory of what happened, and the SLA figures.
 
-As a round sink it commits each round's health events and a heartbeat in one transaction
-before the next sink (the alert engine) acts. Heartbeats are one row per continuous run of
-rounds, extended in place, so the store grows with state changes, not with probes, and
-the time the monitor was not running is known exactly.
+Each round is recorded in memory (``record``: never touches the store, never waits) and
+written (``write``) in one transaction: at once when it holds a transition or while a
+service of the cluster is not up, otherwise at least once per probe interval, so healthy
+clusters' heartbeat-only rounds share their commits and a SIGKILL loses at most one
+interval of what the monitor saw. ``on_round`` does both, for callers without a writer
+thread; the daemon records on the round thread and writes on its store thread
+(``monitor.storeworker``), so a frozen disk never stalls probing. Heartbeats are one row
+per continuous run of rounds, extended in place, so the store grows with state changes,
+not with probes, and the time the monitor was not running is known exactly.
+
+Two locks: ``_lock`` guards the in-memory state and is never held across store I/O;
+``_io`` serialises store access. Readers on the round thread (``figures``) wait for the
+store only briefly and otherwise answer from the cache.
 
 It never raises into the daemon: when the store fails (read-only, full, locked, corrupt)
 it keeps the unwritten events in memory, in order, retries on the next round, and reports
@@ -38,14 +47,15 @@ from monitor.ledger.store import EventRow, Heartbeat, LedgerStore, open_database
 from monitor.ledger.timebase import US, to_us
 from monitor.probes.base import Clock, utc_now
 from monitor.snapshot import ClusterStatus, SlaFigures
-from monitor.store.db import Database
-
-HEARTBEAT_FLUSH_SECONDS = 5.0
+from monitor.store.db import Database, StoreBusy
 
 log = structlog.get_logger("slurm_sla_monitor")
 
 MAX_PENDING_EVENTS = 100_000
 _NEVER = -(1 << 62)
+# How long a reader on the round thread waits for the store before answering from memory:
+# longer than a healthy commit, short enough that a frozen disk costs a round little.
+READ_WAIT_SECONDS = 0.5
 
 
 def gap_tolerance_seconds(config: Config) -> float:
@@ -89,7 +99,8 @@ class Ledger:
         self._clock = clock
         self._retry_us = int(retry_seconds * US)
         self._max_pending = max_pending_events
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # in-memory state; never held across store I/O
+        self._io = threading.Lock()  # store access, one at a time
         self._started_us = to_us(clock())
         self._store: LedgerStore | None = None
         self._run_id: int | None = None
@@ -103,12 +114,16 @@ class Ledger:
         self._dirty: dict[int, Heartbeat] = {}
         self._windows: list[StoredWindow] = []
         self._maintenance_version = -1
+        self._urgent = False  # a write is due at once (a transition, a service not up)
+        self._windows_stale = False  # the config's windows changed: sync at the next write
+        self._forget_figures = False
         self._figures = FigureCache(lambda: to_us(self._clock()), int(refresh_seconds * US))
         self.lost_events = 0
         self.last_error: str | None = None
         self.resumed: dict[tuple[str, str], tuple[str, int]] = {}
         self._apply_config(config)
-        self._open()
+        with self._io:
+            self._open()
 
     @classmethod
     def open(cls, config: Config, **kwargs: object) -> Ledger:
@@ -143,14 +158,27 @@ class Ledger:
         self.config = config
         self._policy = Policy.from_settings(config.sla)
         self._tolerance_us = int(gap_tolerance_seconds(config) * US)
+        # Heartbeat-only rounds of healthy clusters share a commit at least once an interval.
+        self._flush_us = int(config.monitor.interval_seconds * US)
 
     def reload(self, config: Config) -> None:
-        """Take a new (validated) config: settings, objectives, the config's windows."""
+        """Take a new (validated) config: settings, objectives, the config's windows. The
+        windows are written now if the store answers at once, otherwise by the next write:
+        a reload never waits long for the disk."""
         with self._lock:
             self._apply_config(config)
-            self._figures.forget()
-            if self._store is not None:
-                self._guard(self._sync_windows)
+            self._forget_figures = True
+            self._windows_stale = True
+            store = self._store
+        if store is None or not self._io.acquire(timeout=READ_WAIT_SECONDS):
+            return
+        try:
+            with store.db.waiting_at_most(READ_WAIT_SECONDS):
+                if self._guard(self._sync_windows):
+                    with self._lock:
+                        self._windows_stale = False
+        finally:
+            self._io.release()
 
     def _config_windows(self, now_us: int) -> list[StoredWindow]:
         tz = self.config.sla.timezone
@@ -175,6 +203,7 @@ class Ledger:
         ]
 
     def _sync_windows(self) -> None:
+        # under _io
         assert self._store is not None
         now = to_us(self._clock())
         added, retired = self._store.sync_config(self._config_windows(now), "config", now)
@@ -186,28 +215,35 @@ class Ledger:
         assert self._store is not None
         version = self._store.maintenance_version()
         if force or version != self._maintenance_version:
-            self._windows = self._store.windows(include_removed=True)
-            self._maintenance_version = version
+            windows = self._store.windows(include_removed=True)
+            with self._lock:
+                self._windows, self._maintenance_version = windows, version
 
     # -- opening -------------------------------------------------------------------------
     def _open(self) -> None:
+        # under _io: the store's reads and the run's first row, then the state in memory
         self._last_attempt = to_us(self._clock())
         try:
             store = LedgerStore(self._connect())
             run_id = store.begin_run(
                 self._started_us, os.getpid(), socket.gethostname(), __version__
             )
-            for cluster, last in store.last_heartbeats().items():
-                self._cluster(cluster).committed = last
-            for name in {c.name for c in self.config.clusters} | set(store.last_heartbeats()):
-                mark = store.high_water(name)
-                if mark is not None:
-                    self._raise_floor(name, mark)
-            self.resumed = {k: (v[0], v[1]) for k, v in store.last_service_states().items()}
+            last = store.last_heartbeats()
+            names = {c.name for c in self.config.clusters} | set(last)
+            marks = {name: store.high_water(name) for name in names}
+            resumed = {k: (v[0], v[1]) for k, v in store.last_service_states().items()}
         except StoreError as exc:
             self._fail(exc, "ledger.open_failed")
             return
-        self._store, self._run_id = store, run_id
+        with self._lock:
+            for cluster, at in last.items():
+                self._cluster(cluster).committed = at
+            for name, mark in marks.items():
+                if mark is not None:
+                    self._raise_floor(name, mark)
+            self.resumed = resumed
+            self._store, self._run_id = store, run_id
+            self._windows_stale = False
         self._guard(self._sync_windows)
         log.info(
             "ledger.opened",
@@ -234,9 +270,12 @@ class Ledger:
         ]
 
     def _fail(self, exc: StoreError, event: str) -> None:
-        if str(exc) != self.last_error:
-            log.error(event, error=str(exc), pending=len(self._pending))
-        self.last_error = str(exc)
+        if isinstance(exc, StoreBusy):
+            return  # a reader that would not wait; a stalled write is reported by its thread
+        with self._lock:
+            if str(exc) != self.last_error:
+                log.error(event, error=str(exc), pending=len(self._pending))
+            self.last_error = str(exc)
 
     def _guard(self, action: Callable[[], None]) -> bool:
         try:
@@ -253,8 +292,16 @@ class Ledger:
     def on_round(
         self, status: ClusterStatus, events: Sequence[HealthEvent], now: dt.datetime
     ) -> None:
-        """Record the round's events and a heartbeat, committed before returning (or kept
-        and retried when the store fails). Never raises."""
+        """Record the round, and write what is due before returning (or keep it and retry
+        when the store fails). Never raises. For callers without a store thread."""
+        if self.record(status, events, now):
+            self.write(force=False)
+
+    def record(
+        self, status: ClusterStatus, events: Sequence[HealthEvent], now: dt.datetime
+    ) -> bool:
+        """Record the round's events and heartbeat in memory; never touches the store.
+        True when a write is due now (see ``write``)."""
         with self._lock:
             cs = self._cluster(status.name)
             observed = to_us(status.last_probe_at or now)
@@ -274,7 +321,11 @@ class Ledger:
                 self._queue(cs, event, recorded)
             self._resync(cs, status, t, recorded)
             self._heartbeat(cs, status.name, t)
-            self._flush(force=bool(self._pending))
+            # While a service is not up, every round's heartbeat is written at once: a
+            # SIGKILL then loses at most the round in progress of the downtime it saw.
+            if any(svc.up is not True for svc in status.services.values()):
+                self._urgent = True
+            return self._due()
 
     def _queue(self, cs: _Cluster, e: HealthEvent, recorded: int) -> None:
         floor = max(cs.floor, cs.run_first or _NEVER)
@@ -338,46 +389,70 @@ class Ledger:
             self.lost_events += excess
             log.error("ledger.events_dropped", dropped=excess, total=self.lost_events)
 
-    def _flush(self, force: bool = True) -> None:
-        """Write waiting events and heartbeats. Events are written at once (a transition
-        is committed before anything acts on it); a round with only a heartbeat is written
-        at most every HEARTBEAT_FLUSH_SECONDS, so a hundred clusters do not cost a hundred
-        synchronous commits per interval (a SIGKILL then loses at most that much of the
-        last heartbeat, well inside the gap tolerance)."""
-        if (
-            not force
-            and self._store is not None
-            and self._last_flush is not None
-            and to_us(self._clock()) - self._last_flush < HEARTBEAT_FLUSH_SECONDS * US
-        ):
-            return
-        if self._store is None:
-            now = to_us(self._clock())
-            if self._last_attempt is not None and now - self._last_attempt < self._retry_us:
-                return
-            self._open()
-            if self._store is None:
-                return
-        assert self._run_id is not None
-        keys = list(self._dirty)
+    def _due(self) -> bool:
+        if self._urgent or self._pending or self._windows_stale:
+            return True
+        if not self._dirty:
+            return False
+        return self._last_flush is None or to_us(self._clock()) - self._last_flush >= self._flush_us
+
+    def write(self, force: bool = True) -> bool:
+        """Write what is waiting, when due (always with ``force``): events and heartbeats in
+        one transaction. Holds ``_io`` for the store's time, never ``_lock``, so rounds keep
+        being recorded while a write hangs. True when no event is left waiting."""
+        with self._io:
+            with self._lock:
+                if not force and not self._due():
+                    return not self._pending
+                store, stale = self._store, self._windows_stale
+                now = to_us(self._clock())
+                retry = self._last_attempt is None or now - self._last_attempt >= self._retry_us
+            if store is None:
+                if not retry:
+                    return False
+                self._open()  # syncs the windows too
+                store = self._store
+                if store is None:
+                    return False
+            elif stale:
+                with self._lock:
+                    self._windows_stale = False
+                self._guard(self._sync_windows)
+            return self._write_batch(store)
+
+    def _write_batch(self, store: LedgerStore) -> bool:
+        with self._lock:
+            events = list(self._pending)
+            taken = dict(self._dirty)
+            beats = [replace(hb, segment_id=self._segment_ids.get(k)) for k, hb in taken.items()]
+            run_id = self._run_id
+            self._urgent = False
+        assert run_id is not None
         try:
-            ids = self._store.record(self._run_id, self._pending, list(self._dirty.values()))
+            ids = store.record(run_id, events, beats) if events or beats else []
         except StoreError as exc:
+            with self._lock:
+                self._urgent = True
             self._fail(exc, "ledger.write_failed")
-            return
-        for key, row_id in zip(keys, ids, strict=True):
-            self._segment_ids[key] = row_id
-            hb = self._dirty[key]
-            cs = self._cluster(hb.cluster)
-            cs.committed = max(cs.committed or _NEVER, hb.last_us)
-        for e in self._pending:
-            if e.kind == "service":
-                self._cluster(e.cluster).version += 1
-        self._pending, self._dirty = [], {}
-        self._last_flush = to_us(self._clock())
-        if self.last_error is not None:
-            log.info("ledger.store_recovered", error_was=self.last_error)
-            self.last_error = None
+            return False
+        with self._lock:
+            for key, row_id in zip(taken, ids, strict=True):
+                self._segment_ids[key] = row_id
+                hb = taken[key]
+                cs = self._cluster(hb.cluster)
+                cs.committed = max(cs.committed or _NEVER, hb.last_us)
+                if self._dirty.get(key) is hb:  # not extended meanwhile
+                    del self._dirty[key]
+            for e in events:
+                if e.kind == "service":
+                    self._cluster(e.cluster).version += 1
+            written = {e.seq for e in events}
+            self._pending = [e for e in self._pending if e.seq not in written]
+            self._last_flush = to_us(self._clock())
+            if self.last_error is not None:
+                log.info("ledger.store_recovered", error_was=self.last_error)
+                self.last_error = None
+            return not self._pending
 
     # -- maintenance lookups -------------------------------------------------------------
     def in_maintenance(self, cluster: str, service: str, at: dt.datetime) -> StoredWindow | None:
@@ -389,44 +464,64 @@ class Ledger:
     def figures(self, now: dt.datetime) -> tuple[SlaFigures, ...]:
         """Month-to-date SLA figures per configured service, as of each cluster's last
         committed heartbeat (``now`` is not used: the figures describe what was seen).
-        Cached; see ``FigureCache``. Never raises: on a store failure the last figures."""
+        Cached; see ``FigureCache``. Never raises, and waits for the store at most
+        ``READ_WAIT_SECONDS``: on a store failure or a busy store, the last figures."""
         with self._lock:
-            if self._store is not None:
-                self._guard(self._load_windows)
+            store = self._store
+            wanted = [
+                (c.name, service, objective_ratio(self.config, c.name, service))
+                for c in self.config.clusters
+                for service in services_of(self.config, c.name)
+            ]
+        if store is None or not self._io.acquire(timeout=READ_WAIT_SECONDS):
+            return tuple(self._figures.last(c, s, o) for c, s, o in wanted)
+        try:
+            with store.db.waiting_at_most(READ_WAIT_SECONDS):
+                return tuple(self._compute_figures(store, wanted))
+        finally:
+            self._io.release()
+
+    def _compute_figures(
+        self, store: LedgerStore, wanted: list[tuple[str, str, float]]
+    ) -> list[SlaFigures]:
+        # under _io
+        if self._forget_figures:
+            self._forget_figures = False
+            self._figures.forget()
+        busy = not self._guard(self._load_windows) and self.last_error is None
+        with self._lock:
             basis = Basis(
                 self._policy, self.config.sla.timezone, self._windows, self._maintenance_version
             )
-            out = []
-            for cluster in self.config.clusters:
-                cs = self._cluster(cluster.name)
-                for service in services_of(self.config, cluster.name):
-                    objective = objective_ratio(self.config, cluster.name, service)
-                    if self._store is None or cs.committed is None:
-                        out.append(self._figures.last(cluster.name, service, objective))
-                        continue
-                    try:
-                        out.append(
-                            self._figures.get(
-                                self._store, basis, cluster.name, service, objective,
-                                cs.committed, cs.version,
-                            )
-                        )  # fmt: skip
-                    except StoreError as exc:
-                        self._fail(exc, "ledger.read_failed")
-                        out.append(self._figures.last(cluster.name, service, objective))
-            return tuple(out)
+            marks = {c: (cs.committed, cs.version) for c, cs in self._clusters.items()}
+        out = []
+        for cluster, service, objective in wanted:
+            committed, version = marks.get(cluster, (None, 0))
+            if committed is None or busy:
+                out.append(self._figures.last(cluster, service, objective))
+                continue
+            try:
+                out.append(
+                    self._figures.get(store, basis, cluster, service, objective, committed, version)
+                )
+            except StoreBusy:
+                busy = True  # one wait per call, not one per service
+                out.append(self._figures.last(cluster, service, objective))
+            except StoreError as exc:
+                self._fail(exc, "ledger.read_failed")
+                out.append(self._figures.last(cluster, service, objective))
+        return out
 
     def flush(self) -> bool:
         """Try to write what is waiting now; True when nothing is left."""
-        with self._lock:
-            self._flush()
-            return self.healthy
+        self.write()
+        return self.healthy
 
     def close(self) -> None:
         """Write what is waiting, then close the database (unless it is shared: see
         ``close_database``)."""
-        with self._lock:
-            self._flush()
+        self.write()
+        with self._io, self._lock:
             if self._pending:
                 log.error("ledger.closed_with_unwritten_events", lost=len(self._pending))
             if self._store is not None and self._close_database:

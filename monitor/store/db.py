@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ from pathlib import Path
 from monitor.errors import StoreError
 
 DB_NAME = "slurm-sla-monitor.sqlite3"
+
+
+class StoreBusy(StoreError):
+    """Another thread holds the connection longer than this caller would wait."""
 
 
 @dataclass(frozen=True)
@@ -36,13 +41,26 @@ def _migrations() -> Sequence[Migration]:
 class Database:
     """One connection, serialised by a lock (SQLite writes are serial anyway, and the
     daemon's writes are a few rows per state change). ``transaction`` commits or rolls
-    back as a whole."""
+    back as a whole.
+
+    A write on a frozen file system hangs while it holds the connection: ``busy_seconds``
+    tells how long the current holder has had it, and a thread that must not hang behind
+    it (the probe rounds) sets a limit with ``waiting_at_most`` and gets ``StoreBusy``."""
 
     def __init__(
-        self, path: Path, *, migrations: Sequence[Migration] | None = None, timeout: float = 5.0
+        self,
+        path: Path,
+        *,
+        migrations: Sequence[Migration] | None = None,
+        timeout: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._monotonic = monotonic
+        self._depth = 0  # how deep the holder is in _hold (the lock is re-entrant)
+        self._held_since: float | None = None
+        self._wait = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -97,9 +115,43 @@ class Database:
         with self._lock:
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def busy_seconds(self) -> float:
+        """How long the current holder has held the connection (0 when idle)."""
+        since = self._held_since
+        return 0.0 if since is None else max(0.0, self._monotonic() - since)
+
+    @contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """In this thread, wait at most ``seconds`` for the connection, then StoreBusy."""
+        before = getattr(self._wait, "limit", None)
+        self._wait.limit = seconds
+        try:
+            yield
+        finally:
+            self._wait.limit = before
+
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        limit = getattr(self._wait, "limit", None)
+        if not self._lock.acquire(timeout=-1 if limit is None else limit):
+            raise StoreBusy(
+                f"{self.path}: the store has been busy for {self.busy_seconds():.0f} s "
+                "(a write in progress; a frozen or very slow disk?)"
+            )
+        try:
+            if self._depth == 0:
+                self._held_since = self._monotonic()
+            self._depth += 1
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._held_since = None
+            self._lock.release()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._hold():
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -120,7 +172,7 @@ class Database:
                 raise StoreError(f"{self.path}: commit failed: {describe_error(exc)}") from exc
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._hold():
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
