@@ -1,0 +1,172 @@
+"""The HTTPS endpoint under hostile clients (issue 13's "done when"): idle TCP connections
+and slow-header clients do not stall scrapes or grow the thread count, and basic auth takes
+as long for an unknown user as for a wrong password."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import select
+import socket
+import ssl
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+import bcrypt
+import pytest
+from prometheus_client import CollectorRegistry, Gauge
+
+from exporters.http import Health, MetricsServer
+from exporters.web_config import parse_web_config
+from tests.support.tls import self_signed
+
+pytestmark = pytest.mark.integration
+
+IDLE = 50
+SLOW = 50
+SCRAPES = 100
+
+
+def registry() -> CollectorRegistry:
+    out = CollectorRegistry()
+    Gauge("slurm_test_value", "a value", ["n"], registry=out).labels("1").set(7)
+    return out
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+class Attacker(threading.Thread):
+    """Holds ``IDLE`` TCP connections that never start TLS and ``SLOW`` TLS connections that
+    send one header byte a second, reopening any the server closes (as an attacker would)."""
+
+    def __init__(self, port: int, context: ssl.SSLContext) -> None:
+        super().__init__(name="attacker", daemon=True)
+        self.port, self.context = port, context
+        self.stop = threading.Event()
+        self.reopened = 0
+        self.idle = [self._idle() for _ in range(IDLE)]
+        self.slow = [self._slow() for _ in range(SLOW)]
+
+    def _idle(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+    def _slow(self) -> ssl.SSLSocket:
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        sock = self.context.wrap_socket(raw, server_hostname="127.0.0.1")
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+        return sock
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            for i, sock in enumerate(self.slow):
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    sock.close()
+                    self.slow[i] = self._slow()
+                    self.reopened += 1
+            readable, _, _ = select.select(self.idle, [], [], 0)
+            for sock in readable:  # readable with nothing to read: the server closed it
+                i = self.idle.index(sock)
+                sock.close()
+                self.idle[i] = self._idle()
+                self.reopened += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.join(timeout=10)
+        for sock in self.idle + self.slow:
+            sock.close()
+
+
+def scrape(port: int, context: ssl.SSLContext, headers: dict[str, str] | None = None) -> float:
+    """One scrape on a new connection (TCP, TLS, request, whole body): its seconds."""
+    start = time.perf_counter()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    try:
+        conn.request("GET", "/metrics", headers=headers or {})
+        answer = conn.getresponse()
+        body = answer.read()
+    finally:
+        conn.close()
+    assert answer.status == 200 and b"slurm_test_value" in body
+    return time.perf_counter() - start
+
+
+def test_idle_and_slow_clients_do_not_stall_https_scrapes(tmp_path):
+    cert, key = self_signed(tmp_path)  # RSA 2048, as most sites' certificates are
+    web = parse_web_config(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+    threads_before = threading.active_count()
+    server = MetricsServer("127.0.0.1", 0, registry(), lambda: Health(True, {}), web)
+    server.start()
+    context = ssl.create_default_context(cafile=str(cert))
+    attacker = Attacker(server.port, context)
+    attacker.start()
+    try:
+        assert wait_for(lambda: server.open_connections >= IDLE + SLOW)
+        durations = []
+        for _ in range(SCRAPES):
+            durations.append(scrape(server.port, context))
+            time.sleep(0.02)  # spread over a few seconds: the slow clients keep trickling
+        threads_during = threading.active_count()
+        assert server.open_connections >= IDLE + SLOW  # the attack was still on
+    finally:
+        attacker.close()
+        server.stop()
+    durations.sort()
+    p99 = durations[int(len(durations) * 0.99) - 1]
+    print(
+        f"\n{SCRAPES} HTTPS scrapes (new connection each) beside {IDLE} idle and {SLOW} "
+        f"slow-header connections: median {statistics.median(durations) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {durations[-1] * 1000:.1f} ms; threads "
+        f"{threads_before} before, {threads_during} during"
+    )
+    assert len(durations) == SCRAPES
+    assert p99 < 0.050
+    # the event loop, the 4 workers and the attacker's thread, whatever the clients do
+    assert threads_during <= threads_before + 1 + 4 + 1
+
+
+def test_unknown_user_costs_what_a_wrong_password_costs(tmp_path):
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(10)).decode()  # htpasswd -nBC 10
+    web = parse_web_config(f"basic_auth_users:\n  prometheus: {hashed}\n")
+    server = MetricsServer("127.0.0.1", 0, registry(), lambda: Health(True, {}), web)
+    server.start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+    def refused_in(credentials: bytes) -> float:
+        header = "Basic " + base64.b64encode(credentials).decode()
+        start = time.perf_counter()
+        conn.request("GET", "/metrics", headers={"Authorization": header})
+        answer = conn.getresponse()
+        answer.read()
+        elapsed = time.perf_counter() - start
+        assert answer.status == 401
+        return elapsed
+
+    unknown, wrong = [], []
+    try:
+        refused_in(b"warm:up")
+        for i in range(30):  # interleaved, so a busy spell hits both alike
+            unknown.append(refused_in(b"nobody%d:s3cret" % i))
+            wrong.append(refused_in(b"prometheus:wrong%d" % i))
+    finally:
+        conn.close()
+        server.stop()
+    # the median of paired differences: a busy spell slows a pair's two tries alike
+    difference = statistics.median(u - w for u, w in zip(unknown, wrong, strict=True))
+    print(
+        f"\nmedian refusal: unknown user {statistics.median(unknown) * 1000:.1f} ms, "
+        f"wrong password {statistics.median(wrong) * 1000:.1f} ms, "
+        f"median difference {difference * 1000:.2f} ms"
+    )
+    assert abs(difference) < 0.005
