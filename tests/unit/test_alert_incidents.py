@@ -30,6 +30,7 @@ from monitor.observation import (
     ClusterObservation,
     Condition,
     DaemonObservation,
+    ProbeError,
     Reason,
     ServiceObservation,
     State,
@@ -41,8 +42,17 @@ CONTROLLERS = (("ctl1", "primary"), ("ctl2", "backup"))
 DBDS = (("dbd1", "primary"), ("dbd2", "backup"))
 
 
-def observe(alive: dict[str, bool], at: dt.datetime) -> ClusterObservation:
-    """What the verdict makes of the cluster when exactly the daemons in ``alive`` run."""
+HOSTS = ("ctl1", "ctl2", "dbd1", "dbd2", "db", "munge")  # munge: on the monitor's host
+
+
+def observe(
+    alive: dict[str, bool], at: dt.datetime, *, local_dbd2: bool = False
+) -> ClusterObservation:
+    """What the verdict makes of the lab when exactly the parts in ``alive`` work (a frozen
+    or cut-off controller looks dead to ping). ``local_dbd2``: the monitor runs on dbd2's
+    host with the local process check of slurmdbd."""
+    if not alive["munge"]:
+        return _blind(at)
     ctls = tuple(
         DaemonObservation(
             "slurmctld",
@@ -78,6 +88,12 @@ def observe(alive: dict[str, bool], at: dt.datetime) -> ClusterObservation:
             state, reason = State.UP, None
         else:
             state, reason = State.DOWN, Reason.UNREACHABLE
+        if h == "dbd2" and local_dbd2:
+            state, reason = (
+                (State.DOWN, Reason.PROCESS_GONE)
+                if not alive[h]
+                else (State.UP if state is State.UNKNOWN else state, reason)
+            )
         dbds.append(DaemonObservation("slurmdbd", h, r, state, reason))
     active_dbd = next((ActiveInstance(d.hostname, d.role) for d in dbds if d.answered), None)
     if active_dbd is None:
@@ -90,11 +106,41 @@ def observe(alive: dict[str, bool], at: dt.datetime) -> ClusterObservation:
             None,
             Reason.UNREACHABLE,
         )
+    elif not alive["db"]:
+        dbd = ServiceObservation(
+            "slurmdbd",
+            State.DOWN,
+            Condition.DATABASE_UNREACHABLE,
+            False,
+            None,
+            active_dbd,
+            Reason.DATABASE,
+        )
     else:
         condition = Condition.OK if active_dbd.role == "primary" else Condition.FAILOVER
         redundant = False if any(d.state is State.DOWN for d in dbds) else None
         dbd = ServiceObservation("slurmdbd", State.UP, condition, True, redundant, active_dbd)
     return ClusterObservation("prod", at, (*ctls, *dbds), {"slurmctld": ctl, "slurmdbd": dbd})
+
+
+def _blind(at: dt.datetime) -> ClusterObservation:
+    """munge broken on the monitor's host: every command fails to authenticate."""
+    daemons = tuple(
+        DaemonObservation(d, h, r, State.UNKNOWN, Reason.AUTH)
+        for d, hosts in (("slurmctld", CONTROLLERS), ("slurmdbd", DBDS))
+        for h, r in hosts
+    )
+    services = {
+        name: ServiceObservation(
+            name, State.UNKNOWN, Condition.BLIND, None, None, None, Reason.AUTH
+        )
+        for name in ("slurmctld", "slurmdbd")
+    }
+    errors = (
+        ProbeError("ping", "auth", "Munge encode failed", at),
+        ProbeError("dbd_stats", "auth", "Protocol authentication error", at),
+    )
+    return ClusterObservation("prod", at, daemons, services, blind=True, errors=errors)
 
 
 @dataclass
@@ -125,10 +171,12 @@ class Receiver:
 class Replay:
     """The daemon's loop for one cluster, on a fake clock, against a scripted cluster."""
 
-    def __init__(self, eng: AlertEngine, settings: MonitorSettings) -> None:
-        self.eng, self.settings = eng, settings
+    def __init__(
+        self, eng: AlertEngine, settings: MonitorSettings, *, local_dbd2: bool = False
+    ) -> None:
+        self.eng, self.settings, self.local_dbd2 = eng, settings, local_dbd2
         self.health = ClusterHealth("prod", settings, T0)
-        self.alive = {h: True for h in ("ctl1", "ctl2", "dbd1", "dbd2")}
+        self.alive = dict.fromkeys(HOSTS, True)
         self.receiver = Receiver()
         self.next_round = T0
         self.clock = T0
@@ -138,7 +186,7 @@ class Replay:
         while self.next_round <= until:
             at = self.next_round
             self.clock = at
-            obs = observe(self.alive, at)
+            obs = observe(self.alive, at, local_dbd2=self.local_dbd2)
             events = self.health.update(obs)
             now = at + dt.timedelta(seconds=PROBE_SECONDS)
             deliver_all(self.eng)
