@@ -122,6 +122,8 @@ class HttpServer:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._finish)
             self._thread.join(timeout=5)
+        elif self._thread.ident is None:  # never started: the loop is ours to close
+            self._loop.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._sock.close()
 

@@ -78,12 +78,29 @@ def _register_check_config(sub: argparse._SubParsersAction) -> None:
 
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
+    web_problems = _web_config_problems(config)
+    if web_problems:  # the web config is part of the configuration: invalid alike
+        for problem in web_problems:
+            print(problem, file=sys.stderr)
+        return 1
     print(
         f"{args.file}: OK ({len(config.clusters)} cluster(s), "
         f"{len(config.receivers)} receiver(s), {len(config.maintenance)} maintenance "
         "window(s))"
     )
     return 0
+
+
+def _web_config_problems(config: Config) -> list[str]:
+    """The problems of the web config (TLS, basic auth) ``config`` names, as FILE:LINE."""
+    from monitor.service import load_web
+
+    try:
+        load_web(config)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
 
 
 # --- parse -------------------------------------------------------------------------------

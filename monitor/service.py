@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from exporters.collectors import register_all
 from exporters.collectors.alerts import AlertCollector
 from exporters.http import Health, MetricsServer
-from exporters.web_config import load_web_config
+from exporters.web_config import WebConfig, load_web_config
 from monitor.alerting.service import Alerting
 from monitor.alertslot import AlertingSlot
 from monitor.config import Config, load_config
@@ -112,11 +112,7 @@ class Service:
         )
         register_all(self.registry, self.daemon.box.get)
         self.registry.register(AlertCollector(self.alerting.status))
-        web = (
-            load_web_config(config.monitor.web_config_file)
-            if config.monitor.web_config_file
-            else None
-        )
+        web = load_web(config)
         host, _, port = config.monitor.listen.rpartition(":")
         self.server = MetricsServer(host or "0.0.0.0", int(port), self.registry, self._health, web)
         self.notifier = Notifier()
@@ -192,6 +188,7 @@ class Service:
         self.notifier.reloading()
         try:
             new = load_config(self.config_path)
+            web = load_web(new)  # part of the configuration: both valid, or neither swapped
         except ConfigError as exc:
             self.daemon.metrics.reload_ok.set(0)
             log.error("config.reload_failed", problems=exc.problems)
@@ -200,6 +197,7 @@ class Service:
         if new.monitor.listen != self.config.monitor.listen:
             log.warning("config.listen_change_needs_restart", listen=new.monitor.listen)
         self.config = new
+        self.server.set_web_config(web)  # a rotated password stops working now
         self.ledger.reload(new)
         self.alerting.reload(new)
         self.daemon.reload(new)
@@ -222,6 +220,12 @@ class Service:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, hup)
+
+
+def load_web(config: Config) -> WebConfig | None:
+    """The web config ``config`` names (TLS, basic auth), validated; None when it names none."""
+    path = config.monitor.web_config_file
+    return load_web_config(path) if path else None
 
 
 def run_service(config_path: Path, **kwargs: Any) -> int:
