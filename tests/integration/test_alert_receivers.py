@@ -13,6 +13,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import select
 import signal
 import socket
 import ssl
@@ -28,7 +29,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from monitor.alerting.outbox import SENT
+from monitor.alerting.outbox import PENDING, SENT, Outbox
 from monitor.alerting.service import Alerting
 from monitor.cli import main
 from monitor.config import Config, load_config
@@ -620,6 +621,301 @@ url = "http://127.0.0.1:{refused}/secret-token-in-path"
 
     assert main(["test-alert", "--config", str(path), "--receiver", "nope"]) == 1
     assert capsys.readouterr().err.strip() == (f"slurm-sla: no receiver named 'nope' in {path}")
+
+
+# --- slow receivers: a deadline per attempt, each receiver on its own -----------------------
+
+HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+DEFAULT_DEADLINE = 10.0  # timeout_seconds when a receiver does not set it
+
+
+class Trickler:
+    """A receiver that answers one byte every ``every`` seconds (0: at once) and notes
+    when the client hangs up. It reads an HTTP request whole first; ``greets`` makes it
+    speak first instead (an SMTP greeting). ``headers_at_once`` sends the status line and
+    headers in one piece and trickles only the body."""
+
+    def __init__(
+        self,
+        answer: bytes = HTTP_OK,
+        every: float = 2.0,
+        *,
+        greets: bool = False,
+        headers_at_once: bool = False,
+    ) -> None:
+        self.answer, self.every = answer, every
+        self.greets, self.headers_at_once = greets, headers_at_once
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self.conns: list[socket.socket] = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list[dict]:
+        wait_until(lambda: len(self.requests) >= n, timeout, f"{n} connection(s)")
+        return self.requests
+
+    def close(self) -> None:
+        self.server.close()
+        with self.lock:
+            for conn in self.conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            record: dict = {"connected": time.monotonic(), "hung_up": None, "body": b""}
+            if not self.greets:
+                record["body"] = _read_request(conn)
+            record["at"] = time.monotonic()
+            with self.lock:
+                self.requests.append(record)
+            answer = self.answer
+            if self.headers_at_once:
+                head, _, rest = answer.partition(b"\r\n\r\n")
+                conn.sendall(head + b"\r\n\r\n")
+                answer = rest
+            if not self.every:
+                conn.sendall(answer)
+                _hung_up(conn, record, 5.0)
+                return
+            for i in range(len(answer)):
+                try:
+                    conn.sendall(answer[i : i + 1])
+                except OSError:
+                    record["hung_up"] = time.monotonic()
+                    return
+                if _hung_up(conn, record, self.every):
+                    return
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lengths = [
+        v
+        for k, _, v in (h.partition(b":") for h in head.split(b"\r\n"))
+        if k.strip().lower() == b"content-length"
+    ]
+    length = int(lengths[0]) if lengths else 0
+    while len(body) < length:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def _hung_up(conn: socket.socket, record: dict, wait: float) -> bool:
+    """Wait up to ``wait`` seconds for the client to close; note when it did."""
+    ready, _, _ = select.select([conn], [], [], wait)
+    if not ready:
+        return False
+    try:
+        data = conn.recv(4096)
+    except OSError:
+        data = b""
+    if data:
+        return False  # the client said something (SMTP): not a hang-up
+    record["hung_up"] = time.monotonic()
+    return True
+
+
+@pytest.fixture
+def trickler() -> Iterator[Trickler]:
+    server = Trickler()
+    yield server
+    server.close()
+
+
+def test_a_trickling_receiver_delays_no_other_and_ends_at_its_deadline(
+    tmp_path, recorder, trickler
+):
+    """At the shipped defaults: every notice reaches the healthy receiver within 2 s while
+    the other answers a byte every 2 s; that attempt ends at its 10 s deadline, counted
+    failed, and is retried; the outbox figures are true while it is in flight."""
+    _, alerting = make(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "slow"
+type = "webhook"
+url = "{trickler.url}/hook"
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+""",
+        extra="",
+    )
+    with running(alerting):
+        due: list[float] = []
+        for state in ({"ctl2": DOWN}, {"ctl2": DOWN, "dbd2": DOWN}, {}):
+            due.append(time.monotonic())
+            outage(alerting, **state)
+            got = recorder.wait_for(len(due), "/hook")
+            assert got[-1]["at"] - due[-1] < 2.0, f"notice {len(due)} late"
+            if len(due) == 1:
+                trickler.wait_for(1)
+        assert [body(r)["status"] for r in got] == ["firing", "firing", "resolved"]
+        first = trickler.requests[0]
+        assert first["hung_up"] is None  # all of it while "slow" was still in flight
+
+        def figures():
+            s = alerting.status().receivers
+            return (s["hook"].sent_total, s["hook"].queued, s["slow"].queued)
+
+        wait_until(lambda: figures() == (3, 0, 3), what="the outbox figures")
+        assert first["hung_up"] is None  # read during the attempt, not after it
+
+        trickler.wait_for(2)  # the retry
+        took = first["hung_up"] - first["at"]
+        assert DEFAULT_DEADLINE - 1.5 <= took <= DEFAULT_DEADLINE + 3.0, took
+        slow = [i for i in alerting.outbox.items() if i.receiver == "slow"][0]
+        assert slow.attempts >= 1 and slow.last_error == "deadline exceeded (10 s)"
+        assert alerting.status().receivers["slow"].failed_total >= 1
+        assert body(trickler.requests[1])["status"] == "firing"  # the same notice again
+
+
+def test_test_alert_against_a_trickling_receiver_fails_at_its_deadline(
+    tmp_path, recorder, trickler, capsys
+):
+    path = config_file(
+        tmp_path,
+        f"""
+[[receivers]]
+name = "slow"
+type = "webhook"
+url = "{trickler.url}/hook"
+timeout_seconds = 2
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{recorder.url}/hook"
+""",
+    )
+    started = time.monotonic()
+    assert main(["test-alert", "--config", str(path)]) == 1
+    took = time.monotonic() - started
+    assert took < 2 + 3.0, took
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        "slurm-sla test-alert: slow: test alert firing: not delivered: deadline exceeded (2 s)"
+    ]
+    assert out.out.splitlines() == [
+        "hook: test alert firing: delivered",
+        "hook: test alert resolved: delivered",
+    ]
+    wait_until(lambda: trickler.requests[0]["hung_up"], 5.0, "the cut connection")
+
+
+def test_a_2xx_whose_body_trickles_is_delivered_at_once(tmp_path, capsys):
+    """The status says the receiver accepted the notice; retrying because its body is slow
+    would page twice."""
+    slow_body = Trickler(headers_at_once=True)
+    try:
+        path = config_file(
+            tmp_path,
+            f'[[receivers]]\nname = "hook"\ntype = "webhook"\nurl = "{slow_body.url}/hook"\n',
+        )
+        started = time.monotonic()
+        assert main(["test-alert", "--config", str(path)]) == 0
+        assert time.monotonic() - started < 2.0  # the first body byte comes 2 s late
+        assert len(slow_body.requests) == 2
+    finally:
+        slow_body.close()
+
+
+def test_an_smtp_server_trickling_its_greeting_ends_at_the_deadline(tmp_path, capsys):
+    smtp = Trickler(b"220 slow.example.org ESMTP\r\n", greets=True)
+    try:
+        path = config_file(
+            tmp_path,
+            f"""
+[[receivers]]
+name = "admins"
+type = "email"
+host = "127.0.0.1"
+port = {smtp.port}
+security = "none"
+from = "slurm-sla-monitor@example.org"
+to = ["hpc@example.org"]
+timeout_seconds = 2
+""",
+        )
+        started = time.monotonic()
+        assert main(["test-alert", "--config", str(path)]) == 1
+        assert time.monotonic() - started < 2 + 3.0
+        assert capsys.readouterr().err.strip() == (
+            "slurm-sla test-alert: admins: test alert firing: not delivered: "
+            "deadline exceeded (2 s)"
+        )
+        (conn,) = smtp.wait_for(1)
+        wait_until(lambda: conn["hung_up"], 5.0, "the cut connection")
+        assert conn["hung_up"] - conn["connected"] < 2 + 1.5
+    finally:
+        smtp.close()
+
+
+def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
+    config_file(
+        tmp_path,
+        f'[[receivers]]\nname = "slow"\ntype = "webhook"\nurl = "{trickler.url}/hook"\n',
+    )
+    script = (
+        "import datetime as dt, time\n"
+        "from monitor.alerting.service import Alerting\n"
+        "from monitor.config import load_config\n"
+        "from monitor.store.db import Database\n"
+        "from tests.unit.test_alert_support import DOWN, status\n"
+        f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
+        "alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))\n"
+        "alerting.start()\n"
+        "now = dt.datetime.now(dt.UTC)\n"
+        "alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=now), [], now)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    try:
+        trickler.wait_for(1)  # the attempt is in flight
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    config = load_config(tmp_path / "config.toml")
+    db = Database.in_dir(config.monitor.state_dir)
+    (row,) = Outbox(db).items(PENDING)  # the attempt died with the process, the row did not
+    assert row.attempts == 0
+    trickler.every = 0  # the receiver is well again
+    alerting = Alerting(config, db)
+    with running(alerting):
+        wait_until(lambda: alerting.outbox.items(SENT), what="the notice delivered")
+        (row,) = alerting.outbox.items()
+        assert row.notification.alerts[0].labels["alertname"] == "SlurmctldDown"
+        assert body(trickler.requests[-1])["alerts"][0]["labels"]["alertname"] == "SlurmctldDown"
 
 
 def test_promtool_accepts_the_alert_metrics():

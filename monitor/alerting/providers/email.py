@@ -22,6 +22,7 @@ import email.utils
 import html
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -176,11 +177,19 @@ def deliver_message(
     """Send a prepared message through this receiver's server (TLS, auth, secrets and the
     error wording in one place; the report mailer adds attachments first). The whole
     conversation is bounded by ``deadline`` (default: ``timeout_seconds`` from now)."""
-    deadline = deadline or Deadline(options.timeout_seconds)
+    watchdog = None
+    if deadline is None:  # called directly (the report mailer): expire it ourselves
+        deadline = Deadline(options.timeout_seconds)
+        watchdog = threading.Timer(options.timeout_seconds, deadline.expire)
+        watchdog.daemon = True
+        watchdog.start()
     try:
         _converse(options, msg, deadline)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line
         return Delivery(False, None, deadline.message) if deadline.expired else _failed(exc)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
     return Delivery(True, 250)
 
 

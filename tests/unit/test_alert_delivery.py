@@ -1,0 +1,186 @@
+"""Delivery attempts end at their deadline, and one receiver's slow attempt never holds
+another receiver: the deadline's cuts, ``Receiver.deliver`` leaving a hung send behind,
+the per-receiver workers, and ``stop`` cutting what is in flight. Real threads with short
+deadlines; every wait is on a condition."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from monitor.alerting.model import Notification
+from monitor.alerting.outbox import PENDING, SENT, Outbox
+from monitor.alerting.providers.base import (
+    Delivery,
+    ProviderSpec,
+    ReceiverOptions,
+    SendContext,
+)
+from monitor.alerting.providers.deadline import Deadline
+from monitor.alerting.sender import OutboxSender, Receiver, RetryPolicy
+from monitor.probes.base import utc_now
+from tests.unit.test_alert_outbox import note
+from tests.unit.test_alert_support import FakeSend, db_at
+
+
+def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {check}"
+        time.sleep(0.01)
+
+
+class Hanging:
+    """A send that hangs until the deadline cuts it, as a socket read does when the
+    receiver trickles its answer; it registers its cut the way the HTTP client does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.started = threading.Event()
+        self.cut = threading.Event()
+
+    def __call__(self, options: ReceiverOptions, n: Notification, ctx: SendContext) -> Delivery:
+        self.calls += 1
+        assert ctx.deadline is not None
+        cut = self.cut = threading.Event()  # this attempt's
+        ctx.deadline.on_expiry(cut.set)
+        self.started.set()
+        cut.wait(60)
+        return Delivery(False, None, "connection closed by the receiver")
+
+
+def receiver(name: str, send, timeout: float = 10.0) -> Receiver:
+    spec = ProviderSpec("fake", ReceiverOptions, lambda o, n, now: {}, send)
+    return Receiver(name, spec, ReceiverOptions(timeout_seconds=timeout))
+
+
+# --- the deadline --------------------------------------------------------------------------
+
+
+def test_a_deadline_runs_its_cuts_once_when_it_expires():
+    now = [100.0]
+    deadline = Deadline(5, clock=lambda: now[0])
+    cuts: list[str] = []
+    deadline.on_expiry(lambda: cuts.append("a"))
+    deadline.on_expiry(lambda: 1 / 0)  # a failing cut does not stop the others
+    deadline.on_expiry(lambda: cuts.append("b"))
+    now[0] = 103.0
+    assert deadline.remaining() == 2.0 and not deadline.expired and not deadline.cut
+    now[0] = 105.0
+    assert deadline.expired and not deadline.cut and cuts == []  # expired, not yet cut
+    deadline.expire()
+    deadline.expire()
+    assert cuts == ["a", "b"] and deadline.cut
+    assert deadline.message == "deadline exceeded (5 s)"
+    deadline.on_expiry(lambda: cuts.append("late"))  # registered after: cut at once
+    assert cuts == ["a", "b", "late"]
+
+
+def test_an_early_expiry_says_why():
+    deadline = Deadline(10)
+    deadline.expire("the monitor is stopping")
+    assert deadline.cut and deadline.message == "the monitor is stopping"
+
+
+# --- one attempt ---------------------------------------------------------------------------
+
+
+def test_an_attempt_that_hangs_ends_at_its_deadline_and_is_cut():
+    hang = Hanging()
+    r = receiver("slow", hang, timeout=0.3)
+    started = time.monotonic()
+    result = r.deliver(note(receiver="slow"), utc_now(), http=None)
+    took = time.monotonic() - started
+    assert (result.ok, result.error) == (False, "deadline exceeded (0.3 s)")
+    assert hang.cut.is_set()  # the send's sockets were shut, so it does not linger
+    assert 0.3 <= took < 2.0
+
+
+def test_an_attempt_that_cannot_be_cut_is_left_behind():
+    release = threading.Event()
+
+    def stuck(options, n, ctx):  # a hung DNS lookup: nothing to cut
+        release.wait(60)
+        return Delivery(True, 200)
+
+    started = time.monotonic()
+    result = receiver("dns", stuck, timeout=0.2).deliver(note(), utc_now(), http=None)
+    assert result.error == "deadline exceeded (0.2 s)"
+    assert time.monotonic() - started < 2.0
+    release.set()
+
+
+def test_an_attempt_within_its_deadline_keeps_its_outcome():
+    r = receiver("ok", FakeSend([Delivery(False, 503, "HTTP 503", retry_after=7)]))
+    assert r.deliver(note(), utc_now(), http=None) == Delivery(False, 503, "HTTP 503", 7)
+
+    def broken(options, n, ctx):
+        raise KeyError("bug")
+
+    assert receiver("bug", broken).deliver(note(), utc_now(), None).error == (
+        "internal error (KeyError)"
+    )
+
+
+# --- the workers ---------------------------------------------------------------------------
+
+
+def sender(tmp_path, *receivers, on_change=lambda: None) -> tuple[Outbox, OutboxSender]:
+    box = Outbox(db_at(tmp_path))
+    s = OutboxSender(
+        box,
+        list(receivers),
+        RetryPolicy(0.2, 0.4),
+        clock=utc_now,
+        rng=random.Random(3),
+        on_change=on_change,
+    )
+    return box, s
+
+
+def test_a_hanging_receiver_never_holds_another_and_the_figures_stay_true(tmp_path):
+    hang, fast = Hanging(), FakeSend()
+    figures: list[dict] = []
+    box, s = sender(
+        tmp_path,
+        receiver("slow", hang, timeout=2.0),
+        receiver("fast", fast),
+        on_change=lambda: figures.append(dict(box.queues())),
+    )
+    s.start()
+    try:
+        box.enqueue(note("a", receiver="slow"), utc_now())
+        box.enqueue(note("a", receiver="fast"), utc_now())
+        s.wake()
+        wait_until(hang.started.is_set)
+        for group in ("b", "c"):  # due while the slow attempt is in flight
+            box.enqueue(note(group, receiver="fast"), utc_now())
+            s.wake()
+        wait_until(lambda: len(fast.got) == 3)
+        assert not hang.cut.is_set()  # all three arrived while "slow" was still hanging
+        assert s.stats()["fast"].sent == 3 and s.stats()["slow"].failed == 0
+        wait_until(lambda: figures and figures[-1]["fast"].depth == 0)
+        assert figures[-1]["slow"].depth == 1  # reported during the attempt, not after it
+        wait_until(lambda: hang.calls >= 2)  # cut at its deadline, then retried
+        (item,) = box.items(PENDING)
+        assert (item.receiver, item.last_error) == ("slow", "deadline exceeded (2 s)")
+        assert item.attempts >= 1 and s.stats()["slow"].failed >= 1
+    finally:
+        s.stop()
+
+
+def test_stop_cuts_the_attempt_in_flight_and_keeps_the_row(tmp_path):
+    hang = Hanging()
+    box, s = sender(tmp_path, receiver("slow", hang, timeout=60))
+    s.start()
+    box.enqueue(note(receiver="slow"), utc_now())
+    s.wake()
+    wait_until(hang.started.is_set)
+    started = time.monotonic()
+    s.stop()
+    assert time.monotonic() - started < 3.0
+    (item,) = box.items()
+    assert item.last_error == "the monitor is stopping"
+    assert box.items(SENT) == []  # still pending: delivered after the restart
