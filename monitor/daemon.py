@@ -268,8 +268,6 @@ class Daemon:
         for probe, result in results.items():
             if result.started_at >= obs.observed_at:  # fresh in this round
                 self.metrics.probe_duration.labels(name, probe).observe(result.duration_seconds)
-                if result.reason is not None:
-                    self.metrics.probe_failures.labels(name, probe, result.reason.value).inc()
         log.debug(
             "probe.finished",
             cluster=name,

@@ -29,12 +29,8 @@ class MonitorMetrics:
             buckets=ROUND_BUCKETS,
             registry=registry,
         )
-        self.probe_failures = Counter(
-            "slurm_sla_monitor_probe_failures_total",
-            "Probe commands that failed, by reason.",
-            ["cluster", "probe", "reason"],
-            registry=registry,
-        )
+        # slurm_sla_monitor_probe_failures_total is derived from the cluster health's count,
+        # with slurm_probe_errors_total (exporters/collectors/services.py): one source.
         self.round_errors = Counter(
             "slurm_sla_monitor_round_errors_total",
             "Probe rounds that crashed (a bug: see the log).",

@@ -47,6 +47,14 @@ class ServiceCollector(SnapshotCollector):
             "parse, command_failed, unreachable, standby, database).",
             labels=["cluster", "probe", "reason"],
         )
+        # The same failures under the monitor's self-metrics name: one count (the cluster
+        # health's, which counts a slow probe's failure once however many rounds carry it),
+        # two names, so they cannot diverge.
+        failures = CounterMetricFamily(
+            "slurm_sla_monitor_probe_failures",
+            "Probe commands that failed, by reason: the same counts as slurm_probe_errors_total.",
+            labels=["cluster", "probe", "reason"],
+        )
         last = GaugeMetricFamily(
             "slurm_sla_last_probe_timestamp_seconds",
             "When this cluster's values were last refreshed by a probe round.",
@@ -69,6 +77,7 @@ class ServiceCollector(SnapshotCollector):
             failovers.add_metric([cluster.name], float(cluster.failovers_total))
             for (probe, reason), count in sorted(cluster.probe_errors_total.items()):
                 errors.add_metric([cluster.name, probe, reason], float(count))
+                failures.add_metric([cluster.name, probe, reason], float(count))
             if cluster.last_probe_at is not None:
                 last.add_metric([cluster.name], cluster.last_probe_at.timestamp())
-        yield from (up, redundancy, active, failovers, errors, last)
+        yield from (up, redundancy, active, failovers, errors, failures, last)
