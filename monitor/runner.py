@@ -4,6 +4,9 @@ Every command runs from an argv list (never a shell), in its own process group, 
 timeout the caller must give, ``LC_ALL=C`` so Slurm's messages are the ones we match, and
 bounded capture so a runaway command cannot exhaust memory. The result says why a command
 failed in the words of the probe contract (``timeout``, ``auth``, ...), never by raising.
+On timeout the command's whole process tree dies, even what left its group or session
+(:mod:`monitor.process_tree`), and a stderr line naming a cause Slurm would only retry on
+stops the command early with that cause.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import contextlib
 import os
 import re
 import selectors
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from monitor import process_tree
 
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 STDERR_LOG_LIMIT = 500
@@ -90,6 +94,48 @@ def stderr_signature(stderr: str) -> FailureReason | None:
     return None
 
 
+# Causes Slurm's clients retry on for a long time (``cannot stat file`` for 60 s, a
+# host that does not resolve for 10 s per name) or die of, while the cause is already
+# plain on stderr: the command is stopped at the first such line and the cause is the
+# message. All of them are the monitor host's problem, so the reason is command_failed
+# (the monitor cannot see), never a verdict about a daemon. Texts of Slurm 22.05.
+_FATAL_STDERR: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"cannot stat file (?P<detail>.*?)(?:, retrying.*)?$", re.M),
+        "a Slurm configuration file does not exist",
+    ),
+    (
+        re.compile(r'unable to read (?P<detail>"[^"]*": Permission denied)', re.M),
+        "the Slurm configuration file is not readable by the monitor's user",
+    ),
+    (
+        re.compile(r"(?P<detail>Could not establish a configuration source)", re.M),
+        "no Slurm configuration (no slurm.conf, and no configless DNS SRV record)",
+    ),
+    (
+        re.compile(r'(?P<detail>Unable to resolve "[^"]*")', re.M),
+        "a host name in the Slurm configuration does not resolve on the monitor's host",
+    ),
+    (
+        re.compile(
+            r"getaddrinfo\(\) failed: (?P<detail>Name or service not known"
+            r"|Temporary failure in name resolution)",
+            re.M,
+        ),
+        "a host name in the Slurm configuration does not resolve on the monitor's host",
+    ),
+)
+
+
+def fatal_stderr(text: str) -> str | None:
+    """The cause named by a fatal Slurm client error in ``text`` (complete lines), if any."""
+    for pattern, hint in _FATAL_STDERR:
+        match = pattern.search(text)
+        if match:
+            return f"{hint} ({match.group('detail').strip()[:STDERR_LOG_LIMIT]})"
+    return None
+
+
 @dataclass(frozen=True)
 class CommandResult:
     argv: tuple[str, ...]
@@ -123,26 +169,23 @@ def run_command(
 
     ``env`` is added to a copy of this process's environment (``SLURM_CONF`` and such);
     ``LC_ALL=C`` always wins. ``stdin`` is fed to the command (``unmunge`` reads a credential);
-    without it the command reads from /dev/null.
+    without it the command reads from /dev/null. A stderr line that names a cause Slurm
+    would only retry on (no slurm.conf, a host that does not resolve) stops the command
+    at once, with that cause as the message, instead of waiting for the timeout.
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     args = tuple(str(a) for a in argv)
+    process_tree.enable_subreaper()
+    marker = process_tree.begin()
     child_env = dict(os.environ)
     if env:
         child_env.update(env)
     child_env["LC_ALL"] = "C"
+    child_env[process_tree.MARKER] = marker
     started = monotonic()
     try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
-            args,
-            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_env,
-            start_new_session=True,  # its own process group, so a timeout kills its children
-            close_fds=True,
-        )
+        return _run(args, child_env, marker, timeout, stdin, max_output_bytes, monotonic)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         return CommandResult(
             args,
@@ -153,15 +196,52 @@ def run_command(
             FailureReason.MISSING_BINARY,
             f"{args[0]}: {exc.strerror or exc}",
         )
+    finally:
+        process_tree.end(marker)
+        process_tree.sweep()
+
+
+def _run(
+    args: tuple[str, ...],
+    env: dict[str, str],
+    marker: str,
+    timeout: float,
+    stdin: bytes | None,
+    max_output_bytes: int,
+    monotonic: Callable[[], float],
+) -> CommandResult:
+    started = monotonic()
+    proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+        args,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # its own process group, so a timeout kills its children
+        close_fds=True,
+    )
     if stdin is not None:
         _feed(proc, stdin)
-    stdout, stderr, timed_out, truncated = _collect(
-        proc, started + timeout, max_output_bytes, monotonic
-    )
+    got = _collect(proc, started + timeout, max_output_bytes, monotonic)
+    if got.timed_out or got.fatal is not None:
+        victims = process_tree.freeze_and_kill(proc.pid, marker)
+        proc.wait()
+        process_tree.reap(victims)
     duration = monotonic() - started
-    out = stdout.decode("utf-8", errors="replace")
-    err = stderr.decode("utf-8", errors="replace")
-    if timed_out:
+    out = got.stdout.decode("utf-8", errors="replace")
+    err = got.stderr.decode("utf-8", errors="replace")
+    if got.fatal is not None:
+        return CommandResult(
+            args,
+            None,
+            out,
+            err,
+            duration,
+            FailureReason.COMMAND_FAILED,
+            f"{_name(args)}: {got.fatal}",
+            got.truncated,
+        )
+    if got.timed_out:
         return CommandResult(
             args,
             None,
@@ -169,19 +249,34 @@ def run_command(
             err,
             duration,
             FailureReason.TIMEOUT,
-            f"{_name(args)} did not finish within {timeout:g} s",
-            truncated,
+            f"{_name(args)} did not finish within {timeout:g} s{_last_words(err)}",
+            got.truncated,
         )
     reason = classify(proc.returncode, err)
     message = ""
     if reason is not None:
         first = err.strip().splitlines()[0] if err.strip() else "no message on stderr"
         message = f"{_name(args)} exited {proc.returncode}: {first[:STDERR_LOG_LIMIT]}"
-    return CommandResult(args, proc.returncode, out, err, duration, reason, message, truncated)
+    return CommandResult(args, proc.returncode, out, err, duration, reason, message, got.truncated)
 
 
 def _name(args: tuple[str, ...]) -> str:
     return " ".join([os.path.basename(args[0]), *args[1:3]])
+
+
+def _last_words(stderr: str) -> str:
+    """What a command that timed out said last, which often says why."""
+    lines = stderr.strip().splitlines()
+    return f" (last on stderr: {lines[-1].strip()[:STDERR_LOG_LIMIT]})" if lines else ""
+
+
+@dataclass(frozen=True)
+class _Collected:
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    truncated: bool
+    fatal: str | None  # the cause named by a fatal stderr line, when one stopped the command
 
 
 def _collect(
@@ -189,17 +284,20 @@ def _collect(
     deadline: float,
     limit: int,
     monotonic: Callable[[], float],
-) -> tuple[bytes, bytes, bool, bool]:
-    """Read both pipes until EOF or the deadline; keep at most ``limit`` bytes of each."""
+) -> _Collected:
+    """Read both pipes until EOF, the deadline, or a fatal stderr line; keep at most
+    ``limit`` bytes of each."""
     assert proc.stdout is not None and proc.stderr is not None
     buffers = {proc.stdout: bytearray(), proc.stderr: bytearray()}
     truncated = False
     timed_out = False
+    fatal: str | None = None
+    scanned = 0  # stderr bytes already checked for fatal lines
     with selectors.DefaultSelector() as sel:
         for pipe in buffers:
             os.set_blocking(pipe.fileno(), False)
             sel.register(pipe, selectors.EVENT_READ)
-        while sel.get_map():
+        while sel.get_map() and fatal is None:
             remaining = deadline - monotonic()
             if remaining <= 0:
                 timed_out = True
@@ -215,16 +313,20 @@ def _collect(
                     buf += chunk[:room]
                 if len(chunk) > max(room, 0):
                     truncated = True  # keep draining so the child never blocks on a full pipe
-    if not timed_out:
+                if key.fileobj is proc.stderr:
+                    end = buf.rfind(b"\n") + 1
+                    if end > scanned:
+                        fatal = fatal_stderr(buf[scanned:end].decode("utf-8", "replace"))
+                        scanned = end
+    if not timed_out and fatal is None:
         try:
             proc.wait(timeout=max(0.05, deadline - monotonic()))
         except subprocess.TimeoutExpired:
             timed_out = True  # closed its pipes but did not exit
-    if timed_out:
-        _kill_group(proc)
     for pipe in buffers:
         pipe.close()
-    return bytes(buffers[proc.stdout]), bytes(buffers[proc.stderr]), timed_out, truncated
+    out, err = bytes(buffers[proc.stdout]), bytes(buffers[proc.stderr])
+    return _Collected(out, err, timed_out, truncated, fatal)
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
@@ -233,9 +335,3 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
     with contextlib.suppress(BrokenPipeError):
         proc.stdin.write(data)
         proc.stdin.close()
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
