@@ -21,18 +21,25 @@ def _script(tmp_path: Path, name: str, body: str) -> str:
 
 # The stderr texts real Slurm 22.05 prints in each failure (../shared/SLURM-LAB.md).
 SLURM_ERRORS = [
-    ("slurm_get_statistics: Unable to contact slurm controller (connect failure)", 255,
-     FailureReason.UNREACHABLE),
-    ("slurm_get_statistics: Slurm backup controller in standby mode", 255,
-     FailureReason.STANDBY),
-    ("sacctmgr: error: Sending PersistInit msg: Connection refused", 1,
-     FailureReason.UNREACHABLE),
+    (
+        "slurm_get_statistics: Unable to contact slurm controller (connect failure)",
+        255,
+        FailureReason.UNREACHABLE,
+    ),
+    ("slurm_get_statistics: Slurm backup controller in standby mode", 255, FailureReason.STANDBY),
+    ("sacctmgr: error: Sending PersistInit msg: Connection refused", 1, FailureReason.UNREACHABLE),
     ("sacctmgr: error: Unable to connect to database", 1, FailureReason.DATABASE),
-    ("scontrol: error: Munge encode failed: Failed to access \"/run/munge/munge.socket.2\"",
-     1, FailureReason.AUTH),
+    (
+        'scontrol: error: Munge encode failed: Failed to access "/run/munge/munge.socket.2"',
+        1,
+        FailureReason.AUTH,
+    ),
     ("slurm_ping error: Protocol authentication error", 1, FailureReason.AUTH),
-    ("sdiag: error: slurm_get_statistics: Socket timed out on send/recv operation", 255,
-     FailureReason.TIMEOUT),
+    (
+        "sdiag: error: slurm_get_statistics: Socket timed out on send/recv operation",
+        255,
+        FailureReason.TIMEOUT,
+    ),
     ("something nobody has seen before", 3, FailureReason.COMMAND_FAILED),
 ]
 
@@ -102,8 +109,9 @@ def test_environment_has_lc_all_c_and_extras(tmp_path):
 
 
 def test_output_is_bounded(tmp_path):
-    result = run_command([sys.executable, "-c", "print('x' * 3_000_000)"], timeout=10,
-                         max_output_bytes=1000)
+    result = run_command(
+        [sys.executable, "-c", "print('x' * 3_000_000)"], timeout=10, max_output_bytes=1000
+    )
     assert result.truncated
     assert len(result.stdout) == 1000
     assert result.returncode == 0
@@ -129,3 +137,92 @@ def test_timeout_must_be_given_and_positive():
 def test_classify_zero_is_success_whatever_stderr_says():
     assert classify(0, "authentication error") is None
     assert classify(1, "Munge decode failed") is FailureReason.AUTH
+
+
+# What real scontrol 22.05 prints before it retries (for 60 s) or dies, recorded with
+# `SLURM_CONF=... scontrol ping` on Debian 12; the fake then hangs as scontrol would.
+SLURM_CAUSES = [
+    (
+        "scontrol: error: s_p_parse_file: cannot stat file /etc/slurm/slurm.conf: "
+        "No such file or directory, retrying in 1sec up to 60sec",
+        "does not exist (/etc/slurm/slurm.conf: No such file or directory)",
+    ),
+    (
+        'scontrol: error: s_p_parse_file: unable to read "/etc/slurm/slurm.conf": '
+        "Permission denied",
+        'not readable by the monitor\'s user ("/etc/slurm/slurm.conf": Permission denied)',
+    ),
+    (
+        "scontrol: fatal: Could not establish a configuration source",
+        "no slurm.conf, and no configless DNS SRV record",
+    ),
+    (
+        "scontrol: error: get_addr_info: getaddrinfo() failed: Name or service not known: "
+        "No such file or directory, attempt number -4",
+        "does not resolve on the monitor's host (Name or service not known)",
+    ),
+    (
+        'scontrol: error: slurm_set_addr: Unable to resolve "ctl2.example"',
+        'does not resolve on the monitor\'s host (Unable to resolve "ctl2.example")',
+    ),
+]
+
+
+@pytest.mark.parametrize(("stderr", "says"), SLURM_CAUSES)
+def test_a_slurm_error_naming_its_cause_stops_the_command_at_once(tmp_path, stderr, says):
+    cmd = _script(tmp_path, "scontrol", f"echo '{stderr}' >&2\nsleep 60\n")
+    result = run_command([cmd, "ping"], timeout=30)
+    # Not a timeout: the cause is the answer, long before the 30 s deadline.
+    assert result.reason is FailureReason.COMMAND_FAILED
+    assert result.returncode is None
+    assert result.message.startswith("scontrol ping: ")
+    assert says in result.message
+    assert "retrying" not in result.message
+
+
+def test_a_cause_split_across_writes_is_still_seen(tmp_path):
+    cmd = _script(
+        tmp_path,
+        "scontrol",
+        "printf 'scontrol: error: s_p_parse_file: cannot st' >&2\nsleep 0.2\n"
+        "printf 'at file /x/slurm.conf: No such file or directory\\n' >&2\nsleep 60\n",
+    )
+    result = run_command([cmd, "ping"], timeout=30)
+    assert result.reason is FailureReason.COMMAND_FAILED
+    assert "/x/slurm.conf" in result.message
+
+
+def test_a_cause_after_a_normal_exit_keeps_the_exit_status(tmp_path):
+    # A short-lived command printing a cause is stopped or finishes: either way the
+    # verdict is command_failed with the cause, never a timeout.
+    cmd = _script(
+        tmp_path,
+        "scontrol",
+        "echo 'scontrol: fatal: Could not establish a configuration source' >&2\nexit 1\n",
+    )
+    result = run_command([cmd, "ping"], timeout=30)
+    assert result.reason is FailureReason.COMMAND_FAILED
+    assert "configuration source" in result.message
+
+
+def test_other_errors_do_not_stop_the_command(tmp_path):
+    cmd = _script(
+        tmp_path,
+        "scontrol",
+        "echo 'scontrol: error: cannot find file of the day' >&2\nsleep 0.3\necho answer\n",
+    )
+    result = run_command([cmd, "ping"], timeout=30)
+    assert result.ok and result.stdout == "answer\n"
+
+
+def test_a_timeout_says_what_the_command_said_last(tmp_path):
+    cmd = _script(
+        tmp_path,
+        "sdiag",
+        "echo 'sdiag: error: first' >&2\necho 'sdiag: error: last words' >&2\nsleep 60\n",
+    )
+    result = run_command([cmd], timeout=0.5)
+    assert result.reason is FailureReason.TIMEOUT
+    assert result.message == (
+        "sdiag did not finish within 0.5 s (last on stderr: sdiag: error: last words)"
+    )
