@@ -394,12 +394,14 @@ def monitor_blind(ctx: Context) -> None:
             ctx.hold("SlurmMonitorBlind", name)
             continue
         seen = "; ".join(f"{e.probe}: {e.reason}" for e in errors[:6]) or "no usable answer"
+        # The first message names the cause (a missing slurm.conf, munge), so the page does.
+        why = next((f" {e.message}." for e in errors if e.message), "")
         ctx.fire(
             "SlurmMonitorBlind",
             name,
             svc.since,
             f"The monitor cannot see {name} of cluster {ctx.cluster}",
-            f"Probes fail ({seen}). {name} itself may be fine: this is the monitor's problem "
+            f"Probes fail ({seen}).{why} {name} itself may be fine: this is the monitor's problem "
             "(munge or credentials, a missing binary, or timeouts), not an outage, and it "
             "hides outages until fixed.",
             service=name,
