@@ -14,9 +14,9 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.alerting.testalert import register as _register_test_alert
-from monitor.cli_args import add_config_argument
+from monitor.cli_args import COULD_NOT_RUN, ArgumentParser, add_config_argument
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, MonitorError, ParseError
+from monitor.errors import ConfigError, ConfigUnreadable, MonitorError, ParseError, StoreError
 from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
 from monitor.report.cli import register_report as _register_report
@@ -25,33 +25,42 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: each command's own (README), or :data:`COULD_NOT_RUN` (4) when it could
+    not run at all: bad arguments, a configuration missing or invalid, an unusable state
+    store, an OS failure such as a taken listen address."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version: 0; a usage error: COULD_NOT_RUN
+        return exc.code if isinstance(exc.code, int) else COULD_NOT_RUN
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
-        return 1
+        return COULD_NOT_RUN
     try:
         return handler(args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return 1
+        return COULD_NOT_RUN
+    except StoreError as exc:
+        print(f"slurm-sla: {exc}", file=sys.stderr)
+        return COULD_NOT_RUN
     except MonitorError as exc:
         print(f"slurm-sla: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # stdout closed early (| head): not an error
         return 0
-    except OSError as exc:  # e.g. the listen address is taken, a file cannot be written
+    except OSError as exc:  # e.g. the listen address is taken
         where = f" {exc.filename}" if exc.filename else ""
         print(f"slurm-sla:{where} {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return COULD_NOT_RUN
     except KeyboardInterrupt:
         return 130
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="slurm-sla",
         description="Health and SLA monitor for highly available Slurm clusters.",
     )
@@ -70,14 +79,21 @@ def _register_check_config(sub: argparse._SubParsersAction) -> None:
         "check-config",
         help="validate a configuration file",
         description="Validate FILE; print every error as FILE:LINE: key: "
-        "message. Exit 0 valid, 1 invalid.",
+        "message. Exit 0 valid, 1 invalid, 4 FILE cannot be read.",
     )
     p.add_argument("file", type=Path, metavar="FILE")
     p.set_defaults(handler=_check_config)
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.file)
+    try:
+        config = load_config(args.file)
+    except ConfigUnreadable:
+        raise  # no verdict: could not run
+    except ConfigError as exc:  # the verdict "invalid"
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
     web_problems = _web_config_problems(config)
     if web_problems:  # the web config is part of the configuration: invalid alike
         for problem in web_problems:
@@ -111,8 +127,8 @@ def _register_parse(sub: argparse._SubParsersAction) -> None:
         "parse",
         help="parse saved Slurm command output into JSON",
         description="Parse saved output of a Slurm command (text or --json "
-        "form) and print the JSON document. Exit 0, or 1 naming "
-        "what could not be parsed.",
+        "form) and print the JSON document. Exit 0, 1 naming "
+        "what could not be parsed, or 4 when FILE cannot be read.",
     )
     p.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
     p.add_argument(
@@ -131,7 +147,7 @@ def _parse(args: argparse.Namespace) -> int:
         raw = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
     except OSError as exc:
         print(f"slurm-sla parse: {source}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return COULD_NOT_RUN
     text = raw.decode("utf-8", errors="replace")
     try:
         result = parser_for(args.kind)(text)
@@ -152,7 +168,8 @@ def _register_probe(sub: argparse._SubParsersAction) -> None:
         help="probe every cluster once and print the verdict",
         description="One probe round of every configured cluster, without "
         "hysteresis. Exit 0 all up, 1 degraded (or redundancy "
-        "lost), 2 a service down, 3 could not probe.",
+        "lost), 2 a service down, 3 could not probe, 4 could not run "
+        "(bad configuration).",
     )
     add_config_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

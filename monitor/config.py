@@ -20,7 +20,7 @@ from monitor.alerting.providers import read_receiver_options
 from monitor.alerting.settings import AlertSettings, read_alerts
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ConfigUnreadable
 from monitor.report.settings import ReportSettings, read_report
 
 DEFAULT_CONFIG_PATH = Path("/etc/slurm-sla-monitor/config.toml")
@@ -148,9 +148,20 @@ def load_config(path: Path | str) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+        hint = ""
+        if path == DEFAULT_CONFIG_PATH:
+            hint = " (the default: install one there, or name yours with --config FILE)"
+        raise ConfigUnreadable([f"{path}: file not found{hint}"]) from None
+    except IsADirectoryError:
+        raise ConfigUnreadable([f"{path}: is a directory, not a configuration file"]) from None
+    except OSError as exc:
+        raise ConfigUnreadable([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigUnreadable(
+            [f"{path}: cannot read: not UTF-8 text (byte {exc.start})"]
+        ) from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise ConfigUnreadable([f"{path!s:.80}: cannot read: {exc}"]) from None
     return parse_config(text, path)
 
 

@@ -15,6 +15,11 @@ class ConfigError(MonitorError):
         super().__init__("\n".join(self.problems))
 
 
+class ConfigUnreadable(ConfigError):
+    """The configuration file could not be read at all (missing, a directory, no
+    permission, not UTF-8): nothing was validated, so ``check-config`` has no verdict."""
+
+
 class ParseError(MonitorError):
     """Command output could not be understood.
 

@@ -14,13 +14,14 @@ import os
 import socket
 import sys
 
-from monitor.cli_args import add_config_argument
+from monitor.cli_args import COULD_NOT_RUN, add_config_argument
 from monitor.config import SERVICES, Config, load_config
 from monitor.errors import MonitorError
 from monitor.ledger.maintenance import StoredWindow, config_key, validate
-from monitor.ledger.store import LedgerStore, open_database
+from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import iso, parse_instant, to_us
 from monitor.store.db import DB_NAME
+from monitor.store.opening import open_state_store
 
 
 def register_maintenance(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +85,7 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
 
 def _usage(p: argparse.ArgumentParser) -> int:
     p.print_help(sys.stderr)
-    return 1
+    return COULD_NOT_RUN
 
 
 def _by_arg(p: argparse.ArgumentParser) -> None:
@@ -106,7 +107,7 @@ def _instant(text: str, option: str) -> int:
 
 
 def _store(config: Config) -> LedgerStore:
-    return LedgerStore(open_database(config.monitor.state_dir))
+    return LedgerStore(open_state_store(config.monitor.state_dir))
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from monitor.cli_args import add_config_argument
 from monitor.errors import MonitorError
-from monitor.report.files import make_report, read_config, write_atomic
+from monitor.report.files import make_report, read_config, write_atomic, write_output
 from monitor.report.render import FORMATS, file_name, render
 
 
@@ -42,7 +42,8 @@ def register_report(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="PATH",
         help="write here (default: standard output); an existing directory gets "
-        "slurm-sla-report-YYYY-MM.EXT",
+        "slurm-sla-report-YYYY-MM.EXT; a regular file is replaced atomically, a symlink "
+        "followed, a device or FIFO written through",
     )
     p.add_argument(
         "--archive",
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.output
     if path.is_dir():
         path = path / file_name(report, fmt)
-    write_atomic(path, data)
+    write_output(path, data)
     return 0
 
 

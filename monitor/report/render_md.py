@@ -9,9 +9,27 @@ from monitor.ledger.timebase import US
 from monitor.report import text
 from monitor.report.model import ClusterSection, Report
 
+# What a cell must not pass through from a maintenance reason or a `--by`: raw HTML (most
+# Markdown renderers pass it on, so "<img onerror=...>" would run in a ticket) and link or
+# code syntax. The HTML report shows the same text literally; so does this one.
+_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "\n": " ",
+        "\r": " ",
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "[": "\\[",
+        "]": "\\]",
+        "`": "\\`",
+    }
+)
+
 
 def cell(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+    return str(value).translate(_ESCAPES).strip()
 
 
 def table(head: list[str], rows: list[list[str]], align: str = "") -> list[str]:

@@ -79,7 +79,8 @@ def _is_integer(table: str, key: str) -> bool:
     ("text", "message"),
     [
         ("[monitor]\ninterval_seconds = 0", "monitor.interval_seconds: must be > 0, got 0"),
-        ("[monitor]\ninterval_seconds = 86401", "monitor.interval_seconds: must be <= 86400 (a day)"),
+        ("[monitor]\ninterval_seconds = 86401", "monitor.interval_seconds: must be <= 86400 "
+                                                  "(a day)"),
         ("[monitor]\ncommand_timeout_seconds = 90000", "monitor.command_timeout_seconds: must be "
                                                         "<= 86400 (a day), got 90000"),
         ("[monitor]\nslow_command_timeout_seconds = -1", "monitor.slow_command_timeout_seconds: "

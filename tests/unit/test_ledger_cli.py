@@ -129,4 +129,4 @@ def test_a_corrupt_store_is_one_line(cfg, capsys, tmp_path):
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "slurm-sla-monitor.sqlite3").write_bytes(b"junk" * 1000)
     code, _, err = run(capsys, "maintenance", "list", "--config", str(cfg))
-    assert code == 1 and "corrupt" in err and len(err.strip().splitlines()) == 1
+    assert code == 4 and "corrupt" in err and len(err.strip().splitlines()) == 1

@@ -42,6 +42,13 @@ def one_line(err: str) -> str:
     [
         (["--month", "2026-13"], "slurm-sla: --month: not a month (YYYY-MM): '2026-13'"),
         (["--month", "October"], "slurm-sla: --month: not a month (YYYY-MM): 'October'"),
+        (["--month", "9999-12"], "slurm-sla: --month: 9999-12 is outside 1970-01 .. 9998-12"),
+        (["--month", "0000-01"], "slurm-sla: --month: 0000-01 is outside 1970-01 .. 9998-12"),
+        (["--month", "1969-12"], "slurm-sla: --month: 1969-12 is outside 1970-01 .. 9998-12"),
+        (["--month", "9998-12"], "slurm-sla: month 9998-12 is in the future (it is 2026-11 in "
+                                 "Europe/Berlin)"),
+        (["--month", "2026-00"], "slurm-sla: --month: not a month (YYYY-MM): '2026-00'"),
+        (["--month", "\x00"], "slurm-sla: --month: not a month (YYYY-MM): '\\x00'"),
         (["--month", "2026-12"], "slurm-sla: month 2026-12 is in the future (it is 2026-11 in "
                                  "Europe/Berlin)"),
         (["--month", "2026-10", "--cluster", "nope"],
@@ -59,7 +66,7 @@ def test_bad_input_is_one_line_and_exit_1(capsys, argv, message):
 def test_no_store_yet(tmp_path, capsys):
     (tmp_path / "config.toml").write_text(CONFIG.replace('"state"', f'"{tmp_path}/none"'))
     code, _, err = run(capsys, "--config", str(tmp_path / "config.toml"), "--month", "2026-10")
-    assert code == 1
+    assert code == 4  # could not run
     assert one_line(err).startswith(f"slurm-sla: no state store at {tmp_path}/none/")
     assert not (tmp_path / "none").exists()  # a report never creates a store
 
@@ -69,7 +76,7 @@ def test_corrupt_store(tmp_path, capsys):
     (tmp_path / "state" / "slurm-sla-monitor.sqlite3").write_bytes(b"not a database" * 512)
     (tmp_path / "config.toml").write_text(CONFIG.replace('"state"', f'"{tmp_path}/state"'))
     code, _, err = run(capsys, "--config", str(tmp_path / "config.toml"), "--month", "2026-10")
-    assert code == 1
+    assert code == 4
     line = one_line(err)
     assert line.startswith(f"slurm-sla: {tmp_path}/state/slurm-sla-monitor.sqlite3") and (
         "not a database" in line
@@ -78,7 +85,7 @@ def test_corrupt_store(tmp_path, capsys):
 
 def test_missing_config(tmp_path, capsys):
     code, _, err = run(capsys, "--config", str(tmp_path / "nope.toml"))
-    assert code == 1 and one_line(err) == f"{tmp_path}/nope.toml: file not found"
+    assert code == 4 and one_line(err) == f"{tmp_path}/nope.toml: file not found"
 
 
 def test_pdf_without_weasyprint_says_how_to_install(capsys, monkeypatch):
