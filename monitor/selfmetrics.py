@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 ROUND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 
 class MonitorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # No `<name>_created` series beside each counter and histogram: they double the
+        # exposition, promtool and most dashboards have no use for them, and nothing of ours
+        # reads them. prometheus_client's switch is process-wide and read at every scrape;
+        # these are the process's only Counter and Histogram objects (collectors build fresh
+        # families without a created time).
+        disable_created_metrics()
         self.rounds = Counter(
             "slurm_sla_monitor_probe_rounds_total",
             "Probe rounds run, per cluster.",
