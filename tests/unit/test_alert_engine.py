@@ -4,7 +4,6 @@ real endsAt, inhibition, maintenance silences, grouping, routing, flapping, hold
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from freezegun import freeze_time
 
@@ -209,7 +208,7 @@ def test_flapping_at_the_defaults_is_notified_as_it_happens_and_said_in_the_noti
 
 
 def test_flap_hold_collapses_a_quick_resolve_and_refire(tmp_path):
-    settings = AlertSettings(flap_window_seconds=600, flap_threshold=4, flap_hold_seconds=30)
+    settings = AlertSettings(flap_hold_seconds=30)  # the setting under test; the rest default
     with freeze_time(T0) as frozen:
         eng = engine(tmp_path, settings)
         sent = []
@@ -318,11 +317,14 @@ def test_reload_resolves_alerts_of_a_removed_cluster(tmp_path):
 
 def test_old_resolved_alerts_are_forgotten(tmp_path):
     with freeze_time(T0) as frozen:
-        eng = engine(tmp_path, replace(AlertSettings(), flap_window_seconds=60))
+        eng = engine(tmp_path)
         step(eng, frozen, ctl2=DOWN)
         step(eng, frozen)
         assert len(eng.records) == 1
-        frozen.tick(dt.timedelta(minutes=5))
+        frozen.tick(dt.timedelta(minutes=25))  # kept through the flap window (30 min) ...
+        step(eng, frozen)
+        assert len(eng.records) == 1
+        frozen.tick(dt.timedelta(minutes=10))  # ... and a minute more
         step(eng, frozen)
         assert eng.records == {}
         assert eng.groups == {}
