@@ -50,8 +50,8 @@ class AlertingSlot:
             try:
                 alerting = self._build()
             except StoreError as exc:
-                if str(exc) != self._last_error:
-                    log.error("alerting.waiting_for_store", error=str(exc))
+                if self._last_error is None:  # the ledger logs the store's error itself
+                    log.warning("alerting.waiting_for_store")
                 self._last_error = str(exc)
                 return None
             if self._last_error is not None:

@@ -4,9 +4,9 @@ On the round thread each round is recorded in the ledger's memory (cheap, never 
 the store) and handed to one store thread, which writes the ledger and then runs the
 sinks that use the store (the alert engine), round after round in order. A transition is
 thus written to the ledger before the alert engine acts on it, as long as the store takes
-writes. A round holding a transition waits for its write a bounded time
-(``handoff_seconds``), so the snapshot published after it already counts the transition;
-a heartbeat-only round never waits.
+writes. A round whose write is due at once (a transition, a service not up: see
+``Ledger.record``) waits for it a bounded time (``handoff_seconds``), so what the snapshot
+published after it shows is already durable; a healthy heartbeat-only round never waits.
 
 When a write hangs (a frozen file system), the rounds go on: they keep being recorded in
 memory, in order, and while the store thread is stuck the event-less rounds of a cluster
@@ -98,7 +98,7 @@ class StoreWorker:
     def on_round(
         self, status: ClusterStatus, events: Sequence[HealthEvent], now: dt.datetime
     ) -> None:
-        self._ledger.record(status, events, now)
+        due = self._ledger.record(status, events, now)
         with self._cond:
             self._seq += 1
             target = self._seq
@@ -111,7 +111,7 @@ class StoreWorker:
                 self._queue.append(slot)
                 self._latest[status.name] = slot
             self._cond.notify_all()
-            if events and not self._stalled():
+            if due and not self._stalled():
                 self._cond.wait_for(lambda: self._done >= target, timeout=self._handoff)
 
     # -- health --------------------------------------------------------------------------

@@ -35,8 +35,7 @@ class StateDirLock:
         ``OSError`` when the directory cannot be created or the file opened."""
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / LOCK_NAME
-        # O_CLOEXEC: a child process (a Slurm command) must not inherit and keep the lock.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open(path, state_dir)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -54,13 +53,28 @@ class StateDirLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except OSError:
-            pass  # a full or read-only disk: the lock itself holds; only the PID is missing
+            pass  # read-only or full: the lock itself holds; only the PID is missing
         return cls(path, fd)
 
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+
+
+def _open(path: Path, state_dir: Path) -> int:
+    """The lock file, or, where it cannot be created (a read-only or full disk, which must
+    not stop the daemon), the directory itself: every daemon meeting the same directory
+    meets the same case, so they still exclude each other."""
+    # O_CLOEXEC: a child process (a Slurm command) must not inherit and keep the lock.
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 def _read_pid(fd: int) -> int | None:
