@@ -21,11 +21,13 @@ FIXTURES = REPO / "tests" / "fixtures"
 def installed(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True).create(root)
-    # Build from a copy of the checkout so the test never writes into the work tree.
+    # Build from a copy of the checkout so the test never writes into the work tree (not its
+    # .venv: the README's commands make one there).
     src = tmp_path_factory.mktemp("src")
     subprocess.run([sys.executable, "-c", (
         "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True, "
-        "ignore=shutil.ignore_patterns('.git', '__pycache__', '*.egg-info', 'build'))"),
+        "ignore=shutil.ignore_patterns('.git', '.venv', '__pycache__', '*.egg-info', 'build', "
+        "'slurm-sla-demo-reports'))"),
         str(REPO), str(src)], check=True)
     result = subprocess.run([str(root / "bin" / "pip"), "install", "-q", str(src)],
                             capture_output=True, text=True, timeout=600)
