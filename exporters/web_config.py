@@ -117,7 +117,7 @@ def parse_web_config(text: str, path: Path | str = "<web config>") -> WebConfig:
         )
         raise ConfigError(
             [
-                f"{path}:{line}: {'.'.join(key) or '(top level)'}: {message}"
+                f"{path}:{line}: {'.'.join(map(_shown, key)) or '(top level)'}: {message}"
                 for line, key, message in located
             ]
         )
@@ -211,7 +211,10 @@ class _Reader:
             context.load_cert_chain(cert, private)
         except (ssl.SSLError, OSError) as exc:
             self.errors.append(
-                ((*key, "cert_file"), f"cannot load {cert} with key {private}: {_ssl_reason(exc)}")
+                (
+                    (*key, "cert_file"),
+                    f"cannot load {_shown(cert)} with key {_shown(private)}: {_ssl_reason(exc)}",
+                )
             )
             return None
         try:
@@ -227,7 +230,7 @@ class _Reader:
                 context.load_verify_locations(ca)
             except (ssl.SSLError, OSError) as exc:
                 self.errors.append(
-                    ((*key, "client_ca_file"), f"cannot load {ca}: {_ssl_reason(exc)}")
+                    ((*key, "client_ca_file"), f"cannot load {_shown(ca)}: {_ssl_reason(exc)}")
                 )
                 return None
         context.verify_mode = _CLIENT_AUTH[auth or "NoClientCert"]
@@ -249,7 +252,7 @@ class _Reader:
             with open(value, "rb"):
                 pass
         except OSError as exc:
-            self.errors.append((key, f"cannot read {value}: {exc.strerror or exc}"))
+            self.errors.append((key, f"cannot read {_shown(value)}: {exc.strerror or exc}"))
             return None
         return value
 
@@ -259,8 +262,8 @@ class _Reader:
         value = tls.get(name, default)
         if value is None:
             return None
-        if value not in choices:
-            shown = value if isinstance(value, str) else repr(value)
+        if not isinstance(value, str) or value not in choices:
+            shown = _shown(value) if isinstance(value, str) else repr(value)
             self.errors.append(
                 (
                     ("tls_server_config", name),
@@ -322,6 +325,12 @@ def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _shown(text: str) -> str:
+    """``text`` as is when it prints on one line, else quoted with escapes: every error stays
+    one readable line whatever a file name or key holds."""
+    return text if text.isprintable() else repr(text)
 
 
 def _ssl_reason(exc: BaseException) -> str:

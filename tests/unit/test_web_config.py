@@ -10,6 +10,7 @@ import urllib.request
 
 import bcrypt
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Gauge
@@ -252,3 +253,65 @@ def test_client_certificates_are_required_and_verified(tmp_path):
         "web.yml:4: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs "
         "client_ca_file"
     ]
+
+
+_KEYS = st.sampled_from(
+    [
+        "tls_server_config", "basic_auth_users", "http_server_config", "cert_file", "key_file",
+        "client_auth_type", "client_ca_file", "min_version", "max_version", "headers", "http2",
+        "prefer_server_cipher_suites", "cipher_suites", "X-Frame-Options", "prometheus", "TLS13",
+    ]
+)  # fmt: skip
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
+    st.sampled_from(["TLS12", "TLS99", "RequireAndVerifyClientCert", "/nonexistent",
+                     HASHED.decode(), "$2y$10$short", "/dev/null"]),
+)  # fmt: skip
+_DOCS = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DOCS)
+def test_any_yaml_document_is_a_web_config_or_config_errors(doc):
+    try:
+        parse_web_config(yaml.safe_dump(doc), "web.yml")
+    except ConfigError as exc:
+        assert exc.problems and all(p.startswith("web.yml:") for p in exc.problems)
+        assert all("\n" not in p for p in exc.problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_a_web_config_or_config_errors(text):
+    try:
+        parse_web_config(text, "web.yml")
+    except ConfigError as exc:
+        assert exc.problems and all(p.startswith("web.yml:") for p in exc.problems)
+
+
+# Inputs that once broke a loader somewhere: kept as a corpus.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "basic_auth_users: [prometheus]",
+        "basic_auth_users: prometheus",
+        "basic_auth_users:\n  ? [a]\n  : b\n",
+        "tls_server_config:\n  min_version: [TLS12]\n",
+        "tls_server_config:\n  client_auth_type: {a: 1}\n",
+        "tls_server_config: yes\n",
+        "!!python/object:os.system {}\n",
+        "a: &x [*x]\n",
+        "[" * 5000,
+        "\t\x00",
+        "basic_auth_users:\n  prometheus: " + "$2y$10$" + "a" * 53 + "\n  prometheus: x\n",
+    ],
+)
+def test_web_config_corpus(text):
+    try:
+        parse_web_config(text, "web.yml")
+    except ConfigError as exc:
+        assert all(p.startswith("web.yml:") and "\n" not in p for p in exc.problems)
