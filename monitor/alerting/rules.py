@@ -198,7 +198,9 @@ def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
         instance = f"{daemon}@{d.hostname}({d.role})"
         # A standby slurmdbd does not listen: "unknown (standby)" is what a healthy backup
         # looks like, so it resolves the alert. Any other unknown holds it as it is.
-        standby = d.state is State.UNKNOWN and d.reason == "standby"
+        standby = d.state is State.UNKNOWN and (
+            d.reason == "standby" or _dbd_primary_serves(daemon, svc)
+        )
         if (d.state is State.UNKNOWN and not standby) or svc is None or svc.state is State.UNKNOWN:
             ctx.hold(alertname, instance)
         elif d.state is State.DOWN:
@@ -215,6 +217,20 @@ def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
                 host=d.hostname,
                 role=d.role,
             )
+
+
+def _dbd_primary_serves(daemon: str, svc: ServiceStatus | None) -> bool:
+    """While the primary slurmdbd serves, a backup is standby or dead and nothing remote
+    tells which (it does not listen; ``sacctmgr ping`` lists it only while the primary is
+    silent): unknown is then its healthy look, not a reason to hold. Only the local process
+    check can see it die, and that gives it a state."""
+    return (
+        daemon == "slurmdbd"
+        and svc is not None
+        and svc.state in (State.UP, State.DEGRADED)
+        and svc.active is not None
+        and svc.active.role == "primary"
+    )
 
 
 def slurmctld_backup_down(ctx: Context) -> None:

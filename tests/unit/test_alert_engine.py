@@ -13,7 +13,16 @@ from monitor.alerting.policy import maintenance_from_windows
 from monitor.alerting.settings import AlertSettings, Route, RuleSettings
 from monitor.config import MaintenanceWindow
 from monitor.snapshot import SlaFigures
-from tests.unit.test_alert_support import DOWN, T0, UP, deliver_all, engine, names, status
+from tests.unit.test_alert_support import (
+    DOWN,
+    T0,
+    UNKNOWN,
+    UP,
+    deliver_all,
+    engine,
+    names,
+    status,
+)
 
 
 def now() -> dt.datetime:
@@ -114,6 +123,22 @@ def test_slurmdbd_failover_pages_then_resolves_and_both_down_mutes_it(tmp_path):
         assert names(back) == [("SlurmdbdFailover", "resolved")]
         (down,) = step(eng, frozen, dbd1=DOWN, dbd2=DOWN)
         assert names(down) == [("SlurmdbdDown", "firing")]  # BackupDown muted, no failover
+
+
+def test_backup_slurmdbd_down_resolves_when_the_primary_serves_and_it_goes_unlisted(tmp_path):
+    """Slurm 24.11+: after both slurmdbd return, ``sacctmgr ping`` lists only the primary,
+    so the backup's state becomes unknown. With the primary serving that is a standby's
+    healthy look: the alert resolves instead of staying held (and firing) for good."""
+    with freeze_time(T0) as frozen:
+        eng = engine(tmp_path)
+        (down,) = step(eng, frozen, dbd1=DOWN, dbd2=DOWN)
+        assert names(down) == [("SlurmdbdDown", "firing")]  # BackupDown muted
+        (back,) = step(eng, frozen, dbd2=UNKNOWN)  # the primary serves; the backup unlisted
+        assert names(back) == [("SlurmdbdDown", "resolved")]  # BackupDown never surfaces
+        assert not any(r.state == "firing" for r in eng.records.values())
+        assert step(eng, frozen, dbd2=UNKNOWN) == []
+        step(eng, frozen, dbd2=DOWN)  # seen down (local process check): fires again
+        assert step(eng, frozen, dbd2=UNKNOWN) != []
 
 
 def test_grouping_one_cluster_one_notification_two_clusters_two(tmp_path):
