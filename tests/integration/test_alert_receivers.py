@@ -880,6 +880,26 @@ timeout_seconds = 2
         smtp.close()
 
 
+def test_a_tls_handshake_trickled_byte_by_byte_is_cut_at_the_deadline(tmp_path, capsys):
+    """Each byte comes sooner than a read timeout would fire: the attempt and its
+    connection still end at the deadline, mid-handshake."""
+    record = b"\x16\x03\x03\x00\x40" + b"\x00" * 64  # a handshake record, very slowly
+    server = Trickler(record, every=0.3, greets=True)
+    try:
+        path = config_file(
+            tmp_path,
+            f'[[receivers]]\nname = "tls"\ntype = "webhook"\n'
+            f'url = "https://127.0.0.1:{server.port}/hook"\ntimeout_seconds = 1\n',
+        )
+        assert main(["test-alert", "--config", str(path)]) == 1
+        assert capsys.readouterr().err.strip().endswith("not delivered: deadline exceeded (1 s)")
+        (conn,) = server.wait_for(1)
+        wait_until(lambda: conn["hung_up"], 10.0, "the cut connection")
+        assert conn["hung_up"] - conn["connected"] < 1 + 1.5
+    finally:
+        server.close()
+
+
 def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
     config_file(
         tmp_path,

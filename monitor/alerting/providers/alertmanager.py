@@ -36,6 +36,7 @@ from monitor.alerting.providers.base import (
     option,
     secret,
 )
+from monitor.alerting.providers.deadline import Deadline
 from monitor.alerting.providers.http import post
 from monitor.errors import DeliveryError
 
@@ -80,18 +81,24 @@ def send(options: AlertmanagerOptions, n: Notification, ctx: SendContext) -> Del
     except DeliveryError as exc:
         return Delivery(False, None, str(exc))
     deadline = ctx.deadline_for(options)
+    own = [deadline.child() for _ in options.urls]
 
-    def post_to(url: str) -> Delivery:
-        return post(ctx.http, url.rstrip("/") + API_PATH, body, headers, deadline, ctx.now)
+    def post_to(url: str, limit: Deadline) -> Delivery:
+        return post(ctx.http, url.rstrip("/") + API_PATH, body, headers, limit, ctx.now)
 
     # At once, not one after another: a dead member must not spend the deadline of the
     # one that is up; and answer a little before the deadline, so what the members that
     # answered said is not lost with the attempt.
     pool = ThreadPoolExecutor(max_workers=len(options.urls) or 1)
-    futures = [pool.submit(post_to, url) for url in options.urls]
+    pairs = zip(options.urls, own, strict=True)
+    futures = [pool.submit(post_to, url, limit) for url, limit in pairs]
     wait(futures, max(0.0, deadline.remaining() - min(0.5, deadline.seconds / 10)))
-    pool.shutdown(wait=False)  # a member still talking is cut when the deadline expires
-    results = [f.result() if f.done() else Delivery(False, None, deadline.message) for f in futures]
+    pool.shutdown(wait=False)
+    results = []
+    for future, limit in zip(futures, own, strict=True):
+        if not future.done():
+            limit.expire()  # cut the member still talking: nobody waits for it now
+        results.append(future.result() if future.done() else Delivery(False, None, limit.message))
     accepted = [r for r in results if r.ok]
     failures = "; ".join(f"urls[{i}]: {r.error}" for i, r in enumerate(results) if not r.ok)
     if accepted:

@@ -30,6 +30,7 @@ class Deadline:
         self._end = clock() + seconds
         self._lock = threading.Lock()
         self._cuts: list[Callable[[], None]] = []
+        self._twins: list[socket.socket] = []
         self._reason: str | None = None
 
     def remaining(self) -> float:
@@ -57,6 +58,32 @@ class Deadline:
                 return
         _run(cut)
 
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Cut ``sock``'s connection when the deadline expires, whatever becomes of this
+        socket object: a TLS wrap detaches it (mid-handshake it is neither the old object
+        nor yet the new one), so a duplicate descriptor of the same connection is kept and
+        shut. Returns the duplicate: its owner ``release``s it when done with ``sock``."""
+        twin = sock.dup()
+        with self._lock:
+            self._twins.append(twin)
+            if self._reason is not None:
+                shut(twin)
+        return twin
+
+    def release(self, twin: socket.socket) -> None:
+        with self._lock:  # never closed while ``expire`` shuts it
+            if twin in self._twins:
+                self._twins.remove(twin)
+            twin.close()
+
+    def child(self) -> Deadline:
+        """A deadline ending with this one that can also be expired on its own (one of
+        several requests made at once)."""
+        child = Deadline(self.seconds, self._clock)
+        child._end = self._end
+        self.on_expiry(child.expire)
+        return child
+
     def expire(self, reason: str | None = None) -> None:
         """End the attempt now: ``reason`` replaces "deadline exceeded" (shutdown)."""
         with self._lock:
@@ -64,6 +91,8 @@ class Deadline:
                 return
             self._reason = reason or f"deadline exceeded ({self.seconds:g} s)"
             cuts, self._cuts = self._cuts, []
+            for twin in self._twins:
+                shut(twin)
         for cut in cuts:
             _run(cut)
 

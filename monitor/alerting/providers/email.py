@@ -21,6 +21,7 @@ import datetime as dt
 import email.utils
 import html
 import smtplib
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from monitor.alerting.providers.base import (
     option,
     secret,
 )
-from monitor.alerting.providers.deadline import Deadline, shut
+from monitor.alerting.providers.deadline import Deadline
 from monitor.alerting.providers.render import lasted, title, when, where
 from monitor.errors import DeliveryError
 
@@ -194,31 +195,44 @@ def deliver_message(
 
 
 class _CuttableSMTP(smtplib.SMTP):
-    """Registers with the deadline before connecting, so even a greeting trickled byte by
-    byte is cut (``sock`` is read when the deadline expires, not now)."""
+    """Its connection is watched by the deadline from the moment it exists, so a greeting
+    or a TLS handshake trickled byte by byte is cut too. ``tls``: implicit TLS (what
+    ``SMTP_SSL`` does), wrapped after the connection is watched."""
 
-    def __init__(self, deadline: Deadline, host: str, port: int, timeout: float) -> None:
-        deadline.on_expiry(lambda: shut(self.sock))
-        super().__init__(host, port, timeout=timeout)
-
-
-class _CuttableSMTPSSL(smtplib.SMTP_SSL):
     def __init__(
-        self, deadline: Deadline, host: str, port: int, timeout: float, context: ssl.SSLContext
+        self,
+        deadline: Deadline,
+        host: str,
+        port: int,
+        timeout: float,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        deadline.on_expiry(lambda: shut(self.sock))
-        super().__init__(host, port, timeout=timeout, context=context)
+        self.deadline, self.tls = deadline, tls
+        self.twins: list[socket.socket] = []
+        try:
+            super().__init__(host, port, timeout=timeout)  # connects, reads the greeting
+        except BaseException:
+            self.close()
+            self.release()
+            raise
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)
+        self.twins.append(self.deadline.watch(sock))
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_hostname=host)
+        return sock
+
+    def release(self) -> None:
+        for twin in self.twins:
+            self.deadline.release(twin)
 
 
 def _converse(options: EmailOptions, msg: EmailMessage, deadline: Deadline) -> None:
     password = options.password.resolve("password") if options.password else ""
     timeout = max(deadline.remaining(), 0.001)  # each read; the deadline cuts the whole
-    host, port = options.host, options.effective_port
-    smtp: smtplib.SMTP
-    if options.security == "tls":
-        smtp = _CuttableSMTPSSL(deadline, host, port, timeout, _tls_context(options))
-    else:
-        smtp = _CuttableSMTP(deadline, host, port, timeout)
+    tls = _tls_context(options) if options.security == "tls" else None
+    smtp = _CuttableSMTP(deadline, options.host, options.effective_port, timeout, tls)
     try:
         if options.security == "starttls":
             smtp.starttls(context=_tls_context(options))
@@ -228,6 +242,7 @@ def _converse(options: EmailOptions, msg: EmailMessage, deadline: Deadline) -> N
         smtp.quit()
     finally:
         smtp.close()
+        smtp.release()
 
 
 def _failed(exc: Exception) -> Delivery:

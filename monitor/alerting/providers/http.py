@@ -5,9 +5,9 @@ Error messages are built here from the failure's kind (refused, timed out, TLS, 
 status), never from the library's text, because that text contains the URL, and a Slack
 or webhook URL is a secret.
 
-The deadline covers connect, send, the status line and headers: each socket read gets the
-time that remains, and when the deadline expires the connection's socket is shut down
-(urllib3's connection classes register it), so a receiver trickling its answer byte by
+The deadline covers connect, TLS, send, the status line and headers: each socket read gets
+the time that remains, and when the deadline expires the connection is shut down (urllib3's
+connection classes register each socket with it), so a receiver trickling its answer byte by
 byte cannot hold the attempt. A 2xx status means the receiver accepted the notice: its body is
 not waited for (retrying because a body was slow would page twice). Another status's body
 is read, within the deadline and at most :data:`MAX_BODY` bytes, for the error detail.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import urllib3.connectionpool
 
 from monitor import __version__
 from monitor.alerting.providers.base import Delivery
-from monitor.alerting.providers.deadline import Deadline, shut
+from monitor.alerting.providers.deadline import Deadline
 from monitor.errors import DeliveryError
 
 USER_AGENT = f"slurm-sla-monitor/{__version__}"
@@ -40,22 +41,21 @@ MAX_BODY = 64 * 1024
 _current = threading.local()
 
 
-def _register(conn: urllib3.connection.HTTPConnection) -> None:
-    deadline: Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.on_expiry(lambda: shut(conn.sock))
+class _Watched(urllib3.connection.HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline: Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None:  # before TLS: a trickled handshake is cut too
+            _current.twins.append(deadline.watch(sock))
+        return sock
 
 
-class _HTTPConnection(urllib3.connection.HTTPConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _register(self)
+class _HTTPConnection(_Watched):
+    pass
 
 
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _register(self)
+class _HTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
@@ -100,7 +100,7 @@ class HttpClient:
     ) -> HttpResponse:
         """POST ``body``; a network failure or the deadline raises :class:`DeliveryError`
         (URL-free)."""
-        _current.deadline = deadline
+        _current.deadline, _current.twins = deadline, []
         try:
             with requests.Session() as session:
                 adapter = _CuttableAdapter(max_retries=0)
@@ -108,7 +108,9 @@ class HttpClient:
                 session.mount("https://", adapter)
                 return self._exchange(session, url, body, headers, deadline)
         finally:
-            _current.deadline = None
+            for twin in _current.twins:  # the session closed the sockets themselves
+                deadline.release(twin)
+            _current.deadline, _current.twins = None, []
 
     def _exchange(
         self,
