@@ -27,6 +27,7 @@ from monitor.clock import ClockStep, MonotonicClock
 from monitor.config import ClusterConfig, Config
 from monitor.health import ClusterHealth, HealthEvent
 from monitor.observation import ClusterObservation
+from monitor.probe_failures import ProbeFailures, log_changes
 from monitor.prober import ClusterProber
 from monitor.probes.base import Clock, Runner
 from monitor.runner import run_command
@@ -52,6 +53,7 @@ class _ClusterRuntime:
     health: ClusterHealth
     lock: threading.Lock = field(default_factory=threading.Lock)
     status: ClusterStatus | None = None  # as of its last round: publish() reuses it
+    failures: ProbeFailures = field(default_factory=ProbeFailures)  # logged once per change
     last_round_started: float | None = None  # time.monotonic(): the stall guard reads it
 
 
@@ -232,6 +234,7 @@ class Daemon:
         events = runtime.health.update(observation)
         status = runtime.status = runtime.health.status()
         self._instrument(name, observation, rnd.results, time.monotonic() - t0)
+        log_changes(name, runtime.failures.update(rnd.results))
         for event in events:
             log.info(
                 "health.changed",
