@@ -97,9 +97,7 @@ def main() -> None:
             f'state_dir = "{root}/state"\nlog_format = "json"\n'
             f'[[clusters]]\nname = "lab"\nslurm_conf = "{lab.slurm_conf}"\n'
             f'slurm_bin = "{lab.bin_dir}"\nmunge_bin = "{lab.bin_dir}"\naccounting = false\n'
-            # Repeated kills are flapping by design; the benchmark measures delivery, so
-            # flapping protection is set out of the way.
-            "[alerts]\ngroup_wait_seconds = 0\nflap_threshold = 1000\n"
+            # The shipped alert policy (flapping only marks notices, it never holds one).
             f'[[receivers]]\nname = "oncall"\ntype = "webhook"\nurl = "{recorder.url}/hook"\n'
         )
         daemon = DaemonProcess(config, port)

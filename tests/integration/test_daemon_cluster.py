@@ -38,9 +38,7 @@ def write_config(path: Path, lab, port: int, hook: str, late: str) -> None:
         'name = "lab"\n'
         f'slurm_conf = "{lab.slurm_conf}"\nslurm_bin = "{lab.bin_dir}"\n'
         f'munge_bin = "{lab.bin_dir}"\naccounting = false\n'
-        # These tests break the same controllers again and again: flapping protection (which
-        # holds notices of an alert that keeps changing) is set aside to test delivery.
-        "[alerts]\ngroup_wait_seconds = 0\nflap_threshold = 1000\n"
+        # The shipped alert policy: flapping only marks notices, it never holds one.
         "[alerts.outbox]\nretry_initial_seconds = 0.5\nretry_max_seconds = 2\n"
         "[[receivers]]\n"
         'name = "oncall"\ntype = "webhook"\n'
