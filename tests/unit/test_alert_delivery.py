@@ -6,12 +6,14 @@ deadlines; every wait is on a condition."""
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 
 from monitor.alerting.model import Notification
 from monitor.alerting.outbox import PENDING, SENT, Outbox
+from monitor.alerting.providers import PROVIDERS
 from monitor.alerting.providers.base import (
     Delivery,
     ProviderSpec,
@@ -19,7 +21,10 @@ from monitor.alerting.providers.base import (
     SendContext,
 )
 from monitor.alerting.providers.deadline import Deadline
+from monitor.alerting.providers.http import HttpResponse
 from monitor.alerting.sender import OutboxSender, Receiver, RetryPolicy
+from monitor.config import parse_config
+from monitor.errors import DeliveryError
 from monitor.probes.base import utc_now
 from tests.unit.test_alert_outbox import note
 from tests.unit.test_alert_support import FakeSend, db_at
@@ -184,3 +189,58 @@ def test_stop_cuts_the_attempt_in_flight_and_keeps_the_row(tmp_path):
     (item,) = box.items()
     assert item.last_error == "the monitor is stopping"
     assert box.items(SENT) == []  # still pending: delivered after the restart
+
+
+def test_a_watched_connection_is_cut_through_its_duplicate_and_released(tmp_path):
+    a, b = socket.socketpair()
+    deadline = Deadline(10)
+    twin = deadline.watch(a)
+    wrapped = socket.socket(fileno=a.detach())  # what a TLS wrap does to the object
+    deadline.expire()
+    assert b.recv(1) == b""  # the peer sees the connection end
+    deadline.release(twin)
+    assert twin.fileno() == -1 and wrapped.fileno() != -1  # only the duplicate closed
+    late = deadline.watch(wrapped)  # watched after the expiry: cut at once
+    deadline.release(late)
+    for s in (wrapped, b):
+        s.close()
+
+
+def test_a_child_deadline_ends_with_its_parent_or_alone():
+    parent = Deadline(10)
+    first, second = parent.child(), parent.child()
+    first.expire()
+    assert first.cut and not second.cut and not parent.cut
+    parent.expire()
+    assert second.cut and second.message == "deadline exceeded (10 s)"
+
+
+class MemberHttp:
+    """Alertmanager members: the one at ``slow`` hangs until its deadline cuts it."""
+
+    def __init__(self, slow: str) -> None:
+        self.slow = slow
+
+    def post(self, url, body, headers, deadline):
+        if self.slow in url:
+            cut = threading.Event()
+            deadline.on_expiry(cut.set)
+            cut.wait(60)
+            raise DeliveryError(deadline.message)
+        return HttpResponse(200, {}, "")
+
+
+def test_a_hanging_alertmanager_member_does_not_cost_the_other_its_delivery():
+    opts = (
+        parse_config(
+            '[[clusters]]\nname = "prod"\n[[receivers]]\nname = "am"\ntype = "alertmanager"\n'
+            'urls = ["http://am1:9093", "http://am2:9093"]\ntimeout_seconds = 1\n'
+        )
+        .receivers[0]
+        .settings
+    )
+    r = Receiver("am", PROVIDERS["alertmanager"], opts)
+    started = time.monotonic()
+    result = r.deliver(note(), utc_now(), MemberHttp(slow="am1"))
+    assert time.monotonic() - started < 1.0  # answered just before the deadline
+    assert result.ok and result.note == "urls[0]: deadline exceeded (1 s)"
