@@ -2,20 +2,27 @@
 outbox's depth and oldest age, dead letters.
 
 Reads an :class:`~monitor.alerting.status.AlertingStatus`, e.g.
-``AlertingStatus(firing={("prod", "SlurmctldDown", "critical"): 1},
-receivers={"oncall": ReceiverStatus(sent_total=3, failed_total=2, queued=1,
-oldest_queued_at=<10:00:05Z>, dead_letters=0)})``. Its source is ``Alerting.status``, not
-the probe snapshot, because deliveries happen between probe rounds.
+``AlertingStatus(firing=(FiringAlert("prod", "SlurmMonitorBlind", "warning",
+service="slurmdbd", fingerprint="3f1c..."),), receivers={"oncall": ReceiverStatus(
+sent_total=3, failed_total=2, queued=1, oldest_queued_at=<10:00:05Z>, dead_letters=0)})``.
+Its source is ``Alerting.status``, not the probe snapshot, because deliveries happen
+between probe rounds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import astuple, fields
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from monitor.alerting.status import AlertingStatus
+from monitor.alerting.status import AlertingStatus, FiringAlert
+
+# One series per firing alert instance, valued 1, like Prometheus's own ALERTS: the alert's
+# labels ("" where one does not apply), and the fingerprint of its notifications, which
+# keeps two instances apart even where their labels agree.
+FIRING_LABELS = [f.name for f in fields(FiringAlert)]
 
 
 class AlertCollector:
@@ -35,11 +42,11 @@ class AlertCollector:
         now = self._clock()
         firing = GaugeMetricFamily(
             "slurm_sla_alerts_firing",
-            "Alerts firing now, by name and severity (silenced and inhibited ones included).",
-            labels=["cluster", "alertname", "severity"],
+            "1 for each alert instance firing now (silenced and inhibited ones included).",
+            labels=FIRING_LABELS,
         )
-        for (cluster, name, severity), count in sorted(status.firing.items()):
-            firing.add_metric([cluster, name, severity], float(count))
+        for a in sorted(status.firing):
+            firing.add_metric(list(astuple(a)), 1.0)
         sent = CounterMetricFamily(
             "slurm_sla_alert_notifications_sent",
             "Notifications a receiver accepted, since the monitor started.",

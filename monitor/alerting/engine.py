@@ -28,6 +28,7 @@ from monitor.alerting.outbox import Outbox, ts
 from monitor.alerting.policy import InMaintenance
 from monitor.alerting.rules import Candidate, evaluate
 from monitor.alerting.settings import AlertSettings
+from monitor.alerting.status import FiringAlert
 from monitor.config import Thresholds
 from monitor.errors import StoreError
 from monitor.health import HealthEvent
@@ -36,7 +37,6 @@ from monitor.store.db import Database
 
 log = structlog.get_logger("slurm_sla_monitor")
 SlaSource = Callable[[dt.datetime], Sequence[SlaFigures]]
-FiringKey = tuple[str, str, str]  # (cluster, alertname, severity)
 BURN = "SlurmSLABudgetBurn"
 
 
@@ -63,7 +63,7 @@ class AlertEngine:
         self._lock = threading.Lock()
         self._records: dict[str, AlertRecord] = {}
         self._groups: dict[tuple[str, str], GroupRecord] = {}
-        self._firing: Mapping[FiringKey, int] = {}
+        self._firing: tuple[FiringAlert, ...] = ()
         self._load()
 
     # -- state ---------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class AlertEngine:
         for row in self.db.query("SELECT * FROM alert_group_state"):
             g = GroupRecord.from_row(row["receiver"], row["group_key"], row["record"])
             self._groups[(g.receiver, g.key)] = g
-        self._firing = _count_firing(self._records)
+        self._firing = _firing_alerts(self._records)
         if self._records:
             log.info("alert.state_loaded", alerts=len(self._records), groups=len(self._groups))
 
@@ -88,7 +88,7 @@ class AlertEngine:
     def groups(self) -> Mapping[tuple[str, str], GroupRecord]:
         return dict(self._groups)
 
-    def firing_counts(self) -> Mapping[FiringKey, int]:
+    def firing(self) -> tuple[FiringAlert, ...]:
         return self._firing
 
     def configure(
@@ -233,7 +233,7 @@ class AlertEngine:
             return []  # nothing changed: the next round tries again
         before = self._records
         self._records, self._groups = records, planned.groups
-        self._firing = _count_firing(records)
+        self._firing = _firing_alerts(records)
         _log_transitions(before, records)
         if planned.notifications:
             for n in planned.notifications:
@@ -296,13 +296,24 @@ def _put(records: dict[str, AlertRecord], fp: str, rec: AlertRecord | None) -> N
         records[fp] = rec
 
 
-def _count_firing(records: Mapping[str, AlertRecord]) -> dict[FiringKey, int]:
-    counts: dict[FiringKey, int] = {}
-    for rec in records.values():
-        if rec.state == FIRING:
-            key = (rec.cluster, rec.alertname, rec.labels.get("severity", ""))
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+def _firing_alerts(records: Mapping[str, AlertRecord]) -> tuple[FiringAlert, ...]:
+    return tuple(
+        sorted(
+            FiringAlert(
+                rec.cluster,
+                rec.alertname,
+                rec.labels.get("severity", ""),
+                rec.labels.get("service", ""),
+                rec.labels.get("daemon", ""),
+                rec.labels.get("host", ""),
+                rec.labels.get("role", ""),
+                rec.labels.get("urgency", ""),
+                rec.fingerprint,
+            )
+            for rec in records.values()
+            if rec.state == FIRING
+        )
+    )
 
 
 def _log_transitions(before: Mapping[str, AlertRecord], after: Mapping[str, AlertRecord]) -> None:

@@ -140,4 +140,4 @@ class Alerting:
                 q.oldest_created_at,
                 q.dead,
             )
-        return AlertingStatus(self._clock(), dict(self.engine.firing_counts()), receivers)
+        return AlertingStatus(self._clock(), self.engine.firing(), receivers)

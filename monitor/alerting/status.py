@@ -1,5 +1,5 @@
 """What the alert metrics show: one immutable value, rebuilt when asked from the engine's
-firing counts, the sender's counters and the last outbox figures (never a query on scrape).
+firing alerts, the sender's counters and the last outbox figures (never a query on scrape).
 """
 
 from __future__ import annotations
@@ -7,6 +7,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class FiringAlert:
+    """One firing alert instance: its labels ("" where one does not apply) and the
+    fingerprint its notifications carry, which tells apart instances the labels do not."""
+
+    cluster: str
+    alertname: str
+    severity: str
+    service: str = ""
+    daemon: str = ""
+    host: str = ""
+    role: str = ""
+    urgency: str = ""
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,5 @@ class ReceiverStatus:
 @dataclass(frozen=True)
 class AlertingStatus:
     generated_at: dt.datetime
-    firing: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (cluster,
-    # alertname, severity) -> alerts firing, muted ones included
+    firing: tuple[FiringAlert, ...] = ()  # muted ones included
     receivers: Mapping[str, ReceiverStatus] = field(default_factory=dict)

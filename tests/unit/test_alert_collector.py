@@ -10,8 +10,9 @@ from freezegun import freeze_time
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters.collectors.alerts import AlertCollector
+from monitor.alerting.model import fingerprint
 from monitor.alerting.service import Alerting
-from monitor.alerting.status import AlertingStatus, ReceiverStatus
+from monitor.alerting.status import AlertingStatus, FiringAlert, ReceiverStatus
 from monitor.config import parse_config
 from tests.support.golden import assert_golden
 from tests.unit.test_alert_support import DOWN, T0, db_at, status
@@ -25,10 +26,30 @@ def render(value: AlertingStatus, now: dt.datetime) -> str:
     return generate_latest(registry).decode()
 
 
+def firing(alertname: str, instance: str, severity: str, **labels: str) -> FiringAlert:
+    return FiringAlert(
+        "prod", alertname, severity, **labels, fingerprint=fingerprint("prod", alertname, instance)
+    )
+
+
+DOWN_FIRING = (
+    firing("SlurmctldDown", "slurmctld", "critical", service="slurmctld", daemon="slurmctld"),
+    firing(
+        "SlurmctldBackupDown",
+        "slurmctld@ctl2(backup)",
+        "warning",
+        service="slurmctld",
+        daemon="slurmctld",
+        host="ctl2",
+        role="backup",
+    ),
+)
+
+
 def test_exposition_golden():
     value = AlertingStatus(
         T0,
-        {("prod", "SlurmctldDown", "critical"): 1, ("prod", "SlurmctldBackupDown", "warning"): 1},
+        DOWN_FIRING,
         {
             "oncall": ReceiverStatus(3, 2, 0, 1, T0 - dt.timedelta(seconds=42), 0),
             "pager": ReceiverStatus(5, 0, 1, 0, None, 1),
@@ -37,6 +58,21 @@ def test_exposition_golden():
     text = render(value, T0)
     assert 'slurm_sla_alert_outbox_oldest_age_seconds{receiver="oncall"} 42.0' in text
     assert_golden(GOLDEN, text)
+
+
+def test_each_firing_instance_is_its_own_series_valued_1():
+    """Two SlurmMonitorBlind (one per service) are two series of 1, not one series of 2."""
+    blind = tuple(
+        firing("SlurmMonitorBlind", service, "warning", service=service)
+        for service in ("slurmctld", "slurmdbd")
+    )
+    lines = [
+        line
+        for line in render(AlertingStatus(T0, blind), T0).splitlines()
+        if line.startswith("slurm_sla_alerts_firing{")
+    ]
+    assert len(lines) == 2 and all(line.endswith("} 1.0") for line in lines), lines
+    assert 'service="slurmctld"' in lines[0] and 'service="slurmdbd"' in lines[1]
 
 
 def test_vanished_alerts_vanish():
@@ -58,12 +94,21 @@ def test_the_facade_counts_firing_alerts_and_queued_notifications(tmp_path):
         alerting = Alerting(parse_config(CONFIG), db_at(tmp_path))
         alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=T0), [], T0)
         value = alerting.status()
-        assert value.firing == {
-            ("prod", "SlurmctldDown", "critical"): 1,
-            ("prod", "SlurmctldBackupDown", "warning"): 1,
-        }
+        assert value.firing == tuple(sorted(DOWN_FIRING))
         assert value.receivers["oncall"].queued == 1
         assert value.receivers["oncall"].oldest_queued_at == T0
         text = render(value, T0 + dt.timedelta(seconds=5))
         assert 'slurm_sla_alert_outbox_depth{receiver="oncall"} 1.0' in text
         assert 'slurm_sla_alert_outbox_oldest_age_seconds{receiver="oncall"} 5.0' in text
+
+
+def test_the_facade_shows_two_blind_services_as_two_firing_alerts(tmp_path):
+    with freeze_time(T0):
+        alerting = Alerting(parse_config(CONFIG), db_at(tmp_path))
+        alerting.on_round(status(blind="auth", since=T0), [], T0)
+        value = alerting.status()
+    assert [(a.alertname, a.service) for a in value.firing] == [
+        ("SlurmMonitorBlind", "slurmctld"),
+        ("SlurmMonitorBlind", "slurmdbd"),
+    ]
+    assert len({a.fingerprint for a in value.firing}) == 2
