@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
 from exporters.basic_auth import BasicAuth, Decision
@@ -57,6 +58,7 @@ class MetricsServer:
         self._server = HttpServer(
             host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
+        registry.register(_ConnectionCollector(self._server))
 
     @property
     def port(self) -> int:
@@ -134,6 +136,34 @@ class _App:
         if path == "/":
             return Response(200, _INDEX, "text/html; charset=utf-8")
         return Response(404, b"Not found\n")
+
+
+class _ConnectionCollector:
+    """The endpoint's connections, so a flood of idle or slow clients shows on a dashboard."""
+
+    def __init__(self, server: HttpServer) -> None:
+        self._server = server
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        server = self._server
+        yield GaugeMetricFamily(
+            "slurm_sla_monitor_http_connections",
+            "Open connections to this endpoint, handshakes included.",
+            value=server.open_connections,
+        )
+        closed = CounterMetricFamily(
+            "slurm_sla_monitor_http_connections_closed",
+            "Connections the endpoint closed without an answer: refused (every slot busy), "
+            "evicted (the oldest waiting one, to make room) or timeout (a deadline passed).",
+            labels=["reason"],
+        )
+        closed.add_metric(["refused"], server.refused)
+        closed.add_metric(["evicted"], server.evicted)
+        closed.add_metric(["timeout"], server.timed_out)
+        yield closed
 
 
 class _RenderCache:

@@ -99,6 +99,7 @@ class HttpServer:
         self.limits = limits or Limits()
         self.refused = 0  # connections closed at once: every slot was answering a request
         self.evicted = 0  # waiting connections closed to make room for a new one
+        self.timed_out = 0  # connections closed at a deadline (handshake, head, idle, write)
         self._handler = handler
         self._sock = _listen(host, port)
         self._loop = asyncio.new_event_loop()
@@ -204,8 +205,10 @@ class HttpServer:
                 if not keep:
                     clean = True
                     return
-        except (TimeoutError, OSError, EOFError, asyncio.IncompleteReadError):
-            pass  # too slow, gone, or not speaking TLS: nothing to answer, nobody to tell
+        except TimeoutError:
+            self.timed_out += 1
+        except (OSError, EOFError, asyncio.IncompleteReadError):
+            pass  # gone, or not speaking TLS: nothing to answer, nobody to tell
         finally:
             self._connections.pop(connection, None)
             if writer is None:
@@ -228,7 +231,8 @@ class HttpServer:
                     lambda: protocol,
                     sock,
                     ssl=context,
-                    ssl_handshake_timeout=self.limits.handshake_timeout,
+                    # asyncio's own deadline only as a backstop: ours, above, counts it
+                    ssl_handshake_timeout=self.limits.handshake_timeout + 1,
                     ssl_shutdown_timeout=self.limits.write_timeout,
                 )
         return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
@@ -242,7 +246,10 @@ class HttpServer:
         try:
             async with asyncio.timeout(limits.header_timeout if first else limits.idle_timeout):
                 start = await reader.readexactly(1)
-        except (TimeoutError, asyncio.IncompleteReadError):
+        except asyncio.IncompleteReadError:
+            return None
+        except TimeoutError:
+            self.timed_out += 1
             return None
         async with asyncio.timeout(limits.header_timeout):
             try:

@@ -117,7 +117,7 @@ def test_protocol_errors_get_an_answer_and_a_close(serve, request_bytes, status)
 def test_http10_and_connection_close_end_the_connection(serve):
     server = serve()
     answer = raw(server.port, b"GET /metrics HTTP/1.0\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"slurm_test_value 7.0\n")
+    assert answer.startswith(b"HTTP/1.1 200") and b"\nslurm_test_value 7.0\n" in answer
     answer = raw(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200")
 
@@ -144,6 +144,8 @@ def test_silent_and_slow_clients_are_cut_at_their_deadlines(serve):
         kept.settimeout(5)
         assert kept.recv(65536).startswith(b"HTTP/1.1 200")
         assert closed_by_server(kept, within=10)  # then idle past idle_timeout
+    answer = raw(server.port, b"GET /metrics HTTP/1.0\r\n\r\n")
+    assert b'slurm_sla_monitor_http_connections_closed_total{reason="timeout"} 3.0' in answer
 
 
 def test_a_silent_tls_client_is_cut_at_the_handshake_deadline(serve, tmp_path):
@@ -172,6 +174,9 @@ def test_when_full_the_oldest_waiting_connection_makes_room(serve):
         assert answer.startswith(b"HTTP/1.1 200")
         assert closed_by_server(idle[0], within=10)  # the oldest went
         assert not closed_by_server(idle[3], within=0.05)
+        answer = raw(server.port, b"GET /metrics HTTP/1.0\r\n\r\n")
+        assert b'slurm_sla_monitor_http_connections_closed_total{reason="evicted"} 1.0' in answer
+        assert b"slurm_sla_monitor_http_connections 4.0" in answer
     finally:
         for sock in idle:
             sock.close()
