@@ -20,6 +20,7 @@ from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, to_us
 from monitor.observation import State
 from monitor.store.db import DB_NAME, Database
+from monitor.storeworker import StoreWorker
 from tests.unit.test_ledger_sink import T0, config, now, observe
 
 ROUND = dt.timedelta(seconds=2)  # rounds closer than the 10 s interval (confirmation rounds)
@@ -140,3 +141,69 @@ def test_a_frozen_store_never_blocks_recording_and_nothing_is_lost(tmp_path):
     reader = LedgerStore(Database.in_dir(tmp_path))
     stored = reader.events("prod", 0, to_us(now()) + US, kinds=["service"])
     assert [(e.old, e.new) for e in stored] == [("unknown", "up"), ("up", "down"), ("down", "up")]
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class AlertJournal:
+    """Stands in for the alert engine: notes each transition and whether it was durable."""
+
+    def __init__(self, state_dir) -> None:
+        self.state_dir = state_dir
+        self.seen: list[tuple[str, str, bool]] = []
+
+    def on_round(self, status, events, now) -> None:
+        for e in events:
+            if e.kind == "service":
+                stored = LedgerStore(Database.in_dir(self.state_dir)).events(
+                    "prod", 0, 1 << 62, kinds=["service"]
+                )
+                durable = any(s.new == e.new and s.at_us == to_us(e.at) for s in stored)
+                self.seen.append((e.old, e.new, durable))
+
+
+def test_the_daemons_store_thread_on_a_frozen_disk(tmp_path):
+    """Ledger, store thread and alert sink as the daemon wires them (monitor.service)."""
+    cfg = config(tmp_path)
+    db = FreezableDatabase(tmp_path / DB_NAME)
+    ledger = Ledger(cfg, lambda: db, close_database=False)
+    alerts = AlertJournal(tmp_path)
+    clock = Monotonic()
+    worker = StoreWorker(ledger, [alerts], monotonic=clock, handoff_seconds=0.05)
+    worker.start()
+    health = ClusterHealth("prod", cfg.monitor, now())
+
+    def round_(primary: bool) -> None:
+        events = health.update(observe(primary))
+        worker.on_round(health.status(), events, now())
+
+    for _ in range(3):
+        round_(True)
+    assert worker.status().healthy
+    db.thawed.clear()
+    rounds = threading.Thread(
+        target=lambda: [round_(i > 8) for i in range(14)], daemon=True
+    )  # down, then up again, all while the disk is frozen
+    rounds.start()
+    rounds.join(30)
+    assert not rounds.is_alive(), "a probe round waited for the frozen store"
+    assert db.hanging.is_set()
+    clock.t += 6
+    status = worker.status()
+    assert not status.healthy and "in progress for 6 s" in status.last_error
+    assert status.pending_events > 0
+
+    db.thawed.set()
+    for _ in range(1000):
+        if worker.busy_seconds() == 0 and ledger.pending_events == 0:
+            break
+        threading.Event().wait(0.01)
+    assert worker.stop(10)
+    assert ledger.healthy and worker.status().healthy
+    assert alerts.seen == [("unknown", "up", True), ("up", "down", True), ("down", "up", True)]
