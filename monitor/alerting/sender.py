@@ -210,8 +210,6 @@ class OutboxSender:
         deadline = Deadline(receiver.options.timeout_seconds)
         with self._lock:
             self._in_flight[receiver.name] = deadline
-        if self._stop.is_set():  # stopping began before the attempt was registered
-            deadline.expire(STOPPING)
         try:
             return receiver.deliver(item.notification, now, self._http, deadline)
         finally:
@@ -320,15 +318,13 @@ class OutboxSender:
         self._housekeeper.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop now: attempts in flight are cut (and retried after a restart); what is
-        still queued stays in the store."""
+        """Stop: no new attempt starts, the ones in flight have ``timeout`` seconds to end
+        (each is bounded by its own deadline too), then are cut; a cut or queued notice
+        stays in the store for the next start."""
         self._stop.set()
         with self._lock:
             self._running = False
             workers, self._workers = list(self._workers.values()), {}
-            in_flight = list(self._in_flight.values())
-        for deadline in in_flight:
-            deadline.expire(STOPPING)
         threads = [w.thread for w in workers]
         for worker in workers:
             worker.wake.set()
@@ -338,6 +334,12 @@ class OutboxSender:
         end = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, end - time.monotonic()))
+        with self._lock:
+            in_flight = list(self._in_flight.values())
+        for deadline in in_flight:
+            deadline.expire(STOPPING)
+        for thread in threads:
+            thread.join(CUT_GRACE_SECONDS * 2)
 
     def _step(self, name: str) -> float:
         """One worker round: deliver what is due; seconds until this receiver's next row."""

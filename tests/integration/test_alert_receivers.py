@@ -798,6 +798,7 @@ url = "{recorder.url}/hook"
         assert slow.attempts >= 1 and slow.last_error == "deadline exceeded (10 s)"
         assert alerting.status().receivers["slow"].failed_total >= 1
         assert body(trickler.requests[1])["status"] == "firing"  # the same notice again
+        alerting.stop(timeout=0.5)  # the retry is in flight: cut it rather than wait
 
 
 def test_test_alert_against_a_trickling_receiver_fails_at_its_deadline(

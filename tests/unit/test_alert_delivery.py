@@ -173,22 +173,30 @@ def test_a_hanging_receiver_never_holds_another_and_the_figures_stay_true(tmp_pa
         assert (item.receiver, item.last_error) == ("slow", "deadline exceeded (2 s)")
         assert item.attempts >= 1 and s.stats()["slow"].failed >= 1
     finally:
-        s.stop()
+        s.stop(timeout=0.2)
 
 
-def test_stop_cuts_the_attempt_in_flight_and_keeps_the_row(tmp_path):
-    hang = Hanging()
-    box, s = sender(tmp_path, receiver("slow", hang, timeout=60))
+def test_stop_lets_an_attempt_in_flight_end_then_cuts_it(tmp_path):
+    hang, quick = Hanging(), threading.Event()
+
+    def slowish(options, n, ctx):  # a healthy receiver, answering as stop begins
+        quick.set()
+        time.sleep(0.3)
+        return Delivery(True, 200)
+
+    box, s = sender(tmp_path, receiver("slow", hang, timeout=60), receiver("ok", slowish))
     s.start()
     box.enqueue(note(receiver="slow"), utc_now())
+    box.enqueue(note(receiver="ok"), utc_now())
     s.wake()
-    wait_until(hang.started.is_set)
+    wait_until(lambda: hang.started.is_set() and quick.is_set())
     started = time.monotonic()
-    s.stop()
-    assert time.monotonic() - started < 3.0
-    (item,) = box.items()
-    assert item.last_error == "the monitor is stopping"
-    assert box.items(SENT) == []  # still pending: delivered after the restart
+    s.stop(timeout=1.0)
+    assert 1.0 <= time.monotonic() - started < 3.0
+    rows = {i.receiver: i for i in box.items()}
+    assert rows["ok"].attempts == 1 and rows["ok"] in box.items(SENT)  # it had time
+    assert rows["slow"].last_error == "the monitor is stopping"  # cut, still queued
+    assert rows["slow"] in box.items(PENDING)
 
 
 def test_a_watched_connection_is_cut_through_its_duplicate_and_released(tmp_path):
