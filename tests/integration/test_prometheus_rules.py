@@ -295,7 +295,9 @@ def test_rules_and_dashboard_on_a_real_prometheus(slurm, tmp_path):
     config = write_config(tmp_path, slurm, port)
     with (
         running_daemon(config, port, log=tmp_path / "daemon.log") as daemon,
-        Prometheus([f"127.0.0.1:{port}"], rule_files=RULE_FILES) as prom,
+        # Not the job name of the README's example: the monitor-self rules must not depend
+        # on it (SlurmMonitorAbsent would be pending below, in the healthy state).
+        Prometheus([f"127.0.0.1:{port}"], rule_files=RULE_FILES, job="slurm") as prom,
     ):
         timings["daemon and prometheus started"] = time.monotonic() - t0
         _wait_healthy(prom, daemon)

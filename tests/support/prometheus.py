@@ -7,10 +7,11 @@
 
 It listens on a free 127.0.0.1 port with its config and TSDB in a temporary directory,
 scrapes the given ``host:port`` targets in one job (``job``, "slurm-sla-monitor" by default,
-the name alert_rules/ expects), evaluates ``rule_files`` every ``evaluation_interval``, and is
-stopped (and its directory removed) on ``stop()`` or leaving the ``with`` block. A failed
-query raises :class:`PrometheusError` with Prometheus's own message; a Prometheus that
-exits or never gets ready raises it with the tail of its log.
+the name of alert_rules/README.md's example; the rules work with any), evaluates
+``rule_files`` every ``evaluation_interval``, and is stopped (and its directory removed) on
+``stop()`` or leaving the ``with`` block. A failed query raises :class:`PrometheusError`
+with Prometheus's own message; a Prometheus that exits or never gets ready raises it with
+the tail of its log.
 
 The query helpers return the ``data`` of the API answer, unwrapped:
 ``query`` / ``query_range`` → ``data.result`` (a list), ``alerts`` → ``data.alerts``,

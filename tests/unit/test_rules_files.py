@@ -178,6 +178,16 @@ def test_cluster_alerts_keep_the_cluster_label_and_drop_the_scrape_labels():
         assert not any({"instance", "job"} & set(b) for b in outer), (a["alert"], bys)
 
 
+def test_no_rule_or_panel_depends_on_the_scrape_jobs_name():
+    """Prometheus setups name the monitor's job as they like; a `job="..."` matcher would
+    make SlurmMonitorAbsent fire (or never fire) for a name that is not ours."""
+    matcher = re.compile(r"\bjob\s*(=|!=|=~|!~)")
+    for r in rules():
+        assert not matcher.search(r["expr"]), r.get("alert") or r.get("record")
+    for expr in dashboard_exprs():
+        assert not matcher.search(expr), expr
+
+
 def test_every_alert_is_unit_tested_firing_and_not_firing():
     fired: set[str] = set()
     quiet: set[str] = set()
