@@ -90,5 +90,5 @@ class AlertingSlot:
     def status(self) -> AlertingStatus:
         alerting = self._alerting
         if alerting is None:
-            return AlertingStatus(self._clock(), {}, {})
+            return AlertingStatus(self._clock(), (), {})
         return alerting.status()
