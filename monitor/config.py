@@ -172,6 +172,8 @@ def parse_config(text: str, path: Path | str = "<config>") -> Config:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise ConfigError([f"{path}:{line or 0}: (syntax): {exc}"]) from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError([f"{path}:0: (syntax): arrays or tables nested too deeply"]) from None
     reader = Reader()
     config = _read(reader, data, path)
     if reader.errors:

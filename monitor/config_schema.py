@@ -18,6 +18,8 @@ KeyPath = tuple[str | int, ...]
 # overflow a datetime, SQLite's 64-bit integers or a timer.
 LARGEST = 1e9
 DAY = 86400.0
+FIRST_INSTANT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LAST_INSTANT = dt.datetime(9998, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
 def dotted(path: KeyPath) -> str:
@@ -224,6 +226,13 @@ class Reader:
             self.error(
                 (*path, key),
                 "needs a UTC offset (e.g. 2026-12-01T02:00:00Z): a local time is ambiguous",
+            )
+            return None
+        # The ledger counts microseconds since 1970, and a repeat must not step past 9999.
+        if not FIRST_INSTANT <= value <= LAST_INSTANT:
+            self.error(
+                (*path, key),
+                f"must be between 1970-01-01 and 9998-12-31, got {value.isoformat()}",
             )
             return None
         return value.astimezone(dt.UTC)

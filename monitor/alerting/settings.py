@@ -19,6 +19,7 @@ severities = ["critical"]
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,10 +175,26 @@ def _flap_hold(r: Reader, d: dict[str, Any], p: KeyPath, default: float) -> floa
 
 
 def _check_template(r: Reader, p: KeyPath, text: str) -> None:
+    # Only bare fields: a format spec such as {alertname:>999999999} would allocate a
+    # gigabyte per alert, and {alertname.__class__} reads attributes.
     try:
-        text.format(alertname="", cluster="", service="")
-    except (KeyError, IndexError, ValueError) as exc:
-        r.error(p, f"bad template ({exc}); use {{alertname}}, {{cluster}} or {{service}}")
+        fields = [f for f in string.Formatter().parse(text) if f[1] is not None]
+    except ValueError as exc:
+        fields, problem = [], str(exc)
+    else:
+        problem = next(
+            (
+                f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+                for _, name, spec, conv in fields
+                if name not in _TEMPLATE_FIELDS or spec or conv
+            ),
+            "",
+        )
+    if problem:
+        r.error(p, f"bad template ({problem}); use {{alertname}}, {{cluster}} or {{service}}")
+
+
+_TEMPLATE_FIELDS = ("alertname", "cluster", "service")
 
 
 _BURN_KEYS = ("page", "ticket", "ticket_severity")

@@ -207,7 +207,11 @@ def _read_value(
 def check_url(key: str, url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> list[Problem]:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        return [(key, f"expected an {' or '.join(schemes)} URL ({exc})")]
     if parts.scheme not in schemes or not parts.hostname:
         return [(key, f"expected an {' or '.join(schemes)} URL")]
     return []
