@@ -199,7 +199,9 @@ class Service:
         self.config = new
         self.server.set_web_config(web)  # a rotated password stops working now
         self.ledger.reload(new)
-        self.alerting.reload(new)
+        # The alert engine commits on a reload: on the store thread, so a frozen disk never
+        # holds this loop (and with it the watchdog).
+        self.store.call_soon(lambda: self.alerting.reload(new))
         self.daemon.reload(new)
         self.daemon.metrics.reload_ok.set(1)
         self.daemon.metrics.reload_time.set_to_current_time()

@@ -11,7 +11,10 @@ published after it shows is already durable; a healthy heartbeat-only round neve
 When a write hangs (a frozen file system), the rounds go on: they keep being recorded in
 memory, in order, and while the store thread is stuck the event-less rounds of a cluster
 queued behind it collapse into the latest one (what the alert engine needs is the current
-state; the transitions are all kept). ``status``/``problems`` report the store unhealthy
+state; the transitions are all kept, and past ``max_queued`` rounds merged into the latest
+round of their cluster). A condition seen only in a collapsed round (a slow or overloaded
+controller) then reaches no alert: the store's own alert, on ``slurm_sla_store_healthy``,
+is what pages while the disk is frozen. ``status``/``problems`` report the store unhealthy
 once a batch has been in progress longer than ``stall_seconds``, so ``/healthz`` and
 ``slurm_sla_store_healthy`` show a frozen disk while probing carries on.
 """
@@ -34,6 +37,7 @@ log = structlog.get_logger("slurm_sla_monitor")
 
 STALL_SECONDS = 5.0  # a healthy commit takes milliseconds; a busy disk, a second or two
 HANDOFF_SECONDS = 2.0
+MAX_QUEUED = 10_000  # past this, a cluster's rounds with transitions merge too (memory)
 
 
 class RoundSink(Protocol):
@@ -78,14 +82,17 @@ class StoreWorker:
         handoff_seconds: float = HANDOFF_SECONDS,
         stall_seconds: float = STALL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._ledger = ledger
+        self._max_queued = max_queued
         self._after = list(after)
         self._handoff = handoff_seconds
         self._stall = stall_seconds
         self._monotonic = monotonic
         self._cond = threading.Condition()
         self._queue: list[_Slot] = []
+        self._calls: list[Callable[[], object]] = []  # run on the store thread before rounds
         self._latest: dict[str, _Slot] = {}  # cluster -> its newest queued slot
         self._seq = 0  # rounds handed over
         self._done = 0  # rounds whose batch finished
@@ -103,8 +110,12 @@ class StoreWorker:
             self._seq += 1
             target = self._seq
             latest = self._latest.get(status.name)
-            if not events and latest is not None and not latest.events:
+            merge = latest is not None and (
+                not (events or latest.events) or len(self._queue) >= self._max_queued
+            )
+            if latest is not None and merge:
                 latest.seq, latest.status, latest.now = target, status, now
+                latest.events += tuple(events)
                 self.collapsed_rounds += 1
             else:
                 slot = _Slot(target, status, tuple(events), now)
@@ -144,6 +155,14 @@ class StoreWorker:
         return out
 
     # -- the store thread ----------------------------------------------------------------
+    def call_soon(self, action: Callable[[], object]) -> None:
+        """Run ``action`` on the store thread before the next rounds it processes (a reload
+        of what writes to the store: the caller never waits for the disk)."""
+        with self._cond:
+            self._calls.append(action)
+            self._seq += 1
+            self._cond.notify_all()
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._thread.start()
@@ -170,17 +189,22 @@ class StoreWorker:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._stopping)
+                self._cond.wait_for(lambda: self._queue or self._calls or self._stopping)
                 batch, self._queue, self._latest = self._queue, [], {}
-                if not batch and self._stopping:
+                calls, self._calls = self._calls, []
+                if not batch and not calls and self._stopping:
                     break
+                upto = self._seq
                 self._busy_since = self._monotonic()
             try:
-                self._process(batch)
+                for call in calls:
+                    self._guard("call", call)
+                if batch:
+                    self._process(batch)
             finally:
                 with self._cond:
                     self._busy_since = None
-                    self._done = max(self._done, max(s.seq for s in batch))
+                    self._done = max(self._done, upto)
                     self._cond.notify_all()
         self._ledger.write()  # the drain: everything still waiting, due or not
 

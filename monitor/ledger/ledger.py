@@ -521,9 +521,10 @@ class Ledger:
         """Write what is waiting, then close the database (unless it is shared: see
         ``close_database``)."""
         self.write()
-        with self._io, self._lock:
-            if self._pending:
-                log.error("ledger.closed_with_unwritten_events", lost=len(self._pending))
-            if self._store is not None and self._close_database:
-                self._store.db.close()
-            self._store = None
+        with self._io:
+            with self._lock:
+                if self._pending:
+                    log.error("ledger.closed_with_unwritten_events", lost=len(self._pending))
+                store, self._store = self._store, None
+            if store is not None and self._close_database:
+                store.db.close()

@@ -160,3 +160,23 @@ def test_a_stop_that_the_store_cannot_finish_says_so_and_returns():
     wait(ledger.writing.is_set, "the write started")
     assert w.stop(0.1) is False  # the caller then skips closing the hung store
     ledger.thawed.set()
+
+
+def test_past_the_queue_bound_transitions_merge_into_their_clusters_latest_round():
+    journal: list = []
+    w, ledger, alerts = worker(journal, handoff_seconds=0.01, max_queued=3)
+    ledger.thawed.clear()
+    w.on_round(status("x"), [], T0)
+    wait(ledger.writing.is_set, "the write started")
+    for i in range(10):
+        w.on_round(status("a", up=False), [f"a{i}"], T0)
+    w.call_soon(lambda: journal.append(("reloaded",)))  # e.g. the alert engine's reload
+    w.on_round(status("a", up=False), ["after-reload"], T0)
+    ledger.thawed.set()
+    wait(lambda: any("after-reload" in events for _, events in alerts.seen), "caught up")
+    transitions = [e for _, events in alerts.seen for e in events]
+    assert transitions == [f"a{i}" for i in range(10)] + ["after-reload"]
+    assert len(alerts.seen) == 1 + 3  # x, then three slots: the queue stayed bounded
+    last = next(i for i, j in enumerate(journal) if j[0] == "alert" and "after-reload" in j[2])
+    assert journal.index(("reloaded",)) < last  # the reload came before the later rounds
+    assert w.stop(5)
