@@ -18,6 +18,7 @@ uvicorn/hypercorn need an ASGI stack. asyncio's non-blocking TLS with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import io
 import re
@@ -35,6 +36,7 @@ import structlog
 
 log = structlog.get_logger("slurm_sla_monitor")
 
+_GOODBYE_SECONDS = 1.0
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -209,14 +211,18 @@ class HttpServer:
             self.timed_out += 1
         except (OSError, EOFError, asyncio.IncompleteReadError):
             pass  # gone, or not speaking TLS: nothing to answer, nobody to tell
+        except Exception:  # a bug here must cost one connection, logged, never the server
+            log.exception("http.connection_failed")
         finally:
-            self._connections.pop(connection, None)
-            if writer is None:
-                connection.sock.close()
-            elif clean:
-                writer.close()
-            else:
-                writer.transport.abort()
+            # counted (and evictable) until its socket is closed, TLS goodbye included
+            connection.busy = False
+            try:
+                if writer is None:
+                    connection.sock.close()
+                else:
+                    await _close(writer, clean)
+            finally:
+                self._connections.pop(connection, None)
 
     async def _open(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         loop = asyncio.get_running_loop()
@@ -270,10 +276,10 @@ class HttpServer:
             return None
         if len(lengths) > 1 or not lengths[0].strip().isdigit():
             return _error(HTTPStatus.BAD_REQUEST)
-        length = int(lengths[0])
-        if length > self.limits.max_body_bytes:
+        digits = lengths[0].strip()
+        if len(digits) > 18 or int(digits) > self.limits.max_body_bytes:
             return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        await reader.readexactly(length)
+        await reader.readexactly(int(digits))
         return None
 
     def _answer(self, request: Request) -> Response:
@@ -289,6 +295,19 @@ class HttpServer:
         writer.write(serialize(response, head_only=head_only, close=close))
         async with asyncio.timeout(self.limits.write_timeout):
             await writer.drain()
+
+
+async def _close(writer: asyncio.StreamWriter, clean: bool) -> None:
+    """A clean close lets TLS say goodbye (close_notify) for up to a second; anything else,
+    a peer that does not answer, or an eviction meanwhile, is cut at once."""
+    try:
+        if clean:
+            writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_GOODBYE_SECONDS):
+                    await writer.wait_closed()
+    finally:
+        writer.transport.abort()
 
 
 def parse_head(head: bytes) -> Request | Response:

@@ -103,6 +103,8 @@ def test_other_methods_and_paths(serve):
         (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"501"),
         (b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", b"400"),
         (b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", b"413"),
+        (b"GET / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", b"413"),
+        (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", b"400"),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
         (b"GET / HTTP/1.1\r\n" + b"X: a\r\n" * 200 + b"\r\n", b"431"),
     ],
@@ -275,3 +277,21 @@ def test_a_new_web_config_applies_at_once(serve, tmp_path):
     plain = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     plain.request("GET", "/metrics")
     assert plain.getresponse().status == 200
+
+
+def test_closed_connections_leave_nothing_behind(serve, tmp_path):
+    cert, key = self_signed(tmp_path, key="ec")
+    server = serve(
+        parse_web_config(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+    )
+    context = ssl.create_default_context(cafile=str(cert))
+    for close in ("close", "keep-alive"):
+        for _ in range(10):
+            conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=5)
+            conn.request("GET", "/metrics", headers={"Connection": close})
+            assert conn.getresponse().read()
+            conn.close()
+    deadline = time.monotonic() + 10
+    while server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.open_connections == 0
