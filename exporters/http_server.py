@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import http.client
 import io
+import os
 import re
 import socket
 import ssl
@@ -369,7 +370,8 @@ def _listen(host: str, port: int) -> socket.socket:
             (host, port), family=family, backlog=128, dualstack_ipv6=host == "::"
         )
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {reason}") from exc
     sock.setblocking(False)
     return sock
 
