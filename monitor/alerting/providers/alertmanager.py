@@ -33,6 +33,7 @@ from monitor.alerting.providers.base import (
     Secret,
     SendContext,
     check_url,
+    credentials_clash,
     option,
     secret,
 )
@@ -51,7 +52,8 @@ class AlertmanagerOptions(ReceiverOptions):
     resend_resolved_seconds: float = option(900.0, minimum=0)
 
     def validate(self) -> list[Problem]:
-        return [p for url in self.urls for p in check_url("urls", url)]
+        clashes = [("urls", c) for u in self.urls if (c := credentials_clash(u, self.bearer_token))]
+        return [p for url in self.urls for p in check_url("urls", url)] + clashes
 
 
 def build_payload(

@@ -204,6 +204,21 @@ def _read_value(
     raise TypeError(f"option {key}: unsupported type {kind!r}")  # a programming error
 
 
+def credentials_clash(url: str, bearer_token: Secret) -> str | None:
+    """Why ``url`` and ``bearer_token`` cannot go together, or None. requests sends a URL's
+    ``user:password@`` as Basic auth over any Authorization header, so the token would be
+    replaced silently."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # check_url names it
+    if bearer_token and (parts.username is not None or parts.password is not None):
+        return "has user:password@ and bearer_token is set: give one of them, not both"
+    return None
+
+
 def check_url(key: str, url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> list[Problem]:
     from urllib.parse import urlsplit
 

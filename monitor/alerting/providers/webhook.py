@@ -32,6 +32,7 @@ from monitor.alerting.providers.base import (
     Secret,
     SendContext,
     check_url,
+    credentials_clash,
     option,
     secret,
 )
@@ -48,7 +49,10 @@ class WebhookOptions(ReceiverOptions):
     max_alerts: int = option(0, minimum=0)  # 0: all; more are counted in truncatedAlerts
 
     def validate(self) -> list[Problem]:
-        return check_url("url", self.url.value) if self.url.value else []
+        if not self.url.value:
+            return []  # from a file or the environment: checked when sent
+        clash = credentials_clash(self.url.value, self.bearer_token)
+        return check_url("url", self.url.value) + ([("url", clash)] if clash else [])
 
 
 def build_payload(options: WebhookOptions, n: Notification, now: dt.datetime) -> dict[str, Any]:
@@ -87,6 +91,8 @@ def send(options: WebhookOptions, n: Notification, ctx: SendContext) -> Delivery
     headers = {"Content-Type": "application/json"}
     try:
         url = options.url.resolve("url")
+        if clash := credentials_clash(url, options.bearer_token):
+            raise DeliveryError(f"url {clash}")
         if options.bearer_token:
             headers["Authorization"] = "Bearer " + options.bearer_token.resolve("bearer_token")
         if options.hmac_secret:
