@@ -167,7 +167,8 @@ class HttpServer:
                 continue
             # One write per response; without this a TLS record split across two writes
             # waits for the client's delayed ACK (the ~40 ms HTTPS took under http.server).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with contextlib.suppress(OSError):  # a peer gone already fails later, quietly
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = _Connection(sock)
             self._connections[connection] = None
             connection.task = loop.create_task(self._serve_connection(connection))
