@@ -12,10 +12,12 @@ import time
 
 import bcrypt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Gauge
 
 from exporters.http import Health, MetricsServer
-from exporters.http_server import HttpServer, Limits, Response
+from exporters.http_server import HttpServer, Limits, Request, Response, parse_head
 from exporters.web_config import WebConfig, parse_web_config
 from tests.support.tls import self_signed
 
@@ -295,3 +297,20 @@ def test_closed_connections_leave_nothing_behind(serve, tmp_path):
     while server.open_connections and time.monotonic() < deadline:
         time.sleep(0.01)
     assert server.open_connections == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_request_head_parses_or_gets_an_error_answer(head):
+    parsed = parse_head(head + b"\r\n\r\n")
+    assert isinstance(parsed, Request) or 400 <= parsed.status < 600
+
+
+def test_raw_non_ascii_credentials_get_401(serve):
+    hashed = bcrypt.hashpw(b"p", bcrypt.gensalt(4)).decode()
+    server = serve(parse_web_config(f"basic_auth_users:\n  u: {hashed}\n"))
+    for value in (b"Basic \xc3\xa9\xff", b"Basic \xff\xfe:", b"\xff", b"Basic dTpw\x00"):
+        answer = raw(server.port, b"GET / HTTP/1.0\r\nAuthorization: " + value + b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 401"), value
+    answer = raw(server.port, b"GET / HTTP/1.0\r\nAuthorization: Basic dTpw\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200")
