@@ -831,6 +831,11 @@ url = "{recorder.url}/hook"
         "hook: test alert resolved: delivered",
     ]
     wait_until(lambda: trickler.requests[0]["hung_up"], 5.0, "the cut connection")
+    wait_until(  # the abandoned send ended with its connection: nothing lingers
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("alert-attempt")],
+        5.0,
+        "the attempt threads to end",
+    )
 
 
 def test_a_2xx_whose_body_trickles_is_delivered_at_once(tmp_path, capsys):
