@@ -132,7 +132,8 @@ class _Reader:
         top = self._mapping(doc, (), _TOP, what="a mapping")
         users = self._users(top.get("basic_auth_users"))
         tls = top.get("tls_server_config")
-        context = self._tls(tls) if tls is not None else None
+        # empty, as exporter-toolkit reads it: plain HTTP
+        context = self._tls(tls) if tls is not None and tls != {} else None
         headers = self._http(top.get("http_server_config"))
         return WebConfig(context, users, headers)
 

@@ -186,6 +186,8 @@ def test_yaml_errors_and_missing_files(tmp_path):
         load_web_config(tmp_path / "absent.yml")
     assert info.value.problems == [f"{tmp_path / 'absent.yml'}: web config file not found"]
     assert parse_web_config("", "web.yml").users == {}
+    assert parse_web_config("tls_server_config: {}\n", "web.yml").ssl_context is None
+    assert parse_web_config("tls_server_config:\n", "web.yml").ssl_context is None
 
 
 def test_unsupported_settings_are_refused_by_name(tmp_path):
