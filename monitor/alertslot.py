@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -29,9 +30,19 @@ log = structlog.get_logger("slurm_sla_monitor")
 class AlertingSlot:
     """A RoundSink and lifecycle like ``Alerting``'s, with ``Alerting`` built on demand."""
 
-    def __init__(self, build: Callable[[], Alerting], *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        build: Callable[[], Alerting],
+        *,
+        retry_seconds: float = 10.0,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._build = build
         self._clock = clock
+        self._retry = retry_seconds
+        self._monotonic = monotonic
+        self._last_attempt: float | None = None
         self._lock = threading.Lock()
         self._alerting: Alerting | None = None
         self._started = False
@@ -47,6 +58,10 @@ class AlertingSlot:
         with self._lock:
             if self._alerting is not None:
                 return self._alerting
+            now = self._monotonic()
+            if self._last_attempt is not None and now - self._last_attempt < self._retry:
+                return None  # every round would otherwise try to open the store again
+            self._last_attempt = now
             try:
                 alerting = self._build()
             except StoreError as exc:

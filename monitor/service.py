@@ -94,11 +94,9 @@ class Service:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.db: Database | None = None
-        interval = config.monitor.interval_seconds
-        self.ledger = Ledger(
-            config, self._database, close_database=False, retry_seconds=max(2.0, interval)
-        )
-        self.alerting = AlertingSlot(self._build_alerting)
+        retry = max(2.0, config.monitor.interval_seconds)  # opening a store that failed
+        self.ledger = Ledger(config, self._database, close_database=False, retry_seconds=retry)
+        self.alerting = AlertingSlot(self._build_alerting, retry_seconds=retry)
         # The store thread writes the ledger, then runs the alert engine: a transition is
         # written before alerting acts on it, and no store I/O ever runs on a round thread.
         self.store = StoreWorker(self.ledger, [self.alerting])
