@@ -7,9 +7,9 @@ subreaper (run_command made it one), so an unreaped victim would stay a zombie h
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def _pids(path: Path, expected: int) -> list[int]:
 
 def _exists(pid: int) -> bool:
     """In the process table at all: running, stopped, or a zombie nobody reaped."""
-    return os.path.exists(f"/proc/{pid}")
+    return psutil.pid_exists(pid)
 
 
 def _assert_all_gone(pids: list[int]) -> None:
@@ -80,7 +80,7 @@ def test_double_forked_orphan_dies_with_the_hung_command(tmp_path):
         tmp_path,
         # The intermediate shell exits at once: its setsid child is re-parented (to us, the
         # subreaper) and no longer descends from the command at all.
-        f"sh -c 'setsid sh -c \"echo \\$\\$ >> {pids}; sleep 60; :\" >/dev/null 2>&1 "
+        f'sh -c \'setsid sh -c "echo \\$\\$ >> {pids}; sleep 60; :" >/dev/null 2>&1 '
         "</dev/null &'\n"
         f"while [ ! -s {pids} ]; do sleep 0.02; done\n"
         "sleep 60\n",
@@ -131,3 +131,21 @@ def test_a_command_running_in_another_thread_is_not_touched(tmp_path):
     worker.join(timeout=20)
     slow_result = got["r"]
     assert slow_result.ok and slow_result.returncode == 0 and slow_result.stdout == "slow-done\n"
+
+
+def test_a_zombie_left_by_the_hung_command_is_reaped(tmp_path):
+    pids = tmp_path / "pids"
+    # The command never reaps its child, which has exited: a zombie that becomes ours
+    # (the subreaper's) once the command is killed, and must not stay one.
+    program = (
+        "import os, sys, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os.setsid(); os._exit(0)\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{pid}}')\n"
+        "time.sleep(60)\n"
+    )
+    cmd = _script(tmp_path, f'exec {sys.executable} -c "$1"\n')
+    result = run_command([cmd, program], timeout=2)
+    assert result.reason is FailureReason.TIMEOUT
+    _assert_all_gone(_pids(pids, 2))
