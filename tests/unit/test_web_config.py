@@ -129,6 +129,15 @@ def test_no_header_makes_basic_auth_raise(header):
     assert auth.check(header) is False
 
 
+@pytest.mark.parametrize("cost", [4, 6])
+def test_unknown_users_are_checked_at_the_configured_cost(cost):
+    from exporters.basic_auth import _dummy_hash
+
+    users = {"a": bcrypt.hashpw(b"x", bcrypt.gensalt(cost)), "b": HASHED}
+    assert _dummy_hash(users)[:7] == b"$2b$%02d$" % max(cost, 4)
+    assert bcrypt.checkpw(b"anything", _dummy_hash(users)) is False
+
+
 def test_unknown_users_cost_bcrypt_too():
     auth = BasicAuth({"prometheus": HASHED})
     assert auth.quick(basic(b"nobody:x")) is Decision.VERIFY
