@@ -146,7 +146,7 @@ def load_config(path: Path | str) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is fine
     except FileNotFoundError:
         hint = ""
         if path == DEFAULT_CONFIG_PATH:
