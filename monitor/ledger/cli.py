@@ -16,6 +16,7 @@ import sys
 
 from monitor.cli_args import COULD_NOT_RUN, add_config_argument
 from monitor.config import SERVICES, Config, load_config
+from monitor.config_schema import FIRST_INSTANT, LAST_INSTANT
 from monitor.errors import MonitorError
 from monitor.ledger.maintenance import StoredWindow, config_key, validate
 from monitor.ledger.store import LedgerStore
@@ -101,9 +102,16 @@ def _actor(args: argparse.Namespace) -> str:
 
 def _instant(text: str, option: str) -> int:
     try:
-        return to_us(parse_instant(text))
+        value = parse_instant(text)
     except ValueError as exc:
         raise MonitorError(f"{option}: {exc}") from None
+    except OverflowError:  # 0001-01-01T00:00+23:59 is before year 1 in UTC
+        raise MonitorError(f"{option}: {text!r} is out of range") from None
+    # The same bounds as the config's windows: the ledger counts from 1970, and a repeat
+    # must not step past year 9999.
+    if not FIRST_INSTANT <= value <= LAST_INSTANT:
+        raise MonitorError(f"{option}: must be between 1970-01-01 and 9998-12-31, got {text}")
+    return to_us(value)
 
 
 def _store(config: Config) -> LedgerStore:

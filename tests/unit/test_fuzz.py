@@ -27,6 +27,9 @@ FUZZ = FIXTURES / "fuzz"
 PARSE_CORPUS = sorted((FUZZ / "parse").iterdir())
 CONFIG_CORPUS = sorted((FUZZ / "config").glob("*.toml"))
 REPORT_ARGS = [json.loads(line) for line in (FUZZ / "report-args.jsonl").read_text().splitlines()]
+MAINTENANCE_ARGS = [
+    json.loads(line) for line in (FUZZ / "maintenance-args.jsonl").read_text().splitlines()
+]
 
 
 # Fuzzing is deterministic here: the same examples on every run, so CI never flakes on a
@@ -244,6 +247,17 @@ def test_report_generated_args(capsys, monkeypatch, store_dir, month, fmt, clust
     if cluster is not None:
         argv += ["--cluster", cluster]
     _report(capsys, monkeypatch, store_dir, argv)
+
+
+@pytest.mark.parametrize("argv", MAINTENANCE_ARGS, ids=lambda a: " ".join(a)[:40])
+def test_maintenance_args_corpus(capsys, monkeypatch, store_dir, argv):
+    monkeypatch.chdir(store_dir)
+    code = main(["maintenance", *argv[:1], "--config", "config.toml", *argv[1:]])
+    _, err = capsys.readouterr()
+    assert code in (0, 1, 4), (argv, err)
+    assert "Traceback" not in err
+    if code == 1:
+        assert err.startswith("slurm-sla: ") and err.count("\n") == 1, err
 
 
 # --- through a real process --------------------------------------------------------------
