@@ -250,5 +250,5 @@ def test_a_hanging_alertmanager_member_does_not_cost_the_other_its_delivery():
     r = Receiver("am", PROVIDERS["alertmanager"], opts)
     started = time.monotonic()
     result = r.deliver(note(), utc_now(), MemberHttp(slow="am1"))
-    assert time.monotonic() - started < 1.0  # answered just before the deadline
     assert result.ok and result.note == "urls[0]: deadline exceeded (1 s)"
+    assert time.monotonic() - started < 1.5  # answered before the deadline, not after

@@ -94,7 +94,7 @@ def send(options: AlertmanagerOptions, n: Notification, ctx: SendContext) -> Del
     pool = ThreadPoolExecutor(max_workers=len(options.urls) or 1)
     pairs = zip(options.urls, own, strict=True)
     futures = [pool.submit(post_to, url, limit) for url, limit in pairs]
-    wait(futures, max(0.0, deadline.remaining() - min(0.5, deadline.seconds / 10)))
+    wait(futures, max(0.0, deadline.remaining() - min(1.0, deadline.seconds / 4)))
     pool.shutdown(wait=False)
     results = []
     for future, limit in zip(futures, own, strict=True):
