@@ -118,7 +118,6 @@ def _web_config_problems(config: Config) -> list[str]:
     return []
 
 
-
 # --- parse -------------------------------------------------------------------------------
 
 
