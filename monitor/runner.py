@@ -185,7 +185,7 @@ def run_command(
     child_env[process_tree.MARKER] = marker
     started = monotonic()
     try:
-        return _run(args, child_env, marker, timeout, stdin, max_output_bytes, monotonic)
+        return _run(args, child_env, marker, started, timeout, stdin, max_output_bytes, monotonic)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         return CommandResult(
             args,
@@ -205,19 +205,19 @@ def _run(
     args: tuple[str, ...],
     env: dict[str, str],
     marker: str,
+    started: float,
     timeout: float,
     stdin: bytes | None,
     max_output_bytes: int,
     monotonic: Callable[[], float],
 ) -> CommandResult:
-    started = monotonic()
     proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
         args,
         stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
-        start_new_session=True,  # its own process group, so a timeout kills its children
+        start_new_session=True,  # its own group for killpg; process_tree finds what leaves it
         close_fds=True,
     )
     if stdin is not None:
