@@ -68,8 +68,11 @@ MATRIX: Mapping[Fault, Expectation] = {
     ),
     Fault.BOTH_SLURMCTLD: _e(
         {"SlurmctldDown"},
-        "no controller answers; the backup's SlurmctldBackupDown is inhibited",
-        {BURN},
+        "no controller answers; the backup's SlurmctldBackupDown is inhibited. Two kills "
+        "are two instants: a round between them sees a failover, the takeover grace then "
+        "holds the verdict, and the backup's own death may be confirmed (and paged as a "
+        "warning) a round before the outage is",
+        {BURN, "SlurmctldFailover", "SlurmctldBackupDown"},
     ),
     Fault.PRIMARY_SLURMDBD: _e(
         {"SlurmdbdFailover"},
@@ -84,8 +87,10 @@ MATRIX: Mapping[Fault, Expectation] = {
     ),
     Fault.BOTH_SLURMDBD: _e(
         {"SlurmdbdDown"},
-        "sacctmgr gets Connection refused; SlurmdbdBackupDown is inhibited",
-        {BURN},
+        "sacctmgr gets Connection refused; SlurmdbdBackupDown is inhibited. The backup "
+        "takes over in under a second, so a round between the two kills sees it serve "
+        "(a failover) or sees it gone a round before sacctmgr fails: both may page first",
+        {BURN, "SlurmdbdFailover", "SlurmdbdBackupDown"},
     ),
     Fault.MARIADB: _e(
         {"SlurmdbdDown"},
