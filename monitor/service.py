@@ -24,9 +24,10 @@ from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig, load_web_config
 from monitor.alerting.service import Alerting
 from monitor.alertslot import AlertingSlot
+from monitor.clock import MonotonicClock
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import open_database
 from monitor.logs import configure_logging
@@ -34,6 +35,7 @@ from monitor.sdnotify import Notifier
 from monitor.snapshot import Snapshot
 from monitor.store.db import Database
 from monitor.store.lock import StateDirLock
+from monitor.store.opening import state_dir_problem
 from monitor.storeworker import StoreWorker
 
 log = structlog.get_logger("slurm_sla_monitor")
@@ -89,13 +91,24 @@ class Service:
     def __init__(self, config_path: Path, config: Config) -> None:
         self.config_path = config_path
         self.config = config
+        # A state_dir that is a file can hold no lock: say so (a not-writable one is
+        # left to the lock's fallback and the store's retries: a disk never stops probing).
+        problem = state_dir_problem(config.monitor.state_dir)
+        if problem and "not a directory" in problem:
+            raise StoreError(problem)
         self.lock = StateDirLock.acquire(config.monitor.state_dir)
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.db: Database | None = None
+        # One clock for every part: monotonic durations, wall-clock steps reported once
+        # (the daemon logs and exports them), and the same "now" in the ledger, the alert
+        # engine and /healthz.
+        self.clock = MonotonicClock()
         retry = max(2.0, config.monitor.interval_seconds)  # opening a store that failed
-        self.ledger = Ledger(config, self._database, close_database=False, retry_seconds=retry)
+        self.ledger = Ledger(
+            config, self._database, close_database=False, retry_seconds=retry, clock=self.clock
+        )
         self.alerting = AlertingSlot(self._build_alerting, retry_seconds=retry)
         # The store thread writes the ledger, then runs the alert engine: a transition is
         # written before alerting acts on it, and no store I/O ever runs on a round thread.
@@ -103,6 +116,7 @@ class Service:
         self.daemon = Daemon(
             config,
             self.registry,
+            clock=self.clock,
             sinks=[self.store],
             sla_source=self.ledger.figures,
             store_status=self.store.status,
@@ -130,12 +144,13 @@ class Service:
             self._database(),
             in_maintenance=self.ledger.in_maintenance,
             sla_source=self.ledger.figures,
+            clock=self.clock,
         )
 
     def _health(self) -> Health:
         return snapshot_health(
             self.daemon.box.get(),
-            dt.datetime.now(dt.UTC),
+            self.clock(),
             self.config.monitor.slow_command_timeout_seconds,
             self.store.problems(),
         )
@@ -143,7 +158,7 @@ class Service:
     def _alive(self) -> bool:
         return probing_health(
             self.daemon.box.get(),
-            dt.datetime.now(dt.UTC),
+            self.clock(),
             self.config.monitor.slow_command_timeout_seconds,
         ).ok
 

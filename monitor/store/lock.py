@@ -13,13 +13,13 @@ import fcntl
 import os
 from pathlib import Path
 
-from monitor.errors import MonitorError
+from monitor.errors import StoreError
 
 LOCK_NAME = "lock"
 
 
-class StateDirLocked(MonitorError):
-    """Another process holds the state directory's lock."""
+class StateDirLocked(StoreError):
+    """Another process holds the state directory's lock (the CLI's "could not run")."""
 
 
 class StateDirLock:
