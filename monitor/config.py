@@ -22,6 +22,7 @@ from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
 from monitor.report.settings import ReportSettings, read_report
+from monitor.status.settings import StatusSettings, read_status
 
 DEFAULT_CONFIG_PATH = Path("/etc/slurm-sla-monitor/config.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/slurm-sla-monitor")
@@ -80,6 +81,20 @@ class SlaSettings:
     timezone: str = "UTC"  # whose calendar months the SLA counts
     unknown_counts_as: str = "excluded"  # excluded | up | down
     min_downtime_minutes: float = 0.0  # count only outages of at least this long (0: all)
+    # "minute": every minute in which the service was down at all counts whole (GCP's way)
+    downtime_granularity: str = "second"  # second | minute
+    degraded_counts_as: float = 0.0  # share of degraded time counted as down: 0 up, 1 down
+    credits: tuple[CreditTier, ...] = ()  # the service-credit ladder ([[sla.credits]])
+
+
+@dataclass(frozen=True)
+class CreditTier:
+    """Availability below ``below`` percent owes ``credit_percent``; for one service, or
+    (``service`` None) for every service of a cluster."""
+
+    below: float
+    credit_percent: float
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,7 @@ class ClusterConfig:
     # resolution differs from the cluster's: {"dbd1" = "10.1.0.5"} or {"dbd1" = "10.1.0.5:6819"}.
     host_addresses: Mapping[str, str] = field(default_factory=dict)
     slo: SloTargets = field(default_factory=SloTargets)
+    customer: str | None = None  # whose cluster it is: the status page's ?customer=NAME
 
     def command_env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.slurm_conf)} if self.slurm_conf else {}
@@ -130,6 +146,7 @@ class Config:
     receivers: tuple[ReceiverConfig, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    status: StatusSettings = field(default_factory=StatusSettings)
     source: Path | None = None
 
     def cluster(self, name: str) -> ClusterConfig:
@@ -207,6 +224,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
             "receivers",
             "alerts",
             "report",
+            "status",
         ),
     )
     monitor = _read_monitor(r, data.get("monitor"))
@@ -246,6 +264,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         report=read_report(
             r, data.get("report"), ("report",), receivers=[(x.name, x.type) for x in receivers]
         ),
+        status=read_status(r, data.get("status"), ("status",)),
         source=source,
     )
 
@@ -341,7 +360,48 @@ def _read_sla(r: Reader, raw: Any) -> SlaSettings:
         min_downtime_minutes=r.number(
             d, p, "min_downtime_minutes", dflt.min_downtime_minutes, minimum=0, maximum=24 * 60
         ),
+        downtime_granularity=r.string(
+            d, p, "downtime_granularity", dflt.downtime_granularity, choices=("second", "minute")
+        )
+        or dflt.downtime_granularity,
+        degraded_counts_as=_read_degraded(r, d, p),
+        credits=_read_credits(r, d.get("credits"), (*p, "credits")),
     )
+
+
+def _read_degraded(r: Reader, d: dict[str, Any], p: KeyPath) -> float:
+    """``"up"``, ``"down"`` or the share of degraded time that counts as down (0 to 1)."""
+    value = d.get("degraded_counts_as", "up")
+    if isinstance(value, str):
+        if value not in ("up", "down"):
+            r.error(
+                (*p, "degraded_counts_as"),
+                f'must be "up", "down" or a number from 0 to 1; got {value!r}',
+            )
+            return 0.0
+        return 1.0 if value == "down" else 0.0
+    return float(r.number(d, p, "degraded_counts_as", 0.0, minimum=0, maximum=1))
+
+
+def _read_credits(r: Reader, raw: Any, p: KeyPath) -> tuple[CreditTier, ...]:
+    tiers = []
+    for i, t in enumerate(r.tables(raw, p)):
+        q = (*p, i)
+        r.table(t, q, CreditTier.__dataclass_fields__)
+        if "below" not in t:
+            r.error((*q, "below"), "required key is missing")
+        if "credit_percent" not in t:
+            r.error((*q, "credit_percent"), "required key is missing")
+        below = r.number(t, q, "below", 0.0, above=0, maximum=100)
+        credit = r.number(t, q, "credit_percent", 0.0, minimum=0, maximum=100)
+        service = r.string(t, q, "service", None, choices=SERVICES)
+        tiers.append(CreditTier(float(below), float(credit), service))
+    seen = set()
+    for i, t in enumerate(tiers):
+        if (t.service, t.below) in seen:
+            r.error((*p, i, "below"), f"a second tier below {t.below:g} for the same service")
+        seen.add((t.service, t.below))
+    return tuple(tiers)
 
 
 def _read_thresholds(r: Reader, raw: Any) -> Thresholds:
@@ -376,7 +436,16 @@ def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> 
         local_daemons=r.strings(d, p, "local_daemons", (), choices=SERVICES) or (),
         host_addresses=_read_addresses(r, d, p),
         slo=_read_slo(r, d.get("slo"), (*p, "slo"), slo) if "slo" in d else slo,
+        customer=_read_customer(r, d, p),
     )
+
+
+def _read_customer(r: Reader, d: dict[str, Any], p: KeyPath) -> str | None:
+    customer = r.string(d, p, "customer", None)
+    if customer is not None and not customer.strip():
+        r.error((*p, "customer"), "must not be empty (leave it out for no customer)")
+        return None
+    return customer.strip() if customer else None
 
 
 def _read_addresses(r: Reader, d: dict[str, Any], p: KeyPath) -> dict[str, str]:

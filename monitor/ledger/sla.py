@@ -11,12 +11,19 @@ How time is classified, in order of precedence:
 
 Availability = (eligible - downtime) / eligible, where eligible time is the interval less
 maintenance (and less unknown time when ``unknown_counts_as = "excluded"``, the default).
-Degraded counts as up: the service answers, slowly. Downtime is ``down`` time (plus
-unknown time when ``unknown_counts_as = "down"``) outside maintenance; with
+Degraded counts as up by default: the service answers, slowly (``degraded_counts_as``
+counts a share of it, 1 = all, as down; it then also joins runs of downtime). Downtime is
+``down`` time (plus unknown time when ``unknown_counts_as = "down"``) outside maintenance;
+with
 ``min_downtime_minutes`` it counts only in runs of at least that much downtime. A run is
 broken by up or degraded time and by maintenance, and bridged by excluded unknown time
 (an outage the monitor lost sight of for a while, e.g. across its own restart, is one
 run). A run still in progress at the end of the data counts once it is long enough.
+
+With ``downtime_granularity = "minute"`` every clock minute (UTC) in which counted
+downtime occurred counts whole, as GCP counts "downtime minutes"; a minute is credited to
+the instant its first counted second occurs, so intervals on minute boundaries (months,
+days) add up exactly.
 """
 
 from __future__ import annotations
@@ -69,10 +76,17 @@ class Span(NamedTuple):
 class Policy:
     unknown_counts_as: str = "excluded"  # excluded | up | down
     min_downtime_us: int = 0
+    degraded_weight: float = 0.0  # share of degraded time counted as down
+    whole_minutes: bool = False  # downtime_granularity = "minute"
 
     @classmethod
     def from_settings(cls, settings: SlaSettings) -> Policy:
-        return cls(settings.unknown_counts_as, round(settings.min_downtime_minutes * MINUTE_US))
+        return cls(
+            settings.unknown_counts_as,
+            round(settings.min_downtime_minutes * MINUTE_US),
+            settings.degraded_counts_as,
+            settings.downtime_granularity == "minute",
+        )
 
 
 @dataclass(frozen=True)
@@ -282,8 +296,16 @@ class Timeline:
         for i, (n, c) in enumerate(zip(self._lengths, self._cls, strict=True)):
             columns[c][i] = n
         self._cum = [[0, *accumulate(column)] for column in columns]
-        bad_lengths = [n if x else 0 for n, x in zip(self._lengths, self.bad, strict=True)]
-        self._cum_bad = [0, *accumulate(bad_lengths)]
+        # How much of a counted step counts: all of it, or degraded_weight of degraded time.
+        self._weight = [
+            (policy.degraded_weight if c == C_DEGRADED else 1.0) if x else 0.0
+            for c, x in zip(self._cls, self.bad, strict=True)
+        ]
+        self._first_minute = self._minute_starts() if policy.whole_minutes else []
+        self._cum_bad = [
+            0,
+            *accumulate(self._step_counted(k, n) for k, n in enumerate(self._lengths)),
+        ]
 
     @property
     def spans(self) -> list[Span]:
@@ -293,7 +315,11 @@ class Timeline:
         unknown_bad = self.policy.unknown_counts_as == "down"
         bridges = self.policy.unknown_counts_as == "excluded"
         cls = self._cls
-        bad = [c == C_DOWN or (unknown_bad and c == C_UNKNOWN) for c in cls]
+        degraded_bad = self.policy.degraded_weight > 0
+        bad = [
+            c == C_DOWN or (unknown_bad and c == C_UNKNOWN) or (degraded_bad and c == C_DEGRADED)
+            for c in cls
+        ]
         need = self.policy.min_downtime_us
         if need <= 0:
             return bad
@@ -315,12 +341,36 @@ class Timeline:
                 bad[j] = False
         return bad
 
+    def _minute_starts(self) -> list[int]:
+        """Per step, the first clock minute it could still add (earlier counted steps have
+        counted the minutes before)."""
+        out, last = [], -1  # the last minute already counted
+        for k, b in enumerate(self.steps.bounds[:-1]):
+            out.append(max(last + 1, b // MINUTE_US))
+            if self.bad[k] and self._weight[k] > 0:
+                last = max(last, -(-self.steps.bounds[k + 1] // MINUTE_US) - 1)
+        return out
+
+    def _step_counted(self, k: int, part: int) -> int:
+        """Counted downtime in the first ``part`` microseconds of step k."""
+        w = self._weight[k]
+        if w <= 0 or part <= 0:
+            return 0
+        if not self.policy.whole_minutes:
+            return part if w == 1.0 else round(part * w)
+        upto = -(-(self.steps.bounds[k] + part) // MINUTE_US)  # minutes touched: < upto
+        return round(max(0, upto - self._first_minute[k]) * MINUTE_US * w)
+
     def _upto(self, x: int) -> tuple[list[int], int]:
         k = min(bisect_right(self.steps.bounds, x) - 1, len(self._cls) - 1)
         part = x - self.steps.bounds[k]
         c = self._cls[k]
         row = [cum[k] + (part if i == c else 0) for i, cum in enumerate(self._cum)]
-        return row, self._cum_bad[k] + (part if self.bad[k] else 0)
+        return row, self._cum_bad[k] + self._step_counted(k, part)
+
+    def counted_us(self, start: int, end: int) -> int:
+        """Counted downtime in [start, end) (within [lo, hi])."""
+        return self._upto(end)[1] - self._upto(start)[1]
 
     def breakdown(self, start: int, end: int) -> Breakdown:
         """The parts of [start, end), which must lie within [lo, hi]."""
@@ -343,7 +393,8 @@ class Timeline:
             parts[C_DOWN],
             parts[C_MAINT],
             parts[C_UNKNOWN],
-            bad_b - bad_a,
+            # A whole minute can reach into maintenance: never count more than is eligible.
+            min(bad_b - bad_a, max(0, (end - start) - excluded)),
             (end - start) - excluded,
         )
 
@@ -363,7 +414,7 @@ class Timeline:
                 s, e = max(s0, start), min(e0, end)
                 if e > s:
                     cur.touches = True
-                    cur.downtime += (e - s) if self.bad[i] else 0
+                    cur.downtime += self.counted_us(s, e) if self.bad[i] else 0
                 cur.maintenance += (e0 - s0) if flags[i] else 0
             elif cur is not None and state in (UNKNOWN, UNMONITORED):
                 cur.pending_unknown += e0 - s0

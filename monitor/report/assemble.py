@@ -202,23 +202,24 @@ def bands(tl: Timeline, start: int, end: int) -> list[Band]:
 
 def burn_knots(tl: Timeline, start: int, end: int) -> list[tuple[int, int]]:
     """Counted downtime from ``start`` to each knot: the period's ends and the edges of
-    every run of counted downtime. Linear between knots, so the curve is exact."""
-    steps, knots, used = tl.steps, [(start, 0)], 0
+    every run of counted downtime. Linear between knots, so the curve is exact (with
+    whole minutes, or a share of degraded time, it is the straight line between them)."""
+    steps, knots = tl.steps, [(start, 0)]
     run_end = None  # where the last run of counted downtime ended
     for k in _steps_in(tl, start, end):
         s, e = max(steps.bounds[k], start), min(steps.bounds[k + 1], end)
         if e <= s or not tl.bad[k]:
             continue
+        used = tl.counted_us(start, e)
         if run_end == s:  # the run goes on: move its end
-            knots[-1] = (e, used + e - s)
+            knots[-1] = (e, used)
         else:
             if knots[-1][0] != s:
-                knots.append((s, used))
-            knots.append((e, used + e - s))
-        used += e - s
+                knots.append((s, tl.counted_us(start, s)))
+            knots.append((e, used))
         run_end = e
     if knots[-1][0] != end:
-        knots.append((end, used))
+        knots.append((end, tl.counted_us(start, end)))
     return knots
 
 
