@@ -225,9 +225,7 @@ def _service(
     )  # fmt: skip
     if period_end < month_end:  # the report's projection: the whole month's budget
         planned = maintenance_us(windows, cluster, service, month_start, month_end)
-        eligible = projected_eligible_us(
-            month_start, month_end, planned, period.breakdown, policy
-        )
+        eligible = projected_eligible_us(month_start, month_end, planned, period.breakdown, policy)
         budget = error_budget(objective, eligible, period.breakdown.downtime_us)
         period = dataclasses.replace(period, budget=budget)
     lo, hi = days[0][0], max(period_end, days[0][0] + 1)
@@ -271,9 +269,7 @@ def _state_now(tl: Timeline, at: int, live: Live | None) -> tuple[str, int | Non
 
 
 def _in_maintenance(windows: Sequence[StoredWindow], cluster: str, service: str, at: int) -> bool:
-    return any(
-        w.applies(cluster, service) and occurrences(w, at, at + 1) for w in windows
-    )
+    return any(w.applies(cluster, service) and occurrences(w, at, at + 1) for w in windows)
 
 
 def day_bar(
@@ -338,4 +334,3 @@ def role_of(instance: str) -> str:
     if instance.endswith(")") and "(" in instance:
         return instance[instance.rindex("(") + 1 : -1]
     return "instance"
-

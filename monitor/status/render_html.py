@@ -146,9 +146,8 @@ def _service(c: ClusterStatus, s: ServiceStatus, page: StatusPage, tz: ZoneInfo)
     colour = COLORS[STATE_COLORS.get(s.state, "unknown")]
     avail_text = "no data yet" if availability is None else f"{availability * 100:.3f} %"
     left = budget.remaining_seconds
-    left_text = (
-        f"{_duration(max(left, 0.0))} of {_duration(budget.allowed_seconds)}"
-        + (f" (overspent by {_duration(-left)})" if left < 0 else "")
+    left_text = f"{_duration(max(left, 0.0))} of {_duration(budget.allowed_seconds)}" + (
+        f" (overspent by {_duration(-left)})" if left < 0 else ""
     )
     figures = (
         f'<div class="figures"><span>Month to date: <b class="availability">{avail_text}</b>'
@@ -247,7 +246,7 @@ def _incidents(s: ServiceStatus, public: bool, tz: ZoneInfo) -> str:
         )
     head = "" if public else "<th>Cause</th>"
     return (
-        f"<h3>Incidents ({len(rows)})</h3><table class=\"stack incidents\"><thead><tr>{head}"
+        f'<h3>Incidents ({len(rows)})</h3><table class="stack incidents"><thead><tr>{head}'
         "<th>Start</th><th>End</th><th>Duration</th><th>Counted downtime</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -260,8 +259,9 @@ def _failovers(s: ServiceStatus, public: bool, tz: ZoneInfo) -> str:
     back = sum(1 for f in s.failovers if f.cause == "failback")
     rows = "".join(
         f'<tr class="failover" data-kind="{escape(d["kind"])}"><td data-label="At">'
-        f"{_when(f.at, tz)}</td><td data-label=\"Kind\">{escape(d['kind'])}</td>"
-        f'<td data-label="From">{escape(d["from"])}</td><td data-label="To">{escape(d["to"])}</td></tr>'
+        f'{_when(f.at, tz)}</td><td data-label="Kind">{escape(d["kind"])}</td>'
+        f'<td data-label="From">{escape(d["from"])}</td>'
+        f'<td data-label="To">{escape(d["to"])}</td></tr>'
         for f in s.failovers
         for d in [failover_dict(f, public)]
     )
@@ -274,7 +274,8 @@ def _failovers(s: ServiceStatus, public: bool, tz: ZoneInfo) -> str:
 
 def _when(us: int, tz: ZoneInfo) -> str:
     local = from_us(us).astimezone(tz)
-    return f'<time datetime="{_iso(us)}">{local:%Y-%m-%d %H:%M} {escape(local.tzname() or "")}</time>'
+    zone = escape(local.tzname() or "")
+    return f'<time datetime="{_iso(us)}">{local:%Y-%m-%d %H:%M} {zone}</time>'
 
 
 def _iso(us: int) -> str:

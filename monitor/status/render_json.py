@@ -106,7 +106,12 @@ def failover_dict(f: Failover, public: bool) -> dict[str, Any]:
 
 
 def upcoming_dict(u: Upcoming) -> dict[str, Any]:
-    return {"start": iso(u.start), "end": iso(u.end), "reason": u.reason, "services": list(u.services)}
+    return {
+        "start": iso(u.start),
+        "end": iso(u.end),
+        "reason": u.reason,
+        "services": list(u.services),
+    }
 
 
 def _finite(x: float) -> float | None:
