@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -22,7 +21,7 @@ from monitor.config import (
     Thresholds,
 )
 from monitor.daemon import Daemon
-from tests.unit.test_prober import FakeRunner
+from tests.support.fakes import FakeRunner, wait_for
 
 
 def config(**monitor) -> Config:
@@ -38,13 +37,6 @@ def config(**monitor) -> Config:
 
 def rounds(daemon: Daemon) -> float:
     return daemon.metrics.rounds.labels("prod")._value.get()  # noqa: SLF001
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture
