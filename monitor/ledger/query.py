@@ -81,9 +81,13 @@ class ServicePeriod:
     failovers: tuple[Failover, ...]
 
     @property
-    def met(self) -> bool:
-        availability = self.breakdown.availability
-        return availability is None or availability >= self.objective
+    def met(self) -> bool | None:
+        """None when the monitor observed none of the period: no data is never "met"."""
+        b = self.breakdown
+        availability = b.availability
+        if availability is None or b.up_us + b.degraded_us + b.down_us == 0:
+            return None
+        return availability >= self.objective
 
     def to_dict(self) -> dict[str, object]:
         """The report's per-service fields (contract: Report, ``--format json``)."""

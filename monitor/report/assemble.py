@@ -36,6 +36,7 @@ from monitor.ledger.sla import (
 )
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import HOUR_US, from_us, month_bounds, to_us
+from monitor.report.credits import credit
 from monitor.report.model import (
     Band,
     ClusterSection,
@@ -45,6 +46,7 @@ from monitor.report.model import (
     ServiceSection,
     UnknownPeriod,
 )
+from monitor.report.status import Status, projected_downtime_us, service_status
 
 PROGRAM = "slurm-sla-monitor"
 LOOKBACK_US = 24 * HOUR_US  # service_period's default: incidents keep their real start
@@ -109,7 +111,9 @@ def build_report(
             _service(store, config, windows, policy, name, service, start, period_end, end)
             for service in services_of(config, name)
         )
-        sections.append(ClusterSection(name, services, *ranges[name]))
+        # getattr: `customer` is read by the status-page feature's part of the config.
+        customer = getattr(config.cluster(name), "customer", None)
+        sections.append(ClusterSection(name, services, *ranges[name], customer))
     inputs = Inputs(
         min(firsts, default=None),
         max(lasts, default=None),
@@ -146,6 +150,7 @@ def _service(
         store, cluster, service, start, end, policy, objective, windows=windows,
         lookback_us=LOOKBACK_US,
     )  # fmt: skip
+    eligible = period.breakdown.eligible_us
     if end < month_end:
         # A month not over: its budget is the whole month's, as the metrics show it (the
         # month less its planned maintenance and the unknown time so far), not that of
@@ -154,6 +159,18 @@ def _service(
         eligible = projected_eligible_us(start, month_end, planned, period.breakdown, policy)
         budget = error_budget(objective, eligible, period.breakdown.downtime_us)
         period = dataclasses.replace(period, budget=budget)
+    partial = end < month_end
+    elapsed = (end - start) / (month_end - start)
+    status = service_status(period, partial=partial, elapsed=elapsed)
+    projected = projected_av = None
+    if partial and status is not Status.NO_DATA:
+        projected = projected_downtime_us(period.breakdown.downtime_us, elapsed)
+        if projected is not None and eligible > 0:
+            projected_av = max(0.0, (eligible - projected) / eligible)
+    availability = period.breakdown.availability
+    owed = None
+    if status is not Status.NO_DATA and availability is not None:
+        owed = credit(config.sla.credits, service, availability * 100)
     # The same interval service_period reads, so the counted downtime (which depends on
     # runs reaching beyond the period with min_downtime_minutes) is the same.
     pad = context_us(policy)
@@ -166,6 +183,10 @@ def _service(
         tuple(burn_knots(tl, start, end)),
         tuple(unknown_periods(tl, start, end)),
         tuple(maintenance_entries(windows, cluster, service, start, end)),
+        status,
+        projected,
+        projected_av,
+        owed,
     )
 
 
@@ -260,6 +281,7 @@ def maintenance_entries(
                 MaintenanceEntry(
                     w.id, s, e, inside, w.reason, (service,), w.origin, w.repeat, w.created_by,
                     w.removed_us if w.removed else None, w.removed_by,
+                    s < w.created_us, w.created_us,
                 )
             )  # fmt: skip
     return sorted(out, key=lambda m: (m.start, m.end, m.window_id))

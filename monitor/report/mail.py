@@ -22,6 +22,7 @@ from monitor.errors import MonitorError
 from monitor.ledger.timebase import from_us
 from monitor.report import text
 from monitor.report.model import Report
+from monitor.report.status import Status
 
 ALERTNAME = "SlurmSLAReport"
 
@@ -29,18 +30,21 @@ ALERTNAME = "SlurmSLAReport"
 def notification(report: Report, receiver: str, paths: Sequence[Path], now: dt.datetime):
     """The notice for ``report`` (pure)."""
     services = report.services
-    breached = [s for s in services if s.period.breakdown.eligible_us > 0 and not s.period.met]
+    breached = [s for s in services if s.status is Status.BREACHED]
+    nodata = [s for s in services if s.status is Status.NO_DATA]
     clusters = ",".join(c.name for c in report.clusters)
     partial = " (partial month)" if report.partial else ""
-    summary = f"SLA report {report.label}{partial}: " + (
-        f"{len(breached)} of {len(services)} objectives BREACHED"
-        if breached
-        else f"all {len(services)} objectives met"
-    )
+    if breached:
+        verdict = f"{len(breached)} of {len(services)} objectives BREACHED"
+    elif nodata:
+        verdict = f"not enough data for {len(nodata)} of {len(services)} objectives"
+    else:
+        verdict = f"all {len(services)} objectives " + ("on track" if report.partial else "met")
+    summary = f"SLA report {report.label}{partial}: {verdict}"
     lines = [
         f"{s.cluster} {s.service}: {text.availability(s.period)} available against "
         f"{text.objective(s.period)}, {len(s.period.incidents)} incident(s), "
-        f"{text.verdict(s.period, report.partial)}"
+        f"{text.verdict(s, report.partial)}"
         for s in services
     ]
     description = "; ".join(lines) + "."

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 
 from monitor.ledger.query import ServicePeriod
 from monitor.ledger.sla import Policy
+from monitor.report.credits import Credit, largest
+from monitor.report.status import Status, combined
 
 # How time is classified in the timeline bands (the ledger's classes, blind and absent
 # time together as "unknown"). Order: legend order.
@@ -65,6 +67,9 @@ class MaintenanceEntry:
     created_by: str
     cancelled_at: int | None = None  # the window was removed then (later occurrences dropped)
     cancelled_by: str | None = None
+    # Added after this occurrence began: it erased downtime already recorded.
+    retroactive: bool = False
+    created_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,12 @@ class ServiceSection:
     burn: tuple[tuple[int, int], ...]  # (instant, counted downtime so far): exact knots
     unknown_periods: tuple[UnknownPeriod, ...]
     maintenance: tuple[MaintenanceEntry, ...]
+    status: Status = Status.NO_DATA
+    # A month in progress: the month's downtime at the rate so far, and the availability
+    # that would give (None for a closed month).
+    projected_downtime_us: int | None = None
+    projected_availability: float | None = None
+    credit: Credit | None = None  # None: no [[sla.credits]] tier applies, or no data
 
     @property
     def cluster(self) -> str:
@@ -90,10 +101,15 @@ class ClusterSection:
     services: tuple[ServiceSection, ...]
     ledger_first: int | None
     ledger_last: int | None
+    customer: str | None = None
 
     @property
-    def met(self) -> bool:
-        return all(s.period.met for s in self.services)
+    def status(self) -> Status:
+        return combined(s.status for s in self.services)
+
+    @property
+    def credit_percent(self) -> float | None:
+        return largest([s.credit for s in self.services])
 
     def maintenance(self) -> list[MaintenanceEntry]:
         """Every occurrence once, with all the services it applies to."""

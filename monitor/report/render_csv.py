@@ -1,5 +1,6 @@
-"""``--format csv``: one row per incident, every cluster and service, in time order (a
-header row even when there is none). Times ISO 8601 UTC, durations in seconds."""
+"""``--format csv``: one ``service`` row per cluster and service (its status: met, at_risk,
+breached or no_data; availability; credit owed), then one ``incident`` row per incident,
+every cluster and service, in time order. Times ISO 8601 UTC, durations in seconds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from monitor.report.model import Report
 
 COLUMNS = (
     "month",
+    "record",
     "cluster",
     "service",
     "start",
@@ -23,6 +25,9 @@ COLUMNS = (
     "ongoing",
     "cause",
     "cause_code",
+    "status",
+    "availability_percent",
+    "credit_percent",
 )
 
 
@@ -41,6 +46,7 @@ def render(report: Report) -> str:
                     s.service,
                     [
                         report.label,
+                        "incident",
                         s.cluster,
                         s.service,
                         iso(i.start),
@@ -52,12 +58,22 @@ def render(report: Report) -> str:
                         "true" if i.ongoing else "false",
                         readable(i.cause),
                         i.cause,
+                        "",
+                        "",
+                        "",
                     ],
                 )
             )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+    for s in report.services:
+        availability = s.period.breakdown.availability
+        writer.writerow(
+            [report.label, "service", s.cluster, s.service, *[""] * 9, str(s.status)]
+            + ["" if availability is None else f"{availability * 100:.6f}"]
+            + ["" if s.credit is None else f"{s.credit.percent:g}"]
+        )
     for *_, row in sorted(rows, key=lambda r: r[:3]):
         writer.writerow(row)
     return out.getvalue()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from monitor.ledger.timebase import US
 from monitor.report import svg, text
 from monitor.report.model import ClusterSection, Report, ServiceSection
+from monitor.report.status import Status
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm;
@@ -42,6 +43,10 @@ code { font-size: 9pt; word-break: break-all; }
         border-radius: 10px; vertical-align: middle; margin-left: 6px; }
 .pill.met { background: #d3f0de; color: #1f6f43; }
 .pill.breached { background: #f8d7d7; color: #a61e1e; }
+.pill.atrisk { background: #fff3cd; color: #7a5a00; }
+.observed { background: #e7f1ff; border: 1px solid #9ec5fe; padding: 6px 10px; margin: 8px 0;
+            border-radius: 4px; }
+.retro { color: #a61e1e; font-weight: 600; }
 .pill.nodata { background: #e9ecef; color: #495057; }
 .service { break-inside: avoid; margin: 12px 0 18px; padding: 10px 12px;
            border: 1px solid #dee2e6; border-radius: 6px; }
@@ -95,9 +100,13 @@ def _table(head: list[str], rows: list[list[str]], numeric: str = "", cls: str =
     return f"<table{attr}><thead><tr>{thead}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _pill(verdict: str) -> str:
-    cls = {"met": "met", "BREACHED": "breached"}.get(verdict.split(" ")[0], "nodata")
-    return f'<span class="pill {cls}">{e(verdict)}</span>'
+_PILL = {Status.MET: "met", Status.AT_RISK: "atrisk", Status.BREACHED: "breached"}
+
+
+def _pill(status: Status, words: str) -> str:
+    return (
+        f'<span class="pill {_PILL.get(status, "nodata")}" data-status="{status}">{e(words)}</span>'
+    )
 
 
 def _header(report: Report, tz: ZoneInfo) -> str:
@@ -118,10 +127,7 @@ def _header(report: Report, tz: ZoneInfo) -> str:
         ledger = "none (the monitor recorded nothing for these clusters before the period's end)"
     else:
         ledger = f"{text.utc_time(inputs.ledger_first)} to {text.utc_time(inputs.ledger_last or 0)}"
-    minutes = policy.min_downtime_us / (60 * US)
-    counting = f"unknown time counts as {policy.unknown_counts_as}; outages count " + (
-        f"from {minutes:g} minutes" if minutes else "from the first second"
-    )
+    counting = text.counting(policy)
     rows = [
         ["ledger", e(ledger)],
         ["config", f"sha256 <code>{e(inputs.config_sha256)}</code>"],
@@ -141,22 +147,66 @@ def _header(report: Report, tz: ZoneInfo) -> str:
 
 def _summary(c: ClusterSection, partial: bool) -> str:
     head, rows = text.summary_rows(c, partial)
-    return _table(head, rows, "lnnnnnnnl")
+    return _table(head, rows, text.summary_align(c, partial, "n"))
 
 
-def _service(s: ServiceSection, report: Report, tz: ZoneInfo) -> str:
+def _credits(c: ClusterSection, tz: ZoneInfo) -> str:
+    tables = text.credit_tables(c, tz)
+    if tables is None:
+        return ""
+    (head, rows), (ehead, erows) = tables
+    evidence = (
+        _table(ehead, erows, "lttnl", "evidence")
+        if erows
+        else '<p class="none">No counted downtime.</p>'
+    )
+    return (
+        "<h4>Service credit</h4>"
+        + _table(head, rows, "lnnl", "credits")
+        + '<p class="sub">Evidence: every incident with counted downtime.</p>'
+        + evidence
+    )
+
+
+def _observed_view(s: ServiceSection, report: Report, tz: ZoneInfo, first: int | None) -> str:
+    """The ledger's part of the month, drawn on its own when most of the month is before
+    the ledger's first record (a month-wide bar would show it as a sliver)."""
+    start, end = report.month_start, report.end
+    if first is None or first <= start or (first - start) * 2 < end - start or end <= first:
+        return ""
+    name = f"{s.cluster} {s.service}"
+    bar = svg.timeline(
+        s.bands, first, end, end, tz, f"{name}: the observed period, {text.utc_time(first)} "
+        f"to {text.utc_time(end)}", [f.at for f in s.period.failovers if first <= f.at < end],
+    )  # fmt: skip
+    return (
+        '<figure class="observed-view"><figcaption>The observed period only: '
+        f"{e(text.local_time(first, tz))} to {e(text.local_time(end, tz))}</figcaption>"
+        f"{bar}</figure>"
+    )
+
+
+def _service(s: ServiceSection, report: Report, tz: ZoneInfo, first: int | None) -> str:
     p, b = s.period, s.period.breakdown
+    failovers, failbacks = text.failover_counts(s)
     kpis = [
         ("objective", text.objective(p)),
-        ("availability", text.availability(p)),
+        ("availability to date" if report.partial else "availability", text.availability(p)),
         ("downtime", text.duration(b.downtime_us)),
         ("maintenance", text.duration(b.maintenance_us)),
         ("unknown", text.duration(b.unknown_us)),
         ("error budget", text.duration(p.budget.allowed_seconds * US)),
         ("budget left", text.budget_remaining(p)),
         ("incidents", f"{len(p.incidents):,}"),
-        ("failovers", f"{len(p.failovers):,}"),
+        ("failovers", f"{failovers:,}"),
+        ("failbacks", f"{failbacks:,}"),
     ]
+    if report.partial:
+        kpis.insert(2, ("projected at month end", text.projected(s)))
+    if s.credit is not None:
+        kpis.append(
+            ("credit if the month ended now" if report.partial else "credit owed", text.credit(s))
+        )
     kpi = "".join(f'<div class="kpi"><span>{e(k)}</span><b>{e(v)}</b></div>' for k, v in kpis)
     name = f"{s.cluster} {s.service}"
     timeline = svg.timeline(
@@ -169,10 +219,11 @@ def _service(s: ServiceSection, report: Report, tz: ZoneInfo) -> str:
         report.end, tz, f"{name}: error budget left over the month",
     )  # fmt: skip
     return (
-        f'<div class="service"><h3>{e(s.service)} {_pill(text.verdict(p, report.partial))}</h3>'
+        f'<div class="service"><h3>{e(s.service)} '
+        f"{_pill(s.status, text.verdict(s, report.partial))}</h3>"
         f'<div class="kpis">{kpi}</div>'
         f"<figure><figcaption>The month, day by day ({e(report.timezone)})</figcaption>"
-        f"{timeline}{svg.legend()}</figure>"
+        f"{timeline}{svg.legend()}</figure>{_observed_view(s, report, tz, first)}"
         "<figure><figcaption>Error budget left (dashed: an even burn that spends it "
         f"exactly by the end)</figcaption>{burn}</figure></div>"
     )
@@ -245,14 +296,16 @@ def render(report: Report, *, title: str | None = None) -> str:
     if not report.clusters:
         body.append('<p class="none">No clusters.</p>')
     for n, c in enumerate(report.clusters):
-        verdict = "all objectives met" if c.met else "objective BREACHED"
-        verdict += " so far" if report.partial else ""
-        pill = "met" if c.met else "breached"
+        note = text.observed(c, report.month_start, report.end)
+        customer = f'<p class="sub">Customer: {e(c.customer)}</p>' if c.customer else ""
         body.append(
             f'<section class="cluster{" first" if n == 0 else ""}">'
-            f'<h2>Cluster {e(c.name)} <span class="pill {pill}">{e(verdict)}</span></h2>'
+            f"<h2>Cluster {e(c.name)} {_pill(c.status, text.headline(c, report.partial))}</h2>"
+            + customer
+            + (f'<p class="observed">{e(note)}</p>' if note else "")
             + _summary(c, report.partial)
-            + "".join(_service(s, report, tz) for s in c.services)
+            + _credits(c, tz)
+            + "".join(_service(s, report, tz, c.ledger_first) for s in c.services)
             + _lists(c, tz)
             + "</section>"
         )

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from monitor.ledger.timebase import US, iso
+from monitor.report import text
 from monitor.report.causes import readable
 from monitor.report.model import (
     ClusterSection,
@@ -16,6 +17,7 @@ from monitor.report.model import (
     ServiceSection,
     UnknownPeriod,
 )
+from monitor.report.status import Status, combined, met_field
 
 SCHEMA_ID = "slurm-sla-monitor/report/v1"
 
@@ -45,16 +47,45 @@ def document(report: Report) -> dict[str, Any]:
             "settings": {
                 "unknown_counts_as": policy.unknown_counts_as,
                 "min_downtime_minutes": policy.min_downtime_us / (60 * US),
+                "downtime_granularity": "minute" if policy.whole_minutes else "second",
+                "degraded_counts_as": policy.degraded_weight,
             },
         },
         "clusters": [_cluster(c) for c in report.clusters],
+        "customers": _customers(report),
     }
+
+
+def _customers(report: Report) -> list[dict[str, Any]]:
+    """Per customer (``[[clusters]] customer``): its clusters and the largest credit owed."""
+    names: dict[str, list[ClusterSection]] = {}
+    for c in report.clusters:
+        if c.customer:
+            names.setdefault(c.customer, []).append(c)
+    out = []
+    for name in sorted(names):
+        owed = [c.credit_percent for c in names[name] if c.credit_percent is not None]
+        status = combined(c.status for c in names[name])
+        out.append(
+            {
+                "name": name,
+                "clusters": [c.name for c in names[name]],
+                "status": str(status),
+                "credit_percent": max(owed) if owed else None,
+            }
+        )
+    return out
 
 
 def _cluster(c: ClusterSection) -> dict[str, Any]:
     return {
         "name": c.name,
-        "met": c.met,
+        "customer": c.customer,
+        "status": str(c.status),
+        "met": met_field(c.status),
+        "credit_percent": c.credit_percent,
+        "failover_count": text.failover_counts(c)[0],
+        "failback_count": text.failover_counts(c)[1],
         "ledger": {"first": _time(c.ledger_first), "last": _time(c.ledger_last)},
         "services": [_service(s) for s in c.services],
     }
@@ -67,6 +98,16 @@ def _service(s: ServiceSection) -> dict[str, Any]:
     for key in ("error_budget_seconds", "error_budget_remaining_seconds"):
         doc[key] = round(float(doc[key]), 6)  # type: ignore[arg-type]
     doc["error_budget_used_seconds"] = round(s.period.budget.used_seconds, 6)
+    doc["status"] = str(s.status)
+    doc["met"] = met_field(s.status)
+    doc["projected_downtime_seconds"] = (
+        None if s.projected_downtime_us is None else s.projected_downtime_us / US
+    )
+    doc["projected_availability_percent"] = (
+        None if s.projected_availability is None else s.projected_availability * 100
+    )
+    doc["credit_percent"] = None if s.credit is None else s.credit.percent
+    doc["credit_tier_below_percent"] = None if s.credit is None else s.credit.below
     doc["incidents"] = [_incident(i) for i in doc["incidents"]]  # type: ignore[union-attr]
     doc["maintenance_windows"] = [_maintenance(m) for m in s.maintenance]
     doc["unknown_periods"] = [_unknown(u) for u in s.unknown_periods]
@@ -98,6 +139,8 @@ def _maintenance(m: MaintenanceEntry) -> dict[str, Any]:
         "created_by": m.created_by,
         "cancelled_at": _time(m.cancelled_at),
         "cancelled_by": m.cancelled_by,
+        "retroactive": m.retroactive,
+        "created_at": _time(m.created_at),
     }
 
 
@@ -122,6 +165,11 @@ _TIME = {"type": "string", "format": "date-time", "pattern": "Z$"}
 _TIME_OR_NULL = {"anyOf": [_TIME, {"type": "null"}]}
 _SECONDS = {"type": "number"}
 _NONNEG = {"type": "number", "minimum": 0}
+_STATUS = {
+    "enum": [str(x) for x in Status],
+    "description": "met; at_risk (a month in progress spending its budget faster than an "
+    "even burn); breached (the budget is spent); no_data (nothing observed)",
+}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +217,11 @@ _MAINTENANCE = _object(
         "created_by": {"type": "string"},
         "cancelled_at": _TIME_OR_NULL,
         "cancelled_by": {"type": ["string", "null"]},
+        "retroactive": {
+            "type": "boolean",
+            "description": "added after this occurrence began: it erased recorded downtime",
+        },
+        "created_at": _TIME_OR_NULL,
     }
 )
 _UNKNOWN = _object(
@@ -203,15 +256,37 @@ _SERVICE = _object(
         "eligible_seconds": _NONNEG,
         "error_budget_seconds": _NONNEG,
         "error_budget_remaining_seconds": _SECONDS,
-        "met": {"type": "boolean"},
+        "met": {
+            "type": ["boolean", "null"],
+            "description": "null: not enough data; false: breached; see status",
+        },
         "incidents": {"type": "array", "items": _INCIDENT},
         "failovers": {"type": "array", "items": _FAILOVER},
         "error_budget_used_seconds": _NONNEG,
         "maintenance_windows": {"type": "array", "items": _MAINTENANCE},
         "unknown_periods": {"type": "array", "items": _UNKNOWN},
+        "status": _STATUS,
+        "projected_downtime_seconds": {
+            "type": ["number", "null"],
+            "description": "a month in progress: the month's downtime at the rate so far",
+        },
+        "projected_availability_percent": {"type": ["number", "null"]},
+        "credit_percent": {
+            "type": ["number", "null"],
+            "description": "null: no [[sla.credits]] tier applies, or not enough data",
+        },
+        "credit_tier_below_percent": {"type": ["number", "null"]},
     }
 )
 _RANGE = _object({"first": _TIME_OR_NULL, "last": _TIME_OR_NULL})
+_CUSTOMER = _object(
+    {
+        "name": {"type": "string"},
+        "clusters": {"type": "array", "items": {"type": "string"}},
+        "status": _STATUS,
+        "credit_percent": {"type": ["number", "null"]},
+    }
+)
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -236,6 +311,13 @@ SCHEMA: dict[str, Any] = {
                         {
                             "unknown_counts_as": {"enum": ["excluded", "up", "down"]},
                             "min_downtime_minutes": _NONNEG,
+                            "downtime_granularity": {"enum": ["second", "minute"]},
+                            "degraded_counts_as": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": 1,
+                                "description": "share of degraded time counted as down",
+                            },
                         }
                     ),
                 }
@@ -245,12 +327,21 @@ SCHEMA: dict[str, Any] = {
                 "items": _object(
                     {
                         "name": {"type": "string"},
-                        "met": {"type": "boolean"},
+                        "customer": {"type": ["string", "null"]},
+                        "status": _STATUS,
+                        "met": {"type": ["boolean", "null"]},
+                        "credit_percent": {
+                            "type": ["number", "null"],
+                            "description": "the largest credit owed for its services",
+                        },
+                        "failover_count": {"type": "integer", "minimum": 0},
+                        "failback_count": {"type": "integer", "minimum": 0},
                         "ledger": _RANGE,
                         "services": {"type": "array", "items": _SERVICE},
                     }
                 ),
             },
+            "customers": {"type": "array", "items": _CUSTOMER},
         }
     ),
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from monitor.ledger.timebase import US
 from monitor.report import text
 from monitor.report.model import ClusterSection, Report
 
@@ -61,7 +60,6 @@ def header(report: Report) -> list[str]:
         ledger = "none (the monitor recorded nothing for these clusters before the period's end)"
     else:
         ledger = f"{text.utc_time(inputs.ledger_first)} to {text.utc_time(inputs.ledger_last or 0)}"
-    minutes = policy.min_downtime_us / (60 * US)
     lines += [
         "",
         *table(
@@ -70,11 +68,7 @@ def header(report: Report) -> list[str]:
                 ["ledger", ledger],
                 ["config", f"sha256 {inputs.config_sha256}"],
                 ["program", f"{inputs.program} {inputs.version}"],
-                [
-                    "counting",
-                    f"unknown time counts as {policy.unknown_counts_as}; outages count "
-                    + (f"from {minutes:g} minutes" if minutes else "from the first second"),
-                ],
+                ["counting", text.counting(policy)],
             ],
         ),
         "",
@@ -86,15 +80,28 @@ def header(report: Report) -> list[str]:
     return lines
 
 
-def cluster_section(c: ClusterSection, tz: ZoneInfo, partial: bool = False) -> list[str]:
-    lines = [
-        "",
-        f"## Cluster {c.name}: {'all objectives met' if c.met else 'objective BREACHED'}"
-        + (" so far" if partial else ""),
-        "",
-    ]
+def cluster_section(
+    c: ClusterSection, tz: ZoneInfo, partial: bool = False, period: tuple[int, int] = (0, 0)
+) -> list[str]:
+    lines = ["", f"## Cluster {c.name}: {text.headline(c, partial)}", ""]
+    if c.customer:
+        lines += [f"Customer: {cell(c.customer)}", ""]
+    note = text.observed(c, *period)
+    if note:
+        lines += [f"**{note}**", ""]
+    fo, fb = text.failover_counts(c)
+    if fo or fb:
+        lines += [f"Failovers: {fo}; failbacks: {fb} (neither counts as downtime).", ""]
     head, rows = text.summary_rows(c, partial)
-    lines += table(head, rows, "lrrrrrrrl")
+    lines += table(head, rows, text.summary_align(c, partial))
+
+    credits = text.credit_tables(c, tz)
+    if credits is not None:
+        (head, rows), (ehead, erows) = credits
+        lines += ["", "### Service credit", ""]
+        lines += table(head, rows, "lrrl")
+        lines += ["", "Evidence: every incident with counted downtime.", ""]
+        lines += table(ehead, erows, "lllrl") if erows else ["No counted downtime."]
 
     incidents, hidden, note = text.incidents(c)
     lines += ["", "### Incidents", ""]
@@ -148,5 +155,5 @@ def render(report: Report) -> str:
     if not report.clusters:
         lines += ["", "No clusters."]
     for c in report.clusters:
-        lines += cluster_section(c, tz, report.partial)
+        lines += cluster_section(c, tz, report.partial, (report.month_start, report.end))
     return "\n".join(lines) + "\n"

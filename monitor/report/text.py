@@ -8,10 +8,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from monitor.ledger.query import Failover, ServicePeriod
-from monitor.ledger.sla import Incident
+from monitor.ledger.sla import Incident, Policy
 from monitor.ledger.timebase import US, from_us
 from monitor.report.causes import readable
-from monitor.report.model import ClusterSection, MaintenanceEntry, UnknownPeriod
+from monitor.report.model import ClusterSection, MaintenanceEntry, ServiceSection, UnknownPeriod
+from monitor.report.status import HEADLINE, WORD, Status
 
 DIGITS = 3
 INCIDENT_GOES_ON = "still down at the end of the period"
@@ -66,10 +67,67 @@ def budget_remaining(p: ServicePeriod) -> str:
     return f"{duration(remaining)} ({share:.1f} %)"
 
 
-def verdict(p: ServicePeriod, partial: bool = False) -> str:
-    if p.breakdown.eligible_us <= 0:
-        return "no data"
-    return ("met" if p.met else "BREACHED") + (" so far" if partial else "")
+def verdict(s: ServiceSection, partial: bool = False) -> str:
+    """``met``, ``BREACHED``, ``not enough data``; a month in progress: ``on track``,
+    ``AT RISK``, ``BREACHED`` (only once its whole budget is spent)."""
+    if partial and s.status is Status.MET:
+        return "on track"
+    return WORD[s.status]
+
+
+def headline(c: ClusterSection, partial: bool = False) -> str:
+    status = c.status
+    if status is Status.MET:
+        words = "on track" if partial else "all objectives met"
+    else:
+        words = HEADLINE[status]
+    if partial and status is not Status.NO_DATA:
+        words += " (month to date; budget: the whole month's)"
+    return words
+
+
+def projected(s: ServiceSection) -> str:
+    """The month's end at the rate so far: ``99.912 % (downtime 38m 10s)``."""
+    if s.projected_availability is None or s.projected_downtime_us is None:
+        return "n/a"
+    scale = 10**DIGITS
+    value = int(s.projected_availability * 100 * scale) / scale
+    return f"{value:.{DIGITS}f} % (downtime {duration(s.projected_downtime_us)})"
+
+
+def credit(s: ServiceSection) -> str:
+    if s.credit is None:
+        return "n/a"
+    if s.credit.below is None:
+        return "none (0 %)"
+    return f"{s.credit.percent:g} % (below {s.credit.below:g} %)"
+
+
+def counted_minutes(us: int) -> str:
+    """Counted downtime in minutes: whole with ``downtime_granularity = "minute"``."""
+    minutes = us / (60 * US)
+    return f"{minutes:,.0f}" if minutes == int(minutes) else f"{minutes:,.2f}"
+
+
+def failover_counts(c: ClusterSection | ServiceSection) -> tuple[int, int]:
+    """(failovers, failbacks): a failback returns service to the primary; not a failover."""
+    services = c.services if isinstance(c, ClusterSection) else (c,)
+    causes = [f.cause for s in services for f in s.period.failovers]
+    return causes.count("failover"), causes.count("failback")
+
+
+def counting(policy: Policy) -> str:
+    """How downtime was counted, in words (the report's inputs)."""
+    minutes = policy.min_downtime_us / (60 * US)
+    words = f"unknown time counts as {policy.unknown_counts_as}; outages count " + (
+        f"from {minutes:g} minutes" if minutes else "from the first second"
+    )
+    if policy.whole_minutes:
+        words += "; every minute with downtime counts whole"
+    if policy.degraded_weight > 0:
+        share = "as down" if policy.degraded_weight == 1 else f"{policy.degraded_weight:g} down"
+        words += f"; degraded time counts {share}"
+    return words
 
 
 def local_time(us: int, tz: ZoneInfo) -> str:
@@ -86,6 +144,8 @@ def window_note(m: MaintenanceEntry, tz: ZoneInfo) -> str:
     """``#2, added by alice@admin1`` / ``#1, config file, weekly``; cancellations."""
     origin = "config file" if m.origin == "config" else f"added by {m.created_by}"
     note = f"#{m.window_id}, {origin}" + (f", {m.repeat}" if m.repeat != "none" else "")
+    if m.retroactive and m.created_at is not None:
+        note += f"; RETROACTIVE: added {local_time(m.created_at, tz)}, after it began"
     if m.cancelled_at is not None:
         note += f"; cancelled {local_time(m.cancelled_at, tz)}"
         note += f" by {m.cancelled_by}" if m.cancelled_by else ""
@@ -155,24 +215,100 @@ SUMMARY_HEAD = (
 
 
 def summary_rows(c: ClusterSection, partial: bool) -> tuple[list[str], list[list[str]]]:
-    """The per-service summary table of a cluster, as every human format shows it."""
+    """The per-service summary table of a cluster, as every human format shows it. A
+    month in progress says which figures are to date and adds the projection; a credit
+    ladder adds the credit owed."""
+    head = list(SUMMARY_HEAD)
+    if partial:
+        head[2] = "availability to date"
+        head.insert(3, "projected at month end")
+    credits = any(s.credit is not None for s in c.services)
+    if credits:
+        head.insert(-1, "credit if the month ended now" if partial else "credit owed")
     rows = []
     for s in c.services:
         p, b = s.period, s.period.breakdown
-        rows.append(
+        row = [
+            s.service,
+            objective(p),
+            availability(p),
+            duration(b.downtime_us),
+            duration(b.maintenance_us),
+            duration(b.unknown_us),
+            duration(p.budget.allowed_seconds * US),
+            budget_remaining(p),
+            verdict(s, partial),
+        ]
+        if partial:
+            row.insert(3, projected(s))
+        if credits:
+            row.insert(-1, credit(s))
+        rows.append(row)
+    return head, rows
+
+
+def summary_align(c: ClusterSection, partial: bool, numeric: str = "r") -> str:
+    """One character per summary column: ``numeric`` for the figures, ``l`` otherwise."""
+    n = len(summary_rows(c, partial)[0])
+    return "l" + numeric * (n - 2) + "l"
+
+
+def observed(c: ClusterSection, start: int, end: int) -> str | None:
+    """What part of the period the ledger covers, when it does not cover all of it."""
+    first = c.ledger_first
+    if first is None:
+        return "The monitor recorded nothing for this cluster in the period: not enough data."
+    if first <= start:
+        return None
+    share = (end - max(first, start)) / (end - start) * 100 if end > start else 0.0
+    return (
+        f"Observed from {utc_time(first)}: the ledger covers {share:.1f} % of the period; "
+        "the time before is unknown, not up."
+    )
+
+
+def credit_evidence(c: ClusterSection) -> list[Incident]:
+    """The incidents that count towards the credit (counted downtime > 0), in time order."""
+    return sorted(
+        (
+            i
+            for s in c.services
+            if s.credit is not None
+            for i in s.period.incidents
+            if i.downtime_us > 0
+        ),
+        key=lambda i: (i.start, i.service),
+    )
+
+
+def credit_tables(
+    c: ClusterSection, tz: ZoneInfo
+) -> tuple[tuple[list[str], list[list[str]]], tuple[list[str], list[list[str]]]] | None:
+    """The credit per service and its evidence, or None without a credit ladder."""
+    services = [s for s in c.services if s.credit is not None]
+    if not services:
+        return None
+    summary = (
+        ["service", "availability", "counted downtime", "credit"],
+        [
+            [s.service, availability(s.period), duration(s.period.breakdown.downtime_us), credit(s)]
+            for s in services
+        ],
+    )
+    evidence = (
+        ["service", "start", "end", "counted minutes", "cause"],
+        [
             [
-                s.service,
-                objective(p),
-                availability(p),
-                duration(b.downtime_us),
-                duration(b.maintenance_us),
-                duration(b.unknown_us),
-                duration(p.budget.allowed_seconds * US),
-                budget_remaining(p),
-                verdict(p, partial),
+                i.service,
+                local_time(i.start, tz),
+                INCIDENT_GOES_ON if i.ongoing else local_time(i.end, tz),
+                counted_minutes(i.downtime_us),
+                readable(i.cause),
             ]
-        )
-    return list(SUMMARY_HEAD), rows
+            for i in credit_evidence(c)
+        ],
+    )
+    return summary, evidence
 
 
 # The detail tables of a cluster: (head, rows) with the cells every human format shows.

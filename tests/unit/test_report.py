@@ -70,7 +70,8 @@ def test_the_month_figures():
         assert b.availability == pytest.approx((eligible - down) / eligible, abs=1e-15)
         assert budget.allowed_seconds == pytest.approx((1 - objective) * eligible)
         assert budget.remaining_seconds == pytest.approx((1 - objective) * eligible - down)
-    assert not ctl.period.met and dbd.period.met and not prod.met
+    assert not ctl.period.met and dbd.period.met
+    assert (ctl.status, dbd.status, prod.status) == ("breached", "met", "breached")
     assert ctl.period.budget.remaining_seconds == pytest.approx(-1374.3)
 
 
@@ -192,10 +193,11 @@ def test_a_month_before_the_ledger_began_has_no_data():
     r = report_of(month=(2026, 8))
     for s in r.services:
         b = s.period.breakdown
-        assert b.eligible_us == 0 and s.period.incidents == () and s.period.met
-        assert b.unknown_us == b.interval_us
+        assert b.eligible_us == 0 and s.period.incidents == () and s.period.met is None
+        assert b.unknown_us == b.interval_us and s.status == "no_data"
     md = render(r, "md").decode()
-    assert "| slurmctld | 99.9 % | n/a |" in md and "no data" in md
+    assert "| slurmctld | 99.9 % | n/a |" in md and "not enough data" in md
+    assert "met" not in md.split("## Cluster prod")[1].split("\n")[0]
 
 
 def test_pdf_when_weasyprint_is_installed():
