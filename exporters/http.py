@@ -1,4 +1,4 @@
-"""The HTTP endpoint: ``/metrics``, ``/healthz`` and a small index.
+"""The HTTP endpoint: ``/metrics``, ``/healthz``, ``/status`` (when given) and a small index.
 
 Served from the last snapshot only: a scrape never runs a Slurm command or waits for a
 probe, so a frozen slurmctld cannot slow ``/metrics`` down. The connection handling (TLS,
@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,13 +25,25 @@ from exporters.web_config import WebConfig
 
 _INDEX = b"""<!doctype html><html><head><title>slurm-sla-monitor</title></head><body>
 <h1>slurm-sla-monitor</h1><ul><li><a href="metrics">/metrics</a></li>
-<li><a href="healthz">/healthz</a></li></ul></body></html>
+<li><a href="healthz">/healthz</a></li><li><a href="status">/status</a></li></ul></body></html>
 """
 _UNAUTHORIZED = Response(
     401, b"Unauthorized\n", headers=(("WWW-Authenticate", 'Basic realm="slurm-sla-monitor"'),)
 )
 
 _BUSY = Response(503, b"Too many login attempts at once; retry\n", headers=(("Retry-After", "1"),))
+
+
+class StatusPages(Protocol):
+    """The status page's paths (``/status``, ``/status.json``), answered by their owner."""
+
+    def handles(self, path: str) -> bool: ...
+
+    def open(self) -> bool:
+        """True: served without basic auth (``/metrics`` keeps it)."""
+        ...
+
+    def answer(self, target: str) -> Response: ...
 
 
 @dataclass(frozen=True)
@@ -52,9 +64,10 @@ class MetricsServer:
         health: Callable[[], Health],
         web: WebConfig | None = None,
         limits: Limits | None = None,
+        status: StatusPages | None = None,
     ) -> None:
         limits = limits or Limits()
-        self._app = _App(registry, health, web or WebConfig(), limits.workers)
+        self._app = _App(registry, health, web or WebConfig(), limits.workers, status)
         self._server = HttpServer(
             host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
@@ -87,9 +100,11 @@ class _App:
         health: Callable[[], Health],
         web: WebConfig,
         workers: int,
+        status: StatusPages | None = None,
     ) -> None:
         self._registry = registry
         self._health = health
+        self._status = status
         self._exposition = _RenderCache()
         # bcrypt takes tens of ms a try: guessers may use all but one worker, so a scraper
         # whose credentials were verified before is still answered while they guess.
@@ -104,7 +119,12 @@ class _App:
         auth, headers = self._web
         if request.method not in ("GET", "HEAD"):
             return Response(405, b"Method not allowed\n", headers=(("Allow", "GET, HEAD"),))
-        response = self._refusal(auth, request.headers.get("Authorization")) or self._route(request)
+        status = self._status
+        if status is not None and status.handles(request.path) and status.open():
+            response = status.answer(request.target)  # [status] auth = false: no login
+        else:
+            refusal = self._refusal(auth, request.headers.get("Authorization"))
+            response = refusal or self._route(request)
         if headers:
             response = Response(
                 response.status, response.body, response.content_type, response.headers + headers
@@ -133,6 +153,8 @@ class _App:
             report = self._health()
             body = json.dumps({"status": "ok" if report.ok else "unhealthy", **report.detail})
             return Response(200 if report.ok else 503, body.encode() + b"\n", "application/json")
+        if self._status is not None and self._status.handles(path):
+            return self._status.answer(request.target)
         if path == "/":
             return Response(200, _INDEX, "text/html; charset=utf-8")
         return Response(404, b"Not found\n")

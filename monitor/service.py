@@ -30,9 +30,11 @@ from monitor.daemon import Daemon
 from monitor.errors import ConfigError, StoreError
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import open_database
+from monitor.ledger.timebase import to_us
 from monitor.logs import configure_logging
 from monitor.sdnotify import Notifier
 from monitor.snapshot import Snapshot
+from monitor.status.endpoint import StatusEndpoint
 from monitor.store.db import Database
 from monitor.store.lock import StateDirLock
 from monitor.store.opening import state_dir_problem
@@ -126,7 +128,13 @@ class Service:
         self.registry.register(AlertCollector(self.alerting.status))
         web = load_web(config)
         host, _, port = config.monitor.listen.rpartition(":")
-        self.server = MetricsServer(host or "0.0.0.0", int(port), self.registry, self._health, web)
+        # /status reads the config through this object, so a reload applies at once.
+        self.status = StatusEndpoint(
+            lambda: self.config, self.daemon.box.get, lambda: to_us(self.clock())
+        )
+        self.server = MetricsServer(
+            host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status
+        )
         self.notifier = Notifier()
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -194,6 +202,7 @@ class Service:
             if self.db is not None:
                 self.db.close()
         self.server.stop()
+        self.status.close()
         self.lock.release()
         return 0
 

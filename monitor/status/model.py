@@ -43,7 +43,7 @@ from monitor.ledger.sla import (
     projected_eligible_us,
 )
 from monitor.ledger.store import LedgerStore
-from monitor.ledger.timebase import DAY_US, HOUR_US, from_us, localize, month_containing
+from monitor.ledger.timebase import DAY_US, HOUR_US, US, from_us, localize, month_containing
 from monitor.status.customers import clusters_of
 
 DAYS = 90
@@ -157,7 +157,8 @@ def build_status(
         services = tuple(
             _service(
                 store, config, windows, policy, name, service, (month_start, month_end),
-                period_end, days, first, (live or {}).get((name, service)), now,
+                period_end, days, first, (live or {}).get((name, service)),
+                _stale(config, last, now),
             )
             for service in services_of(config, name)
         )  # fmt: skip
@@ -178,6 +179,12 @@ def build_status(
         days[0][0],
         tuple(clusters),
     )
+
+
+def _stale(config: Config, last: int | None, now: int) -> bool:
+    """No record for three probe intervals (at least a minute): no current state."""
+    limit = max(3 * config.monitor.interval_seconds, 60.0) * US
+    return last is None or now - last > limit
 
 
 def _range(store: LedgerStore, cluster: str, now: int) -> tuple[int | None, int | None]:
@@ -215,7 +222,7 @@ def _service(
     days: list[tuple[int, int, dt.date]],
     first: int | None,
     live: Live | None,
-    now: int,
+    stale: bool,
 ) -> ServiceStatus:
     month_start, month_end = month
     objective = objective_ratio(config, cluster, service)
@@ -241,8 +248,9 @@ def _service(
         if e.service == service
     ]
     state, since, cause = _state_now(tl, period_end, live)
-    # The ledger's state is as of its last record; the daemon's is as of now.
-    if _in_maintenance(windows, cluster, service, period_end if live is None else now):
+    if live is None and stale:  # the ledger's last word is too old to be "now"
+        state, since, cause = UNKNOWN, None, "monitor not running"
+    if _in_maintenance(windows, cluster, service, period_end):
         state = "maintenance"
     return ServiceStatus(
         service, state, since, cause,

@@ -51,7 +51,7 @@ margin:10px 0;break-inside:avoid}
 .state{font-weight:600;padding:2px 8px;border-radius:12px;color:#fff;white-space:nowrap}
 .figures{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0;font-size:.92em}
 .figures b{font-size:1.1em}
-svg.days{width:100%;height:auto;display:block;margin:6px 0 0}
+svg.days{width:100%;height:34px;display:block;margin:6px 0 0}
 .axis{display:flex;justify-content:space-between;color:#666;font-size:.8em}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.8em;color:#444;margin:10px 0}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;
