@@ -58,6 +58,17 @@ def register_maintenance(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--reason", default="", metavar="TEXT", help="why (shown in reports)")
     add.add_argument("--repeat", choices=("daily", "weekly"), help="repeat the window")
     add.add_argument("--until", metavar="ISO", help="last repetition starts at or before this")
+    add.add_argument(
+        "--forever",
+        action="store_true",
+        help="with --repeat and no --until: repeat with no end (say so, it is never implied)",
+    )
+    add.add_argument(
+        "--retroactive",
+        action="store_true",
+        help="allow a window that begins in the past: it erases downtime already recorded "
+        "(reports show it as retroactive)",
+    )
     _by_arg(add)
     add.set_defaults(handler=_add)
 
@@ -123,6 +134,12 @@ def _add(args: argparse.Namespace) -> int:
     start, end = _instant(args.start, "--start"), _instant(args.end, "--end")
     until = _instant(args.until, "--until") if args.until else None
     repeat = args.repeat or "none"
+    if args.forever and (repeat == "none" or until is not None):
+        raise MonitorError("--forever goes with --repeat and without --until")
+    if repeat != "none" and until is None and not args.forever:
+        raise MonitorError(
+            f"--repeat {repeat} needs --until ISO (the last repetition) or --forever"
+        )
     problems = validate(
         start,
         end,
@@ -136,6 +153,13 @@ def _add(args: argparse.Namespace) -> int:
     if problems:
         raise MonitorError("; ".join(problems))
     now = to_us(dt.datetime.now(dt.UTC))
+    if start < now and not args.retroactive:
+        # A window in the past turns downtime already counted into maintenance: changing
+        # an SLA ledger's past must be asked for, never a side effect of a typo.
+        raise MonitorError(
+            f"--start {args.start} is in the past: the window would erase downtime already "
+            "recorded; add --retroactive to do that (reports show the window as retroactive)"
+        )
     window = StoredWindow(
         id=0,
         origin="cli",
@@ -154,8 +178,8 @@ def _add(args: argparse.Namespace) -> int:
     print(f"added maintenance window {window_id}: {_describe(window)}")
     if start < now:
         print(
-            f"slurm-sla: note: window {window_id} starts in the past: downtime already "
-            "recorded inside it no longer counts against the SLA",
+            f"slurm-sla: note: window {window_id} is retroactive: downtime already "
+            "recorded inside it no longer counts against the SLA (reports say so)",
             file=sys.stderr,
         )
     return 0
@@ -189,7 +213,9 @@ def _list(args: argparse.Namespace) -> int:
     db_path = config.monitor.state_dir / DB_NAME
     stored = _store(config).windows(include_removed=args.all) if db_path.exists() else []
     mirrored = {w.config_key for w in stored if w.origin == "config" and not w.removed}
-    rows: list[dict[str, object]] = [w.to_dict() | {"pending": False} for w in stored]
+    rows: list[dict[str, object]] = [
+        w.to_dict() | {"pending": False, "removal": _removal(w)} for w in stored
+    ]
     for w in config.maintenance:
         if config_key(w) not in mirrored:
             rows.append(
@@ -223,7 +249,8 @@ def _table(rows: list[dict[str, object]]) -> str:
             repeat += f" until {r['until']}"
         origin = str(r["origin"]) + (" (pending reload)" if r.get("pending") else "")
         if r.get("removed_at"):
-            origin += f" (removed {r['removed_at']} by {r['removed_by']})"
+            how = "purged" if r.get("removal") == "purged" else "cancelled"
+            origin += f" ({how} {r['removed_at']} by {r['removed_by']})"
         lines.append(
             [
                 "-" if r["id"] is None else str(r["id"]),
@@ -247,6 +274,14 @@ def _table(rows: list[dict[str, object]]) -> str:
         + "\n"
         for row in lines
     )
+
+
+def _removal(w: StoredWindow) -> str | None:
+    """``purged`` (no occurrence ever counts), ``cancelled`` (past ones still count), or
+    None while the window stands."""
+    if not w.removed:
+        return None
+    return "purged" if w.effective_us is None else "cancelled"
 
 
 def _describe(w: StoredWindow) -> str:

@@ -324,7 +324,7 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
         [sys.executable, "-m", "monitor", "maintenance", "add", "--config", str(s.config),
          "--start", iso("%Y-%m-%dT%H:%M:%SZ", time.gmtime(window_start - 1)),
          "--end", iso("%Y-%m-%dT%H:%M:%SZ", time.gmtime(window_end + 2)),
-         "--reason", "test window"],
+         "--reason", "test window", "--retroactive"],
         capture_output=True, text=True, timeout=30)
     assert add.returncode == 0, add.stderr
 

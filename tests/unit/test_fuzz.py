@@ -210,7 +210,8 @@ def store_dir(tmp_path_factory) -> Path:
     (root / "config.toml").write_text(f'[monitor]\nstate_dir = "{root}/state"\n'
                                       '[[clusters]]\nname = "a"\n')  # fmt: skip
     (root / "blocker").write_text("a file")
-    window = ["--start", "2026-10-20T00:00Z", "--end", "2026-10-20T01:00Z", "--reason", "fuzz"]
+    window = ["--start", "2026-10-20T00:00Z", "--end", "2026-10-20T01:00Z", "--reason", "fuzz",
+              "--retroactive"]  # fmt: skip
     assert main(["maintenance", "add", "--config", str(root / "config.toml"), *window]) == 0
     return root
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from freezegun import freeze_time
 
 from monitor.cli import main
 from monitor.ledger.store import LedgerStore
@@ -87,10 +88,19 @@ def test_add_list_remove(cfg, capsys):
          "no cluster named 'x'"),
         (["--start", "2026-12-06T02:00Z", "--end", "2026-12-06T04:00Z", "--until",
           "2026-12-07T00:00Z"], "--until needs --repeat"),
-        (["--start", "2026-12-06T02:00Z", "--end", "2026-12-07T04:00Z", "--repeat", "daily"],
-         "shorter than its period"),
+        (["--start", "2026-12-06T02:00Z", "--end", "2026-12-07T04:00Z", "--repeat", "daily",
+          "--forever"], "shorter than its period"),
+        (["--start", "2026-12-06T02:00Z", "--end", "2026-12-06T04:00Z", "--repeat", "daily"],
+         "--repeat daily needs --until ISO (the last repetition) or --forever"),
+        (["--start", "2026-12-06T02:00Z", "--end", "2026-12-06T04:00Z", "--forever"],
+         "--forever goes with --repeat and without --until"),
+        (["--start", "2026-12-06T02:00Z", "--end", "2026-12-06T04:00Z", "--repeat", "weekly",
+          "--until", "2027-01-01T00:00Z", "--forever"], "--forever goes with --repeat"),
+        (["--start", "2026-11-01T02:00Z", "--end", "2026-11-01T04:00Z"],
+         "in the past: the window would erase downtime already recorded; add --retroactive"),
     ],
 )  # fmt: skip
+@freeze_time("2026-11-30T12:00:00Z")
 def test_add_errors_are_one_line_and_exit_1(cfg, capsys, argv, message):
     code, out, err = run(capsys, "maintenance", "add", "--config", str(cfg), *argv)
     assert code == 1 and out == ""
@@ -114,7 +124,8 @@ def test_config_windows_cannot_be_removed_here(cfg, capsys, tmp_path):
 
 
 def test_remove_twice_and_purge(cfg, capsys, tmp_path):
-    args = ["--config", str(cfg), "--start", "2026-01-01T00:00Z", "--end", "2026-01-01T01:00Z"]
+    args = ["--config", str(cfg), "--start", "2026-01-01T00:00Z", "--end", "2026-01-01T01:00Z",
+            "--retroactive"]  # fmt: skip
     run(capsys, "maintenance", "add", *args)
     code, out, _ = run(capsys, "maintenance", "remove", "1", "--config", str(cfg), "--purge")
     assert code == 0 and "purged" in out
@@ -130,3 +141,40 @@ def test_a_corrupt_store_is_one_line(cfg, capsys, tmp_path):
     (tmp_path / "state" / "slurm-sla-monitor.sqlite3").write_bytes(b"junk" * 1000)
     code, _, err = run(capsys, "maintenance", "list", "--config", str(cfg))
     assert code == 4 and "corrupt" in err and len(err.strip().splitlines()) == 1
+
+
+@freeze_time("2026-11-30T12:00:00Z")
+def test_a_window_in_the_past_needs_retroactive_and_a_repeat_needs_an_end(cfg, capsys):
+    past = ["--config", str(cfg), "--start", "2026-11-30T10:00Z", "--end", "2026-11-30T11:00Z"]
+    code, _, err = run(capsys, "maintenance", "add", *past)
+    assert code == 1 and "--retroactive" in err
+    assert LedgerStore(Database.in_dir(cfg.parent / "state")).windows() == []  # nothing stored
+    code, out, err = run(capsys, "maintenance", "add", *past, "--retroactive")
+    assert code == 0 and out.startswith("added maintenance window 1:")
+    assert "is retroactive" in err
+    code, out, err = run(
+        capsys, "maintenance", "add", "--config", str(cfg), "--start", "2026-12-06T02:00Z",
+        "--end", "2026-12-06T04:00Z", "--repeat", "weekly", "--forever",
+    )  # fmt: skip
+    assert code == 0 and err == ""
+    code, out, _ = run(capsys, "maintenance", "list", "--config", str(cfg), "--json")
+    assert [(w["id"], w["repeat"], w["until"]) for w in json.loads(out)["windows"]][:2] == [
+        (1, "none", None),
+        (2, "weekly", None),
+    ]
+
+
+@freeze_time("2026-11-30T12:00:00Z")
+def test_list_all_says_purged_or_cancelled(cfg, capsys):
+    for day in ("06", "07"):
+        run(capsys, "maintenance", "add", "--config", str(cfg), "--start", f"2026-12-{day}T02:00Z",
+            "--end", f"2026-12-{day}T04:00Z")  # fmt: skip
+    run(capsys, "maintenance", "remove", "1", "--config", str(cfg), "--by", "bob")
+    run(capsys, "maintenance", "remove", "2", "--config", str(cfg), "--purge", "--by", "eve")
+    code, out, _ = run(capsys, "maintenance", "list", "--config", str(cfg), "--json", "--all")
+    windows = json.loads(out)["windows"]
+    assert [(w["id"], w["removal"]) for w in windows[:2]] == [(1, "cancelled"), (2, "purged")]
+    code, out, _ = run(capsys, "maintenance", "list", "--config", str(cfg), "--all")
+    lines = out.splitlines()
+    assert "cli (cancelled 2026-11-30T12:00:00Z by bob)" in lines[1]
+    assert "cli (purged 2026-11-30T12:00:00Z by eve)" in lines[2]

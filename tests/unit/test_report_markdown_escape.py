@@ -29,7 +29,7 @@ def test_a_hostile_reason_and_by_reach_the_report_escaped(tmp_path, capsys, monk
     with freeze_time("2026-11-02T00:00:00Z"):
         assert main([
             "maintenance", "add", "--config", "config.toml", "--start", "2026-10-20T00:00Z",
-            "--end", "2026-10-20T01:00Z", "--reason", HOSTILE, "--by", BY,
+            "--end", "2026-10-20T01:00Z", "--reason", HOSTILE, "--by", BY, "--retroactive",
         ]) == 0  # fmt: skip
         capsys.readouterr()
         assert main(["report", "--config", "config.toml", "--month", "2026-10"]) == 0
