@@ -322,9 +322,11 @@ def _run(
         with (work / "daemon.log").open("w") as log_file:
             configure_logging("json", stream=log_file)
             service = Service(config_path, load_config(config_path))
+            address = _display(listen, service.server.port)
             print(
                 f"{target.banner}.\n"
-                f"  metrics:  http://{_display(listen, service.server.port)}/metrics\n"
+                f"  metrics:  http://{address}/metrics\n"
+                f"  status:   http://{address}/status (and /status.json)\n"
                 f"  state:    {work / 'state'} (removed on exit)\n"
                 f"  log:      {work / 'daemon.log'} (removed on exit)\n"
                 f"  reports:  {out_dir}\n"
