@@ -7,7 +7,6 @@ names the file and the cause, and leaves what was committed before untouched.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,36 +18,11 @@ from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.sla import Coverage, Transition
 from monitor.store.db import Database
 from monitor.store.db import describe_error as describe
+from monitor.store.opening import diagnose as diagnose  # re-exported for callers
+from monitor.store.opening import open_state_store
 
-
-def open_database(state_dir: Path, **kwargs: object) -> Database:
-    """The store in ``state_dir``; a failure to open says why when SQLite does not
-    (on a read-only file system it only says "unable to open database file")."""
-    try:
-        return Database.in_dir(state_dir, **kwargs)
-    except StoreError as exc:
-        hint = diagnose(state_dir)
-        if hint:
-            raise StoreError(f"{exc} ({hint})") from exc
-        raise
-
-
-def diagnose(state_dir: Path) -> str | None:
-    """Why files in ``state_dir`` could not be written, if the file system tells."""
-    probe = state_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        fs = os.statvfs(probe)
-    except OSError:
-        return None
-    if fs.f_flag & os.ST_RDONLY:
-        return f"{probe} is on a read-only file system"
-    if fs.f_bavail == 0:
-        return f"the disk holding {probe} is full"
-    if not os.access(probe, os.W_OK):
-        return f"{probe} is not writable by uid {os.geteuid()}"
-    return None
+# One way to open the store for every command, with the reason a user can act on.
+open_database = open_state_store
 
 
 @dataclass(frozen=True)

@@ -216,10 +216,25 @@ def test_an_open_failure_names_a_read_only_file_system(tmp_path, monkeypatch):
         f_flag = os.ST_RDONLY
         f_bavail = 100
 
+    from monitor.store import opening
+
     assert diagnose(tmp_path / "missing" / "dir") is None
-    (tmp_path / "state").write_text("a file where the directory should be")
+    (tmp_path / "state").mkdir()
+
+    def cannot_open(*args, **kwargs):
+        raise StoreError("unable to open database file")  # all SQLite says
+
+    monkeypatch.setattr(opening.Database, "in_dir", cannot_open)
     monkeypatch.setattr(os, "statvfs", lambda path: ReadOnlyFs())
-    with pytest.raises(StoreError, match="read-only file system"):
+    with pytest.raises(StoreError, match="unable to open database file.*read-only file system"):
+        open_database(tmp_path / "state")
+
+
+def test_a_state_dir_that_is_a_file_says_so(tmp_path):
+    from monitor.ledger.store import open_database
+
+    (tmp_path / "state").write_text("a file where the directory should be")
+    with pytest.raises(StoreError, match="is a file, not a directory"):
         open_database(tmp_path / "state")
 
 
