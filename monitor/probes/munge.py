@@ -8,7 +8,7 @@ default one would call a healthy host broken).
 from __future__ import annotations
 
 from monitor.probes.base import Clock, ProbeResult, ProbeTarget
-from monitor.runner import FailureReason
+from monitor.runner import CommandResult, FailureReason
 
 
 def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
@@ -25,7 +25,7 @@ def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResul
             encoded.reason
             if encoded.reason is FailureReason.MISSING_BINARY
             else FailureReason.AUTH,
-            f"munge cannot encode: {encoded.stderr_excerpt(200)}",
+            f"munge cannot encode: {_why(encoded)}",
             encoded,
         )
     decoded = target.run(
@@ -39,7 +39,13 @@ def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResul
             duration,
             False,
             FailureReason.AUTH,
-            f"unmunge cannot decode: {decoded.stderr_excerpt(200)}",
+            f"unmunge cannot decode: {_why(decoded)}",
             decoded,
         )
     return ProbeResult("munge", started, duration, True, None, "", decoded)
+
+
+def _why(result: CommandResult) -> str:
+    """What the command said, or the runner's own account when it said nothing (a missing
+    binary prints no stderr: the message names the path)."""
+    return result.stderr_excerpt(200) or result.message or f"exit {result.returncode}"
