@@ -20,6 +20,7 @@ from monitor.errors import ConfigError, ConfigUnreadable, MonitorError, ParseErr
 from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
 from monitor.report.cli import register_report as _register_report
+from monitor.slo_export import register_slo as _register_slo
 from monitor.status.cli import register_status as _register_status
 
 Handler = Callable[[argparse.Namespace], int]
@@ -287,5 +288,6 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_test_alert,
     _register_maintenance,
     _register_report,
+    _register_slo,
     _register_status,
 ]
