@@ -113,6 +113,7 @@ class ClusterStatus:
     last_data: int | None
     services: tuple[ServiceStatus, ...]
     upcoming: tuple[Upcoming, ...]
+    recent: tuple[Upcoming, ...]  # windows over the days shown that have ended
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def build_status(
         clusters.append(
             ClusterStatus(
                 name, config.cluster(name).customer, first, last, services,
-                upcoming(windows, name, now),
+                upcoming(windows, name, now), recent(windows, name, days[0][0], now),
             )
         )  # fmt: skip
     return StatusPage(
@@ -313,14 +314,28 @@ def day_kind(b: Breakdown, objective: float) -> str:
 
 def upcoming(windows: Sequence[StoredWindow], cluster: str, now: int) -> tuple[Upcoming, ...]:
     """The next announced windows of ``cluster`` (one in progress included), soonest first."""
+    return tuple(_occurring(windows, cluster, now, now + AHEAD_US)[:MAX_UPCOMING])
+
+
+def recent(
+    windows: Sequence[StoredWindow], cluster: str, since: int, now: int
+) -> tuple[Upcoming, ...]:
+    """The windows of ``cluster`` that ended in [since, now], newest first (a removed
+    window's past occurrences included: they counted)."""
+    done = [u for u in _occurring(windows, cluster, since, now) if u.end <= now]
+    return tuple(reversed(done[-MAX_UPCOMING:]))
+
+
+def _occurring(windows: Sequence[StoredWindow], cluster: str, lo: int, hi: int) -> list[Upcoming]:
     found: dict[tuple[int, int, str], set[str]] = {}
     for w in windows:
-        if w.removed or (w.clusters is not None and cluster not in w.clusters):
+        if w.clusters is not None and cluster not in w.clusters:
             continue
-        for s, e in occurrences(w, now, now + AHEAD_US)[:MAX_UPCOMING]:
+        for s, e in occurrences(w, lo, hi):
             found.setdefault((s, e, w.reason), set()).update(w.services or ("all",))
-    items = sorted(found.items())[:MAX_UPCOMING]
-    return tuple(Upcoming(s, e, reason, tuple(sorted(svc))) for (s, e, reason), svc in items)
+    return [
+        Upcoming(s, e, reason, tuple(sorted(svc))) for (s, e, reason), svc in sorted(found.items())
+    ]
 
 
 def state_words(state: str, role: str | None) -> str:

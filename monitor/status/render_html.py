@@ -12,7 +12,14 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from monitor.ledger.timebase import US, from_us
-from monitor.status.model import ClusterStatus, Day, ServiceStatus, StatusPage, state_words
+from monitor.status.model import (
+    ClusterStatus,
+    Day,
+    ServiceStatus,
+    StatusPage,
+    Upcoming,
+    state_words,
+)
 from monitor.status.render_json import failover_dict, incident_dict
 
 COLORS = {
@@ -117,22 +124,27 @@ def _cluster(c: ClusterStatus, page: StatusPage, tz: ZoneInfo) -> str:
     for s in c.services:
         out.append(_service(c, s, page, tz))
     out.append('<div class="card"><h3>Announced maintenance</h3>')
-    if c.upcoming:
-        rows = "".join(
-            f'<tr class="window"><td data-label="Start">{_when(u.start, tz)}</td>'
-            f'<td data-label="End">{_when(u.end, tz)}</td>'
-            f'<td data-label="Services">{escape(", ".join(u.services))}</td>'
-            f'<td data-label="Reason">{escape(u.reason) or "not given"}</td></tr>'
-            for u in c.upcoming
-        )
-        out.append(
-            '<table class="stack maintenance"><thead><tr><th>Start</th><th>End</th>'
-            f"<th>Services</th><th>Reason</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
-    else:
-        out.append('<p class="none">None announced.</p>')
+    out.append(_windows(c.upcoming, "window", tz) or '<p class="none">None announced.</p>')
+    if c.recent:
+        out.append("<h3>Recent maintenance</h3>" + _windows(c.recent, "window past", tz))
     out.append("</div></section>")
     return "\n".join(out)
+
+
+def _windows(items: tuple[Upcoming, ...], cls: str, tz: ZoneInfo) -> str:
+    if not items:
+        return ""
+    rows = "".join(
+        f'<tr class="{cls}"><td data-label="Start">{_when(u.start, tz)}</td>'
+        f'<td data-label="End">{_when(u.end, tz)}</td>'
+        f'<td data-label="Services">{escape(", ".join(u.services))}</td>'
+        f'<td data-label="Reason">{escape(u.reason) or "not given"}</td></tr>'
+        for u in items
+    )
+    return (
+        '<table class="stack maintenance"><thead><tr><th>Start</th><th>End</th>'
+        f"<th>Services</th><th>Reason</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def _service(c: ClusterStatus, s: ServiceStatus, page: StatusPage, tz: ZoneInfo) -> str:

@@ -42,6 +42,7 @@ def page_dict(page: StatusPage) -> dict[str, Any]:
                 "last_data": None if c.last_data is None else iso(c.last_data),
                 "services": [service_dict(s, page.public) for s in c.services],
                 "maintenance": [upcoming_dict(u) for u in c.upcoming],
+                "recent_maintenance": [upcoming_dict(u) for u in c.recent],
             }
             for c in page.clusters
         ],

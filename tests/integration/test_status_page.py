@@ -83,7 +83,7 @@ class _Parser(HTMLParser):
             self.dom.incidents.append(a)
         elif tag == "tr" and "failover" in cls:
             self.dom.failovers.append(a)
-        elif tag == "tr" and "window" in cls:
+        elif tag == "tr" and "window" in cls and "past" not in cls:
             self.dom.windows += 1
         self._in_title = tag == "title" and bool(self.dom.days)
         self.dom.external += [a[k] for k in ("src", "href") if a.get(k)]
