@@ -251,8 +251,9 @@ def _service(
     state, since, cause = _state_now(tl, period_end, live)
     if live is None and stale:  # the ledger's last word is too old to be "now"
         state, since, cause = UNKNOWN, None, "monitor not running"
-    if _in_maintenance(windows, cluster, service, period_end):
-        state = "maintenance"
+    window_start = _maintenance_start(windows, cluster, service, period_end)
+    if window_start is not None:
+        state, since = "maintenance", window_start
     return ServiceStatus(
         service, state, since, cause,
         live.active_host if live else None, live.active_role if live else None,
@@ -277,8 +278,14 @@ def _state_now(tl: Timeline, at: int, live: Live | None) -> tuple[str, int | Non
     return state, steps.bounds[k], cause
 
 
-def _in_maintenance(windows: Sequence[StoredWindow], cluster: str, service: str, at: int) -> bool:
-    return any(w.applies(cluster, service) and occurrences(w, at, at + 1) for w in windows)
+def _maintenance_start(
+    windows: Sequence[StoredWindow], cluster: str, service: str, at: int
+) -> int | None:
+    """The start of the maintenance window in force at ``at``, if one is."""
+    starts = [
+        s for w in windows if w.applies(cluster, service) for s, _ in occurrences(w, at, at + 1)
+    ]
+    return min(starts, default=None)
 
 
 def day_bar(

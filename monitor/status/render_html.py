@@ -50,7 +50,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 margin:0;background:#f6f7f9}
 main{max-width:960px;margin:0 auto;padding:16px}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.25em;margin:1.2em 0 .4em}
-h3{font-size:1.05em;margin:0}
+h3{font-size:1.05em;margin:0}h3.sub{margin-top:.9em}
 .meta{color:#555;font-size:.9em}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px 14px;
 margin:10px 0;break-inside:avoid}
@@ -126,7 +126,9 @@ def _cluster(c: ClusterStatus, page: StatusPage, tz: ZoneInfo) -> str:
     out.append('<div class="card"><h3>Announced maintenance</h3>')
     out.append(_windows(c.upcoming, "window", tz) or '<p class="none">None announced.</p>')
     if c.recent:
-        out.append("<h3>Recent maintenance</h3>" + _windows(c.recent, "window past", tz))
+        out.append(
+            '<h3 class="sub">Recent maintenance</h3>' + _windows(c.recent, "window past", tz)
+        )
     out.append("</div></section>")
     return "\n".join(out)
 

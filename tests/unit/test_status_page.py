@@ -195,3 +195,18 @@ def test_html_is_self_contained_with_bars_and_text_for_each_day():
     assert '<meta name="viewport"' in html and "@media print" in html
     incidents = [a for t, a in dom.tags if t == "tr" and a.get("class") == "incident"]
     assert len(incidents) == sum(len(s.incidents) for s in page.clusters[0].services)
+
+
+def test_a_service_in_a_window_is_under_maintenance_since_its_start():
+    from monitor.ledger.maintenance import StoredWindow
+    from monitor.status.model import _maintenance_start, recent, upcoming
+
+    start, end = to_us(NOW) - 600 * US, to_us(NOW) + 600 * US
+    w = StoredWindow(1, "cli", start, end, ("prod",), ("slurmdbd",), "disk swap", "none",
+                     None, "UTC", start, "alice")  # fmt: skip
+    assert _maintenance_start([w], "prod", "slurmdbd", to_us(NOW)) == start
+    assert _maintenance_start([w], "prod", "slurmctld", to_us(NOW)) is None
+    assert _maintenance_start([w], "prod", "slurmdbd", end) is None
+    assert [u.reason for u in upcoming([w], "prod", to_us(NOW))] == ["disk swap"]
+    assert recent([w], "prod", start - DAYS * 86400 * US, to_us(NOW)) == ()
+    assert [u.services for u in recent([w], "prod", start, end)] == [("slurmdbd",)]
