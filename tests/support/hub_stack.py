@@ -129,7 +129,15 @@ class HubStack:
         return {k: n for k, n in last.items() if n.status == "firing"}
 
     def fired_since(self, t: float) -> set[str]:
-        return {n.alertname for n in self.notices() if n.received >= t and n.status == "firing"}
+        """Alerts that started firing at the receiver at or after ``t``. A group's
+        notification repeats the group's other firing alerts: those are not new."""
+        state: dict[tuple, str] = {}
+        started: set[str] = set()
+        for n in self.notices():
+            if n.status == "firing" and state.get(n.key) != "firing" and n.received >= t:
+                started.add(n.alertname)
+            state[n.key] = n.status
+        return started
 
     def wait_firing(self, names: set[str], since: float, timeout: float) -> float:
         return self.daemon.wait_until(
