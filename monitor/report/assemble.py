@@ -162,11 +162,12 @@ def _service(
     partial = end < month_end
     elapsed = (end - start) / (month_end - start)
     status = service_status(period, partial=partial, elapsed=elapsed)
-    projected = projected_av = None
-    if partial and status is not Status.NO_DATA:
+    projected = projected_av = best = None
+    if partial and status is not Status.NO_DATA and eligible > 0:
         projected = projected_downtime_us(period.breakdown.downtime_us, elapsed)
-        if projected is not None and eligible > 0:
+        if projected is not None:
             projected_av = max(0.0, (eligible - projected) / eligible)
+        best = max(0.0, (eligible - period.breakdown.downtime_us) / eligible)
     availability = period.breakdown.availability
     owed = None
     if status is not Status.NO_DATA and availability is not None:
@@ -186,6 +187,7 @@ def _service(
         status,
         projected,
         projected_av,
+        best,
         owed,
     )
 

@@ -84,6 +84,7 @@ class ServiceSection:
     # that would give (None for a closed month).
     projected_downtime_us: int | None = None
     projected_availability: float | None = None
+    best_availability: float | None = None  # the month's, if no more downtime comes
     credit: Credit | None = None  # None: no [[sla.credits]] tier applies, or no data
 
     @property

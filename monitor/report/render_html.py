@@ -38,6 +38,7 @@ th { background: #f1f3f5; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.t { white-space: nowrap; }
 table.inputs td:first-child { width: 16%; color: #495057; }
+table.summary { font-size: 9pt; } table.summary th { white-space: normal; }
 code { font-size: 9pt; word-break: break-all; }
 .pill { display: inline-block; font-size: 9pt; font-weight: 700; padding: 1px 8px;
         border-radius: 10px; vertical-align: middle; margin-left: 6px; }
@@ -147,7 +148,7 @@ def _header(report: Report, tz: ZoneInfo) -> str:
 
 def _summary(c: ClusterSection, partial: bool) -> str:
     head, rows = text.summary_rows(c, partial)
-    return _table(head, rows, text.summary_align(c, partial, "n"))
+    return _table(head, rows, text.summary_align(c, partial, "n"), "summary")
 
 
 def _credits(c: ClusterSection, tz: ZoneInfo) -> str:
@@ -202,7 +203,10 @@ def _service(s: ServiceSection, report: Report, tz: ZoneInfo, first: int | None)
         ("failbacks", f"{failbacks:,}"),
     ]
     if report.partial:
-        kpis.insert(2, ("projected at month end", text.projected(s)))
+        kpis[2:2] = [
+            ("month end at this rate", text.projected(s)),
+            ("month end, no more downtime", text.best_case(s)),
+        ]
     if s.credit is not None:
         kpis.append(
             ("credit if the month ended now" if report.partial else "credit owed", text.credit(s))

@@ -106,6 +106,9 @@ def _service(s: ServiceSection) -> dict[str, Any]:
     doc["projected_availability_percent"] = (
         None if s.projected_availability is None else s.projected_availability * 100
     )
+    doc["best_availability_percent"] = (
+        None if s.best_availability is None else s.best_availability * 100
+    )
     doc["credit_percent"] = None if s.credit is None else s.credit.percent
     doc["credit_tier_below_percent"] = None if s.credit is None else s.credit.below
     doc["incidents"] = [_incident(i) for i in doc["incidents"]]  # type: ignore[union-attr]
@@ -271,6 +274,10 @@ _SERVICE = _object(
             "description": "a month in progress: the month's downtime at the rate so far",
         },
         "projected_availability_percent": {"type": ["number", "null"]},
+        "best_availability_percent": {
+            "type": ["number", "null"],
+            "description": "a month in progress: its availability if no more downtime comes",
+        },
         "credit_percent": {
             "type": ["number", "null"],
             "description": "null: no [[sla.credits]] tier applies, or not enough data",

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.report import text
 from monitor.report.model import ClusterSection, Report
+from monitor.report.status import Status
 
 # What a cell must not pass through from a maintenance reason or a `--by`: raw HTML (most
 # Markdown renderers pass it on, so "<img onerror=...>" would run in a ticket) and link or
@@ -94,6 +95,13 @@ def cluster_section(
         lines += [f"Failovers: {fo}; failbacks: {fb} (neither counts as downtime).", ""]
     head, rows = text.summary_rows(c, partial)
     lines += table(head, rows, text.summary_align(c, partial))
+    if partial:
+        lines += [""] + [
+            f"{s.service}: month end at this rate {text.projected(s)}; with no more "
+            f"downtime {text.best_case(s)}."
+            for s in c.services
+            if s.status is not Status.NO_DATA
+        ]
 
     credits = text.credit_tables(c, tz)
     if credits is not None:

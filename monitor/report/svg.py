@@ -70,13 +70,14 @@ def _axis_days(
 ) -> list[str]:
     out = []
     scale = w / (end - start)
+    every = (end - start) < 10 * 24 * 3600 * 10**6  # a short view: every day has room
     for at, day in day_starts(start, end, tz):
         x = x0 + (at - start) * scale
         out.append(
             f'<line x1="{num(x)}" y1="{num(y - tick)}" x2="{num(x)}" y2="{num(y)}" '
             'stroke="#6c757d" stroke-width="1"/>'
         )
-        if day % 2 == 1 and day < 31:
+        if every or (day % 2 == 1 and day < 31):
             out.append(
                 f'<text x="{num(x + 2)}" y="{num(y + 14)}" font-size="14" fill="#495057">'
                 f"{day}</text>"

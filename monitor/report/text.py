@@ -86,13 +86,21 @@ def headline(c: ClusterSection, partial: bool = False) -> str:
     return words
 
 
+def _percent(ratio: float) -> str:
+    scale = 10**DIGITS
+    return f"{int(ratio * 100 * scale) / scale:.{DIGITS}f} %"
+
+
 def projected(s: ServiceSection) -> str:
     """The month's end at the rate so far: ``99.912 % (downtime 38m 10s)``."""
     if s.projected_availability is None or s.projected_downtime_us is None:
         return "n/a"
-    scale = 10**DIGITS
-    value = int(s.projected_availability * 100 * scale) / scale
-    return f"{value:.{DIGITS}f} % (downtime {duration(s.projected_downtime_us)})"
+    return f"{_percent(s.projected_availability)} (downtime {duration(s.projected_downtime_us)})"
+
+
+def best_case(s: ServiceSection) -> str:
+    """The month's end if no more downtime comes: what it can still reach."""
+    return "n/a" if s.best_availability is None else _percent(s.best_availability)
 
 
 def credit(s: ServiceSection) -> str:
@@ -221,10 +229,9 @@ def summary_rows(c: ClusterSection, partial: bool) -> tuple[list[str], list[list
     head = list(SUMMARY_HEAD)
     if partial:
         head[2] = "availability to date"
-        head.insert(3, "projected at month end")
     credits = any(s.credit is not None for s in c.services)
     if credits:
-        head.insert(-1, "credit if the month ended now" if partial else "credit owed")
+        head.insert(-1, "credit to date" if partial else "credit owed")
     rows = []
     for s in c.services:
         p, b = s.period, s.period.breakdown
@@ -239,8 +246,6 @@ def summary_rows(c: ClusterSection, partial: bool) -> tuple[list[str], list[list
             budget_remaining(p),
             verdict(s, partial),
         ]
-        if partial:
-            row.insert(3, projected(s))
         if credits:
             row.insert(-1, credit(s))
         rows.append(row)
