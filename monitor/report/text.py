@@ -266,8 +266,9 @@ def observed(c: ClusterSection, start: int, end: int) -> str | None:
     if first <= start:
         return None
     share = (end - max(first, start)) / (end - start) * 100 if end > start else 0.0
+    shown = f"{share:.1f}" if share >= 0.1 else f"{share:.2g}"  # a demo's minutes: 0.0012
     return (
-        f"Observed from {utc_time(first)}: the ledger covers {share:.1f} % of the period; "
+        f"Observed from {utc_time(first)}: the ledger covers {shown} % of the period; "
         "the time before is unknown, not up."
     )
 
