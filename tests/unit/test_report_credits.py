@@ -194,3 +194,17 @@ def test_no_ladder_no_credit_section():
     assert all(s.credit is None for s in r.services)
     assert "Service credit" not in render(r, "md").decode()
     assert json.loads(render(r, "json"))["clusters"][0]["credit_percent"] is None
+
+
+def test_the_credit_per_customer():
+    text = CONFIG.replace('name = "prod"\n', 'name = "prod"\ncustomer = "acme"\n') + LADDER
+    Path("customer.toml").write_text(text)
+    r = report_of(config="customer.toml")
+    doc = json.loads(render(r, "json"))
+    pytest.importorskip("jsonschema").validate(doc, render_json.SCHEMA)
+    assert doc["customers"] == [
+        {"name": "acme", "clusters": ["prod"], "status": "breached", "credit_percent": 10.0}
+    ]
+    assert doc["clusters"][0]["customer"] == "acme"
+    assert "Customer: acme" in render(r, "md").decode()
+    assert "Customer: acme" in render(r, "html").decode()

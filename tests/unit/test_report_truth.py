@@ -184,3 +184,16 @@ def test_every_month_validates_against_the_schema():
     jsonschema = pytest.importorskip("jsonschema")
     for month in ((2026, 8), (2026, 10), (2026, 11)):
         jsonschema.validate(json.loads(render(report_of(month=month), "json")), render_json.SCHEMA)
+
+
+def test_the_archive_mail_of_a_month_without_data_says_so():
+    import datetime as dt
+
+    from monitor.report.mail import notification
+
+    r = report_of(month=(2026, 8))
+    (alert,) = notification(r, "mail", [], dt.datetime(2026, 11, 2, tzinfo=dt.UTC)).alerts
+    summary = alert.annotations["summary"]
+    assert summary == "SLA report 2026-08: not enough data for 2 of 2 objectives"
+    assert "not enough data" in alert.annotations["description"]
+    assert "met" not in summary
