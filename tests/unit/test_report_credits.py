@@ -208,3 +208,24 @@ def test_the_credit_per_customer():
     assert doc["clusters"][0]["customer"] == "acme"
     assert "Customer: acme" in render(r, "md").decode()
     assert "Customer: acme" in render(r, "html").decode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 3000), st.sampled_from(["up", "down", "degraded"])),
+             min_size=1, max_size=25),
+    st.floats(0, 1),
+)  # fmt: skip
+def test_a_share_of_degraded_time_lies_between_up_and_down(changes, share):
+    moments = sorted({a for a, _ in changes})
+    states = dict(changes)
+    t = [tr(0, "up")] + [tr(a, states[a]) for a in moments]
+
+    def downtime(weight):
+        return tl(t, [cov(0, 3600)], hi=3600, policy=Policy(degraded_weight=weight)).breakdown(
+            at(0), at(3600)).downtime_us  # fmt: skip
+
+    up, down, some = downtime(0), downtime(1), downtime(share)
+    b = tl(t, [cov(0, 3600)], hi=3600).breakdown(at(0), at(3600))
+    assert up == b.down_us and down == b.down_us + b.degraded_us
+    assert up <= some <= down and abs(some - (up + share * b.degraded_us)) <= len(t)
