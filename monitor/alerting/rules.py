@@ -162,7 +162,15 @@ def _failover(ctx: Context, daemon: str, alertname: str) -> None:
     """A backup serves: the primary is lost, the service is not. For slurmdbd this is the
     only alert a dead primary raises (its backup takes over in under a second)."""
     svc = _known(ctx, daemon, alertname)
-    if svc is None or svc.state not in (State.UP, State.DEGRADED) or svc.active is None:
+    if svc is None or svc.state not in (State.UP, State.DEGRADED):
+        return
+    if svc.active is None:
+        # The round names who serves but the serving instance is not confirmed yet (the
+        # first rounds after a restart): hold, or a restored failover is told "resolved"
+        # and fires again a round later.
+        seen = ctx.status.observation.services.get(daemon) if ctx.status.observation else None
+        if seen is not None and seen.active is not None:
+            ctx.hold(alertname)
         return
     if svc.active.role == "primary":
         return
