@@ -64,6 +64,7 @@ class AlertEngine:
         self._records: dict[str, AlertRecord] = {}
         self._groups: dict[tuple[str, str], GroupRecord] = {}
         self._firing: tuple[FiringAlert, ...] = ()
+        self._store_error: str | None = None  # logged once per cause, not once per round
         self._load()
 
     # -- state ---------------------------------------------------------------------------
@@ -229,8 +230,13 @@ class AlertEngine:
         try:
             self._write(records, planned, now)
         except StoreError as exc:
-            log.error("alert.store_failed", error=str(exc))
+            if str(exc) != self._store_error:
+                log.error("alert.store_failed", error=str(exc))
+                self._store_error = str(exc)
             return []  # nothing changed: the next round tries again
+        if self._store_error is not None:
+            log.info("alert.store_recovered")
+            self._store_error = None
         before = self._records
         self._records, self._groups = records, planned.groups
         self._firing = _firing_alerts(records)
