@@ -329,6 +329,11 @@ def parse_head(head: bytes) -> Request | Response:
         headers = http.client.parse_headers(io.BytesIO(rest))
     except http.client.HTTPException:  # over 100 headers or a line over 64 KiB
         return _error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+    if headers.defects or headers.get_payload():
+        # A line that is not "name: value" ends the email parser's headers and the rest
+        # would be dropped unseen (Authorization, Connection, Content-Length: a body then
+        # read as the next request). RFC 9112 says 400.
+        return _error(HTTPStatus.BAD_REQUEST)
     return Request(method, target, version, headers)
 
 
