@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from monitor.boundedread import read_bytes
 from monitor.errors import ConfigError
 
 KeyPath = tuple[str, ...]
@@ -88,7 +89,7 @@ def load_web_config(path: Path) -> WebConfig:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: web config file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:

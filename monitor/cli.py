@@ -14,6 +14,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.alerting.testalert import register as _register_test_alert
+from monitor.boundedread import read_bytes, read_stream
 from monitor.cli_args import COULD_NOT_RUN, ArgumentParser, add_config_argument
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, ConfigUnreadable, MonitorError, ParseError, StoreError
@@ -145,7 +146,7 @@ def _register_parse(sub: argparse._SubParsersAction) -> None:
 def _parse(args: argparse.Namespace) -> int:
     source = str(args.file) if args.file else "<stdin>"
     try:
-        raw = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
+        raw = read_bytes(args.file) if args.file else read_stream(sys.stdin.buffer)
     except OSError as exc:
         print(f"slurm-sla parse: {source}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return COULD_NOT_RUN

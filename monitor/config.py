@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.alerting.providers import RECEIVER_TYPES as PROVIDER_TYPES
 from monitor.alerting.providers import read_receiver_options
 from monitor.alerting.settings import AlertSettings, read_alerts
+from monitor.boundedread import read_bytes
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
@@ -163,7 +164,7 @@ def load_config(path: Path | str) -> Config:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is fine
+        text = read_bytes(path).decode("utf-8-sig")  # a BOM from a Windows editor is fine
     except FileNotFoundError:
         hint = ""
         if path == DEFAULT_CONFIG_PATH:

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
+from monitor.boundedread import read_bytes
 from monitor.config import ClusterConfig, MonitorSettings
 from monitor.errors import ParseError
 from monitor.observation import LocalProcess
@@ -155,7 +156,7 @@ def read_slurm_conf(path: Path | None) -> Topology:
     if path is None:
         return Topology()
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_bytes(path).decode("utf-8", errors="replace")
         return topology_from(parser_for("slurm-conf")(text).to_dict(), "slurm_conf")
     except (OSError, ParseError):
         return Topology()

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from monitor.boundedread import read_bytes
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 from monitor.ledger.store import LedgerStore
@@ -141,7 +142,7 @@ def read_config(path: Path) -> tuple[Config, str]:
     """The config and the sha256 of its bytes (the report names it)."""
     config = load_config(path)
     try:
-        return config, config_digest(Path(path).read_bytes())
+        return config, config_digest(read_bytes(path))
     except OSError as exc:
         raise MonitorError(f"{path}: cannot read: {exc.strerror or exc}") from None
 

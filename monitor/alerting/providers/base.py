@@ -20,6 +20,7 @@ from typing import Any
 
 from monitor.alerting.model import Notification
 from monitor.alerting.providers.deadline import Deadline
+from monitor.boundedread import read_bytes
 from monitor.config_schema import KeyPath, Reader
 from monitor.errors import DeliveryError
 
@@ -50,7 +51,7 @@ class Secret:
         """The value; :class:`DeliveryError` naming the source (never the value) if unset."""
         if self.file:
             try:
-                text = open(self.file, encoding="utf-8").read().strip()  # noqa: SIM115
+                text = read_bytes(self.file).decode("utf-8").strip()
             except OSError as exc:
                 raise DeliveryError(
                     f"{key}_file {self.file}: cannot read ({exc.strerror or exc})"
