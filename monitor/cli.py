@@ -17,7 +17,14 @@ from monitor.alerting.testalert import register as _register_test_alert
 from monitor.boundedread import read_bytes, read_stream
 from monitor.cli_args import COULD_NOT_RUN, ArgumentParser, add_config_argument
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, ConfigUnreadable, MonitorError, ParseError, StoreError
+from monitor.errors import (
+    ConfigError,
+    ConfigUnreadable,
+    MonitorError,
+    ParseError,
+    StoreError,
+    UsageError,
+)
 from monitor.ledger.cli import register_maintenance as _register_maintenance
 from monitor.parsers import KINDS, parser_for
 from monitor.report.cli import register_report as _register_report
@@ -46,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return COULD_NOT_RUN
-    except StoreError as exc:
+    except (StoreError, UsageError) as exc:
         print(f"slurm-sla: {exc}", file=sys.stderr)
         return COULD_NOT_RUN
     except MonitorError as exc:
@@ -189,7 +196,7 @@ def _probe(args: argparse.Namespace) -> int:
     config: Config = load_config(args.config)
     clusters = [c for c in config.clusters if args.cluster in (None, c.name)]
     if not clusters:
-        raise MonitorError(f"no cluster named {args.cluster!r} in {args.config}")
+        raise UsageError(f"no cluster named {args.cluster!r} in {args.config}")
     with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
         rounds = list(pool.map(lambda c: observe_once(c, config.monitor), clusters))
     observations = [evaluate(r, config.thresholds) for r in rounds]

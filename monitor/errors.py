@@ -7,6 +7,11 @@ class MonitorError(Exception):
     """Base class of every failure this package reports on purpose."""
 
 
+class UsageError(MonitorError):
+    """An argument names what the configuration does not have (``probe --cluster``,
+    ``test-alert --receiver``): the command could not run, which is never a verdict."""
+
+
 class ConfigError(MonitorError):
     """The configuration is invalid. ``problems`` holds every error found, one line each."""
 

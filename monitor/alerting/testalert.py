@@ -15,7 +15,7 @@ from monitor.alerting.providers.http import HttpClient
 from monitor.alerting.sender import Receiver
 from monitor.cli_args import add_config_argument
 from monitor.config import Config, load_config
-from monitor.errors import MonitorError
+from monitor.errors import UsageError
 from monitor.probes.base import utc_now
 
 ALERTNAME = "SlurmSLATestAlert"
@@ -98,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     chosen = [rc for rc in config.receivers if args.receiver in (None, rc.name)]
     if args.receiver and not chosen:
-        raise MonitorError(f"no receiver named {args.receiver!r} in {args.config}")
+        raise UsageError(f"no receiver named {args.receiver!r} in {args.config}")
     if not chosen:
-        raise MonitorError(f"{args.config}: no [[receivers]] configured")
+        raise UsageError(f"{args.config}: no [[receivers]] configured")
     receivers = [Receiver.from_config(rc) for rc in chosen]
     failed = 0
     for name, status, outcome in send_test(config, receivers):

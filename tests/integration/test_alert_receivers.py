@@ -619,7 +619,7 @@ url = "http://127.0.0.1:{refused}/secret-token-in-path"
     assert "secret-token" not in out.err + out.out
     assert body(recorder.on("/slack")[0])["text"].startswith("[TEST] [FIRING:1] prod:")
 
-    assert main(["test-alert", "--config", str(path), "--receiver", "nope"]) == 1
+    assert main(["test-alert", "--config", str(path), "--receiver", "nope"]) == 4
     assert capsys.readouterr().err.strip() == (f"slurm-sla: no receiver named 'nope' in {path}")
 
 
