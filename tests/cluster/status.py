@@ -144,12 +144,28 @@ def fail_back(lab: Lab, deadline: float) -> None:
         lab.kill("ctl1")
         lab.restore("ctl1")
         lab.wait_serving("ctl1", timeout=max(5.0, deadline - time.monotonic()))
+    # A backup that was in control can be left not listening by the handover (22.05 logs
+    # "REQUEST_CONTROL reply but backup not completely done relinquishing control"): its
+    # process lingers, so restore() would not start it. Give it the grace, then restart it.
+    if not _answers_ping(lab, "ctl2", min(grace, max(1.0, deadline - time.monotonic()))):
+        lab.kill("ctl2")
+        lab.restore("ctl2")
     try:
         lab.wait_dbd_serving("dbd1", timeout=min(grace, max(1.0, deadline - time.monotonic())))
     except TimeoutError:
         lab.kill("dbd1")
         lab.restore("dbd1")
         lab.wait_dbd_serving("dbd1", timeout=max(5.0, deadline - time.monotonic()))
+
+
+def _answers_ping(lab: Lab, host: str, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while True:
+        if lab.ping().get(host) == "UP":
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.5)
 
 
 def cancel_jobs(lab: Lab) -> None:

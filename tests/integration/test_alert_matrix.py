@@ -176,7 +176,18 @@ class Step:
                 e = expected(f)
                 must |= e.fires
                 may |= e.may_fire
+        if self.takeover_during_dbd_outage:
+            may.add("SlurmctldDown")
         return must, may
+
+    @property
+    def takeover_during_dbd_outage(self) -> bool:
+        """Seen on 22.05: a backup taking control while slurmdbd is unreachable can stop
+        answering for ~20 s (both controllers DOWN in ping): a real outage the harness does
+        not time, which the monitor rightly counts and pages."""
+        takeover = {Fault.PRIMARY_SLURMCTLD, Fault.FROZEN_PRIMARY, Fault.PRIMARY_LINK_CUT}
+        dbd_out = {Fault.BOTH_SLURMDBD, Fault.MARIADB}
+        return bool(takeover & set(self.faults)) and bool(dbd_out & set(self.faults))
 
     @property
     def ctl_outage(self) -> bool:
@@ -187,8 +198,10 @@ class Step:
         """Downtime the ledger may count with no outage measured: a cut primary is alive
         but unreachable, and until the backup takes over (SlurmctldTimeout plus its checks)
         it answers "standby mode", which the verdict rightly calls split-brain protection:
-        no controller serves. The harness cannot time that window from outside."""
-        return 30.0 if Fault.PRIMARY_LINK_CUT in self.faults else 0.0
+        no controller serves; and a takeover during a slurmdbd outage (above). The harness
+        cannot time those windows from outside."""
+        cut = Fault.PRIMARY_LINK_CUT in self.faults
+        return 30.0 if cut or self.takeover_during_dbd_outage else 0.0
 
     @property
     def blind(self) -> bool:
@@ -291,6 +304,6 @@ def test_chaos_sequence_keeps_alerts_and_the_sla_count_true(stack):
         measured = sum(o.seconds for o in mine)
         allowance = sum(s.takeover_window for s in steps) if service == "slurmctld" else 0
         report.append(f"{service}: measured {measured:.1f} s in all, counted {total:.1f} s"
-                      f" (split-brain allowance {allowance:.0f} s)")
+                      f" (allowance for untimed takeover windows {allowance:.0f} s)")
         assert total <= measured + COUNT_TOLERANCE * max(1, len(mine)) + allowance, report[-1]
     print("\n".join([*log, *report]))
