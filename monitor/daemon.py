@@ -298,6 +298,9 @@ class Daemon:
                 },
                 store=self._store_status() if self._store_status else None,
                 problems=tuple(self._problems()) if self._problems else (),
+                wall_offset_seconds=(
+                    self._clock.offset_seconds if isinstance(self._clock, MonotonicClock) else 0.0
+                ),
             )
             self.box.swap(snapshot)
             return snapshot

@@ -123,6 +123,14 @@ class Snapshot:
     extras: Mapping[str, Any] = field(default_factory=dict)  # monitor-wide facts for exporters
     store: StoreStatus | None = None
     problems: tuple[str, ...] = ()  # what makes /healthz fail, besides stale rounds
+    # The wall clock minus the monitor's clock (<= 0 after a step back, which the monitor's
+    # timeline does not follow). Timestamps exported for a scraper are on its wall clock, or
+    # a monitor whose clock stepped back an hour looks fresh for that hour after it hangs.
+    wall_offset_seconds: float = 0.0
+
+    def wall_timestamp(self, when: dt.datetime) -> float:
+        """A time the monitor recorded, as Unix seconds on the wall clock."""
+        return when.timestamp() + self.wall_offset_seconds
 
 
 class SnapshotBox:

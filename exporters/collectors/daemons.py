@@ -47,6 +47,6 @@ class DaemonCollector(SnapshotCollector):
                     up.add_metric(labels, 1.0 if d.answered else 0.0)
                 for s in State:
                     state.add_metric([*labels, s.value], 1.0 if d.state is s else 0.0)
-                since.add_metric(labels, d.since.timestamp())
+                since.add_metric(labels, snap.wall_timestamp(d.since))
                 latency.add_metric(labels, d.latency.cumulative(), d.latency.total)
         yield from (up, state, since, latency)

@@ -79,5 +79,5 @@ class ServiceCollector(SnapshotCollector):
                 errors.add_metric([cluster.name, probe, reason], float(count))
                 failures.add_metric([cluster.name, probe, reason], float(count))
             if cluster.last_probe_at is not None:
-                last.add_metric([cluster.name], cluster.last_probe_at.timestamp())
+                last.add_metric([cluster.name], snap.wall_timestamp(cluster.last_probe_at))
         yield from (up, redundancy, active, failovers, errors, failures, last)
