@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 FIRING = "firing"
@@ -104,6 +104,15 @@ class Notification:
     @property
     def firing(self) -> tuple[AlertNotice, ...]:
         return tuple(a for a in self.alerts if a.status == FIRING)
+
+    def shifted(self, seconds: float) -> Notification:
+        """The same notification with every time moved by ``seconds``."""
+        by = dt.timedelta(seconds=seconds)
+        alerts = tuple(
+            replace(a, starts_at=a.starts_at + by, ends_at=a.ends_at and a.ends_at + by)
+            for a in self.alerts
+        )
+        return replace(self, alerts=alerts, created_at=self.created_at + by)
 
     @property
     def resolved(self) -> tuple[AlertNotice, ...]:

@@ -28,6 +28,7 @@ from monitor.alerting.providers import PROVIDERS
 from monitor.alerting.providers.base import Delivery, ProviderSpec, ReceiverOptions, SendContext
 from monitor.alerting.providers.deadline import Deadline
 from monitor.alerting.providers.http import HttpClient
+from monitor.clock import MonotonicClock
 from monitor.config import ReceiverConfig
 from monitor.errors import StoreError
 
@@ -208,10 +209,18 @@ class OutboxSender:
 
     def _attempt(self, receiver: Receiver, item: OutboxItem, now: dt.datetime) -> Delivery:
         deadline = Deadline(receiver.options.timeout_seconds)
+        notification = item.notification
+        offset = self._clock.offset_seconds if isinstance(self._clock, MonotonicClock) else 0.0
+        if offset:
+            # After a wall-clock step back the monitor's times run ahead of the wall clock;
+            # a receiver reads them on its own: Alertmanager keeps a resolved alert active
+            # until its endsAt, which would be the size of the step away.
+            notification = notification.shifted(offset)
+            now += dt.timedelta(seconds=offset)
         with self._lock:
             self._in_flight[receiver.name] = deadline
         try:
-            return receiver.deliver(item.notification, now, self._http, deadline)
+            return receiver.deliver(notification, now, self._http, deadline)
         finally:
             with self._lock:
                 self._in_flight.pop(receiver.name, None)
