@@ -318,10 +318,24 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
         web_config_file=r.path(d, p, "web_config_file", None),
     )
     if settings.confirm_interval_seconds > settings.interval_seconds:
-        r.error((*p, "confirm_interval_seconds"), "must not exceed interval_seconds")
+        r.error(
+            (*p, "confirm_interval_seconds"),
+            "must not exceed interval_seconds" + _unset(d, "confirm_interval_seconds", dflt),
+        )
     if settings.jitter_seconds >= settings.interval_seconds:
-        r.error((*p, "jitter_seconds"), "must be smaller than interval_seconds")
+        r.error(
+            (*p, "jitter_seconds"),
+            "must be smaller than interval_seconds" + _unset(d, "jitter_seconds", dflt),
+        )
     return settings
+
+
+def _unset(d: dict[str, Any], key: str, dflt: MonitorSettings) -> str:
+    """For an error about a key the file does not set: which default is in the way, so a
+    short interval_seconds does not point at a line the user never wrote without a word."""
+    if key in d:
+        return ""
+    return f" (not set here: its default {getattr(dflt, key):g} applies; set {key} lower)"
 
 
 def _read_slo(r: Reader, raw: Any, p: KeyPath, base: SloTargets) -> SloTargets:
