@@ -46,7 +46,7 @@ def state_dir_problem(state_dir: Path) -> str | None:
         except OSError as exc:
             return f"state_dir {state_dir}: {exc.strerror or exc}"
         if exists and not is_dir:
-            what = "a file" if probe.is_file() else "not a directory"
+            what = _kind(probe)
             if probe == state_dir:
                 return f"state_dir {state_dir} is {what}, not a directory"
             return f"state_dir {state_dir}: {probe} is {what}, not a directory"
@@ -60,6 +60,15 @@ def state_dir_problem(state_dir: Path) -> str | None:
             "(give it to the user the monitor runs as)"
         )
     return None
+
+
+def _kind(path: Path) -> str:
+    """What a path that is not a directory is, in words."""
+    if path.is_file():
+        return "a file"
+    if path.is_symlink() and not path.exists():
+        return "a symbolic link to nothing (missing target, or a loop)"
+    return "a device, socket or FIFO"
 
 
 def diagnose(state_dir: Path) -> str | None:
