@@ -28,6 +28,7 @@ from monitor.clock import MonotonicClock
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError, StoreError
+from monitor.launch import reload_requested
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import open_database
 from monitor.ledger.timebase import to_us
@@ -244,6 +245,8 @@ class Service:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, hup)
+        if reload_requested():  # a SIGHUP while starting: apply it now
+            self._reload.set()
 
 
 def load_web(config: Config) -> WebConfig | None:
