@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.parsers import KINDS
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +39,8 @@ def installed(tmp_path_factory) -> Path:
 
 def fixtures() -> list[tuple[str, Path]]:
     out = []
-    for kind_dir in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+    # only parser inputs: other fixture sets (tests/fixtures/openslo) are not a KIND
+    for kind_dir in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name in KINDS):
         for path in sorted(kind_dir.iterdir()):
             if path.suffix in (".txt", ".json") and not path.name.endswith(
                     (".parsed.json", ".meta.json")):
