@@ -276,7 +276,7 @@ def _demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
     if args.duration < 20:
-        raise MonitorError(
+        raise UsageError(
             "--duration must be at least 20 seconds (each step needs a few probe rounds)"
         )
     from monitor.report.files import write_reports

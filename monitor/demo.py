@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.errors import MonitorError
+from monitor.errors import UsageError
 from monitor.simulator.cluster import SimulatedCluster
 
 
@@ -214,7 +214,7 @@ class _RealLab:
         try:
             from tests.cluster.lab import Lab
         except ImportError:
-            raise MonitorError(
+            raise UsageError(
                 "--real needs a source checkout (tests/cluster), run from its "
                 "top directory, on Debian as root"
             ) from None

@@ -33,3 +33,8 @@ def test_test_alert_to_an_unknown_or_missing_receiver_could_not_run(config, caps
     assert capsys.readouterr().err == f"slurm-sla: no receiver named 'nope' in {config}\n"
     assert main(["test-alert", "--config", str(config)]) == 4
     assert "no [[receivers]] configured" in capsys.readouterr().err
+
+
+def test_a_demo_too_short_to_show_anything_could_not_run(capsys):
+    assert main(["demo", "--duration", "5"]) == 4
+    assert "--duration must be at least 20 seconds" in capsys.readouterr().err
