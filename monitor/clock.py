@@ -64,7 +64,7 @@ class MonotonicClock:
     def __call__(self) -> dt.datetime:
         step = None
         with self._lock:
-            mono, wall = self._monotonic(), self._wall()
+            mono, wall = self._read_both()
             reading = self._anchor_wall + (mono - self._anchor_mono)
             offset = wall - reading  # > 0: the wall clock is ahead of us
             if offset > self._tolerance:
@@ -79,6 +79,19 @@ class MonotonicClock:
         if step is not None and self.on_step is not None:
             self.on_step(step)
         return _utc(reading)
+
+    def _read_both(self) -> tuple[float, float]:
+        """Both clocks at one instant. A thread that loses the CPU between the two reads (a
+        loaded machine, a CPU quota, the GIL) would see the wall clock run ahead by the
+        pause: a step that never happened. So the monotonic clock is read on both sides of
+        the wall clock, and the pair retried while they lie too far apart."""
+        for _ in range(5):
+            before = self._monotonic()
+            wall = self._wall()
+            after = self._monotonic()
+            if after - before < self._tolerance / 2:
+                break
+        return before, wall - (after - before) / 2
 
     @property
     def offset_seconds(self) -> float:
