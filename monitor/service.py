@@ -126,7 +126,8 @@ class Service:
             problems=self.store.problems,
         )
         register_all(self.registry, self.daemon.box.get)
-        self.registry.register(AlertCollector(self.alerting.status))
+        # the outbox's times are on the monitor's clock: its age is measured on the same one
+        self.registry.register(AlertCollector(self.alerting.status, clock=self.clock))
         web = load_web(config)
         host, _, port = config.monitor.listen.rpartition(":")
         # /status reads the config through this object, so a reload applies at once.
