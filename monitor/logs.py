@@ -29,7 +29,8 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure_logging(
     fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None
-) -> None:
+) -> bool:
+    """Route every log record to ``stream``; True when it is written as JSON lines."""
     stream = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared: list[Processor] = [
@@ -60,6 +61,7 @@ def configure_logging(
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
+    return as_json
 
 
 def _log_thread_crash(args: threading.ExceptHookArgs) -> None:

@@ -24,10 +24,11 @@ from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig, load_web_config
 from monitor.alerting.service import Alerting
 from monitor.alertslot import AlertingSlot
+from monitor.cli_args import COULD_NOT_RUN
 from monitor.clock import MonotonicClock
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.launch import reload_requested
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import open_database
@@ -258,5 +259,21 @@ def load_web(config: Config) -> WebConfig | None:
 
 def run_service(config_path: Path, **kwargs: Any) -> int:
     config = load_config(config_path)
-    configure_logging(config.monitor.log_format)
-    return Service(config_path, config, **kwargs).run()
+    as_json = configure_logging(config.monitor.log_format)
+    try:
+        return Service(config_path, config, **kwargs).run()
+    except (MonitorError, OSError) as exc:
+        if not as_json:
+            raise  # a terminal: the CLI's one plain line
+        # JSON lines are what reads this stream (the journal, a log shipper): the reason the
+        # daemon could not run is one of them, not a plain line among them
+        log.error("daemon.start_failed", error=_reason(exc))
+        return COULD_NOT_RUN
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ConfigError):
+        return "; ".join(exc.problems)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
