@@ -78,6 +78,7 @@ class _Cluster:
     states: dict[str, str] = field(default_factory=dict)  # service -> state this run
     last_at: dict[str, int] = field(default_factory=dict)  # service -> last transition
     version: int = 0  # grows with every committed service transition
+    held_us: int = 0  # how far the last round lay before the high-water mark (not counted)
 
 
 class Ledger:
@@ -143,15 +144,23 @@ class Ledger:
         return len(self._pending)
 
     def problems(self) -> list[str]:
-        """For ``/healthz``: empty when the store is open and everything is written."""
+        """For ``/healthz``: empty when the store is open, everything is written and every
+        cluster's rounds are counted."""
+        out = [
+            f"SLA ledger of cluster {name}: this run's clock is {cs.held_us / US:.0f} s behind "
+            "what the store already holds (the wall clock was set back, or was ahead when "
+            "those records were written); nothing is counted until it catches up"
+            for name, cs in sorted(list(self._clusters.items()))  # a copy: rounds add
+            if cs.held_us > self._tolerance_us
+        ]
         if self.healthy:
-            return []
+            return out
         text = f"state store: {self.last_error or 'not open'}"
         if self._pending:
             text += f"; {len(self._pending)} event(s) waiting to be written"
         if self.lost_events:
             text += f"; {self.lost_events} event(s) dropped"
-        return [text]
+        return [text, *out]
 
     # -- config --------------------------------------------------------------------------
     def _apply_config(self, config: Config) -> None:
@@ -305,6 +314,7 @@ class Ledger:
         with self._lock:
             cs = self._cluster(status.name)
             observed = to_us(status.last_probe_at or now)
+            cs.held_us = max(0, cs.high_water - observed)
             if observed < cs.high_water:
                 if cs.floor < cs.high_water:
                     log.warning(
