@@ -208,7 +208,7 @@ class Step:
         return Fault.MUNGE_ON_MONITOR_HOST in self.faults
 
 
-def plan(seed: int, steps: int = 13) -> list[Step]:
+def plan(seed: int, steps: int = 12) -> list[Step]:
     rng = random.Random(seed)
     out: list[Step] = []
     singles: list[Fault | str] = [*MATRIX, STAGGERED]
