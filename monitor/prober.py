@@ -60,10 +60,11 @@ class ClusterProber:
         """Run one round. ``wait_slow``: wait for every probe (the one-shot CLI does)."""
         observed_at = self._clock()
         names = self._probe_names()
-        futures = {name: self._submit(name) for name in names}
+        carried: set[str] = set()
+        futures = {name: self._submit(name, carried) for name in names}
         fast = [f for n, f in futures.items() if wait_slow or n not in SLOW_PROBES]
         wait(fast)
-        self._collect()
+        self._collect(skip=carried)
         self._learn(self._latest.get("show_config"))
         ping = self._latest.get("ping")
         if ping is not None and ping.reason is FailureReason.AUTH:
@@ -94,15 +95,17 @@ class ClusterProber:
             return False
         return (major, minor) >= (24, 11)
 
-    def _submit(self, name: str) -> Future[ProbeResult]:
+    def _submit(self, name: str, carried: set[str]) -> Future[ProbeResult]:
         with self._lock:
             running = self._inflight.get(name)
             if running is not None:
                 if not running.done():
                     return running  # a slow probe from an earlier round: never run it twice
-                # It finished after the round that started it had moved on: its result is
-                # the freshest there is, and must be used before a new run replaces it.
+                # It finished after the round that started it had moved on: this round
+                # uses it (``carried``), and the new run's answer waits for the next round
+                # even if it comes at once, so no run's result is replaced unread.
                 self._latest[name] = running.result()
+                carried.add(name)
             future = self._executor.submit(self._run, name)
             self._inflight[name] = future
             return future
@@ -126,10 +129,10 @@ class ClusterProber:
                 f"probe {name} crashed: {type(exc).__name__}: {exc}",
             )
 
-    def _collect(self) -> None:
+    def _collect(self, skip: set[str]) -> None:
         with self._lock:
             for name, future in list(self._inflight.items()):
-                if future.done():
+                if future.done() and name not in skip:
                     self._latest[name] = future.result()
                     del self._inflight[name]
 

@@ -61,13 +61,9 @@ def test_a_slow_probe_that_finished_between_rounds_is_used_by_the_next(pool):
         clock.tick(10)
         seen.append(jobs_submitted(prober.round()))
         _wait_idle(prober)
-    # Every round after the first carries the freshest finished sdiag (the held run of
-    # the round before, or a newer run that finished during the round itself): none is
-    # thrown away unread in favour of nothing.
-    assert seen[0] is None
-    assert all(v is not None for v in seen[1:])
-    assert seen[1:] == sorted(seen[1:]) and seen[-1] >= 9
-    assert all(seen[k] >= k for k in range(1, len(seen)))
+    # Run k's answer is in the round after it, and none is replaced unread by a newer
+    # run that happened to finish during that round (run 10 is still waiting).
+    assert seen == [None, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_a_probe_slower_than_the_interval_is_never_run_twice_at_once(pool):
