@@ -342,7 +342,10 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
     print(f"measured outages {outage1:.1f} s + {outage2:.1f} s, monitor gap {gap:.1f} s; "
           f"counted {counted:.1f} s, unknown {unknown:.1f} s; incidents: "
           f"{json.dumps(d['incidents'], indent=1)}")
-    assert abs(counted - (measured - unknown)) <= INTERVAL, (counted, measured, unknown, d)
+    # Each outage's count is late at both ends by at most one round gap (README, "How
+    # close the count is"): two outages, two gaps.
+    tolerance = 2 * INTERVAL
+    assert abs(counted - (measured - unknown)) <= tolerance, (counted, measured, unknown, d)
     assert unknown >= gap - INTERVAL
     assert d["maintenance_seconds"] >= 8
     assert d["failovers"], d  # listed, and not downtime
@@ -359,7 +362,7 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start))
     ours = [i for i in service["incidents"] if i["start"] >= since]
     assert abs(sum(i["downtime_seconds"] for i in ours) - counted) < 0.01, (ours, counted)
-    assert abs(sum(i["downtime_seconds"] for i in ours) - (measured - unknown)) <= INTERVAL
+    assert abs(sum(i["downtime_seconds"] for i in ours) - (measured - unknown)) <= tolerance
     assert any(i["maintenance_seconds"] > 0 for i in ours)
     assert {i["cause"] for i in ours} == {"both controllers down"}
     assert any(f["at"] >= since for f in service["failovers"])
