@@ -55,6 +55,7 @@ class _ClusterRuntime:
     status: ClusterStatus | None = None  # as of its last round: publish() reuses it
     failures: ProbeFailures = field(default_factory=ProbeFailures)  # logged once per change
     last_round_started: float | None = None  # time.monotonic(): the stall guard reads it
+    last_round_ended: float | None = None  # a long round is not an overdue one
 
 
 class Daemon:
@@ -175,8 +176,10 @@ class Daemon:
         m = self.config.monitor
         late = 2 * m.interval_seconds + m.jitter_seconds + 1
         for name, runtime in list(self._clusters.items()):
-            last = runtime.last_round_started
-            if last is None or runtime.lock.locked() or now_mono - last <= late:
+            if runtime.last_round_started is None or runtime.lock.locked():
+                continue
+            last = max(runtime.last_round_started, runtime.last_round_ended or 0.0)
+            if now_mono - last <= late:
                 continue
             log.warning("probe.round_overdue", cluster=name, seconds=round(now_mono - last, 1))
             self.metrics.overdue_rounds.labels(name).inc()
@@ -224,6 +227,7 @@ class Daemon:
             log.exception("probe.round_crashed", cluster=name)
             return None
         finally:
+            runtime.last_round_ended = time.monotonic()
             runtime.lock.release()
 
     def _cycle(self, runtime: _ClusterRuntime) -> ClusterStatus:
