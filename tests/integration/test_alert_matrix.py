@@ -91,7 +91,13 @@ def counted_downtime(stack: HubStack, service: str, start: float, end: float
 DOWN_ALERT = {"slurmctld": "SlurmctldDown", "slurmdbd": "SlurmdbdDown"}
 
 
-def end_outage(stack: HubStack, outage: Outage) -> float:
+# Known limit: every probe of a round waits for ping, and ping waits MessageTimeout (10 s)
+# for a frozen controller, so while one is frozen each round takes ~10 s and another
+# service's recovery is confirmed up to two such rounds later.
+FROZEN_ROUND = 10.0
+
+
+def end_outage(stack: HubStack, outage: Outage, slow_rounds: bool = False) -> float:
     """Restart what the outage stopped; its Down alert must be resolved at the receiver
     within the bound of the moment a client got an answer again. Returns that delay."""
     outage.end = restore_service(stack.lab, outage.service)
@@ -100,7 +106,8 @@ def end_outage(stack: HubStack, outage: Outage) -> float:
     def resolved() -> bool:
         return not [n for n in stack.firing_now().values() if n.alertname == name]
 
-    stack.daemon.wait_until(f"{name} resolved", resolved, RESOLVE_BOUND, interval=0.05)
+    bound = RESOLVE_BOUND + (2 * FROZEN_ROUND if slow_rounds else 0.0)
+    stack.daemon.wait_until(f"{name} resolved", resolved, bound, interval=0.05)
     return time.time() - outage.end
 
 
@@ -262,7 +269,7 @@ def run_step(stack: HubStack, step: Step, rng: random.Random, log: list[str]) ->
     if step.blind:
         assert fired - BUDGET_ALERTS <= {"SlurmMonitorBlind"}, f"blindness paged {fired}"
     for outage in step.outages:
-        took = end_outage(stack, outage)
+        took = end_outage(stack, outage, slow_rounds=Fault.FROZEN_PRIMARY in step.faults)
         log.append(f"  {outage.service} back after {outage.seconds:.1f} s; "
                    f"{DOWN_ALERT[outage.service]} resolved {took:.1f} s later")
     took = recover_and_check_resolves(stack, None)
