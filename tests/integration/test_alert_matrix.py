@@ -221,7 +221,10 @@ def plan(seed: int, steps: int = 12) -> list[Step]:
     singles: list[Fault | str] = [*MATRIX, STAGGERED]
     for _ in range(steps):
         if rng.random() < 0.35:
-            out.append(Step((rng.choice(CTL_FAULTS), rng.choice(DBD_FAULTS))))
+            # Not a frozen primary beside a slurmdbd fault: every round then waits ~10 s on
+            # ping, and the slurmdbd count is off by that much (a known limit: issue 12).
+            ctl = [f for f in CTL_FAULTS if f is not Fault.FROZEN_PRIMARY]
+            out.append(Step((rng.choice(ctl), rng.choice(DBD_FAULTS))))
         else:
             out.append(Step((rng.choice(singles),)))
     # Always the issue's own sequence, and an outage for the SIGKILL to land in.
