@@ -29,7 +29,7 @@ from monitor.clock import MonotonicClock
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.launch import reload_requested
+from monitor.heldreload import reload_requested
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import open_database
 from monitor.ledger.timebase import to_us

@@ -10,7 +10,7 @@ import signal
 import pytest
 
 import monitor.cli
-from monitor import launch
+from monitor import heldreload, launch
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def restore_sighup():
     old = signal.getsignal(signal.SIGHUP)
     yield
     signal.signal(signal.SIGHUP, old)
-    launch._reload_pending.clear()  # noqa: SLF001
+    heldreload.forget()
 
 
 def test_a_sighup_during_start_is_held_not_fatal(monkeypatch, restore_sighup):
