@@ -1,8 +1,11 @@
-"""The daemon's core: one APScheduler job per cluster, probe rounds, health, the snapshot.
+"""The daemon's core: one APScheduler job per cluster and service, probe rounds, health,
+the snapshot.
 
-Each cluster's job runs on a bounded pool with ``max_instances=1`` and ``coalesce``, so a
-hung cluster never delays another and never piles up rounds. After a round that shows an
-unconfirmed change, the same job is pulled forward to run again in
+Each cluster has a lane per service it watches (slurmctld, and slurmdbd with accounting):
+a job each, so a controller that makes ping wait 10 s never holds slurmdbd's verdict back.
+The jobs run on a bounded pool with ``max_instances=1`` and ``coalesce``, so a hung
+cluster never delays another and never piles up rounds. After a round that shows an
+unconfirmed change, its job is pulled forward to run again in
 ``confirm_interval_seconds``: a verdict takes one interval plus seconds, not threshold x
 interval, and a settled cluster is not probed more often than its interval.
 """
@@ -33,7 +36,7 @@ from monitor.probes.base import Clock, Runner
 from monitor.runner import run_command
 from monitor.selfmetrics import MonitorMetrics
 from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox, StoreStatus
-from monitor.verdict import evaluate
+from monitor.verdict import ProbeRound, evaluate
 
 log = structlog.get_logger("slurm_sla_monitor")
 
@@ -47,15 +50,25 @@ class RoundSink(Protocol):
 
 
 @dataclass
+class _Lane:
+    """One service's rounds of one cluster."""
+
+    service: str
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one round at a time
+    last_round_started: float | None = None  # time.monotonic(): the stall guard reads it
+    last_round_ended: float | None = None  # a long round is not an overdue one
+
+
+@dataclass
 class _ClusterRuntime:
     config: ClusterConfig
     prober: ClusterProber
     health: ClusterHealth
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lanes: dict[str, _Lane]
+    # Health, its status and the sinks take one lane's round at a time, in order.
+    health_lock: threading.Lock = field(default_factory=threading.Lock)
     status: ClusterStatus | None = None  # as of its last round: publish() reuses it
     failures: ProbeFailures = field(default_factory=ProbeFailures)  # logged once per change
-    last_round_started: float | None = None  # time.monotonic(): the stall guard reads it
-    last_round_ended: float | None = None  # a long round is not an overdue one
 
 
 class Daemon:
@@ -105,7 +118,10 @@ class Daemon:
             cluster, self.config.monitor, self._probe_pool, run=self._run, clock=self._clock
         )
         return _ClusterRuntime(
-            cluster, prober, ClusterHealth(cluster.name, self.config.monitor, self._clock())
+            cluster,
+            prober,
+            ClusterHealth(cluster.name, self.config.monitor, self._clock()),
+            {service: _Lane(service) for service in prober.lanes()},
         )
 
     @property
@@ -115,8 +131,9 @@ class Daemon:
 
     # -- scheduling ----------------------------------------------------------------------
     def start(self) -> None:
-        for name in self._clusters:
-            self._schedule(name, first_run=dt.datetime.now(dt.UTC))
+        for name, runtime in self._clusters.items():
+            for service in runtime.lanes:
+                self._schedule(name, service, first_run=dt.datetime.now(dt.UTC))
         self._scheduler.start()
         self._running = True
         self._guard_stop.clear()
@@ -128,24 +145,24 @@ class Daemon:
             interval_s=self.config.monitor.interval_seconds,
         )
 
-    def _schedule(self, name: str, first_run: dt.datetime) -> None:
-        """(Re)place the cluster's job. ``first_run`` is required: APScheduler takes a job
-        added with no next run time as paused, which once stopped all probing on reload."""
+    def _schedule(self, name: str, service: str, first_run: dt.datetime) -> None:
+        """(Re)place a lane's job. ``first_run`` is required: APScheduler takes a job added
+        with no next run time as paused, which once stopped all probing on reload."""
         m = self.config.monitor
         self._scheduler.add_job(
             self.cycle,
             IntervalTrigger(seconds=m.interval_seconds, jitter=m.jitter_seconds),
-            args=[name],
-            id=_job_id(name),
-            name=f"probe {name}",
+            args=[name, service],
+            id=_job_id(name, service),
+            name=f"probe {name} {service}",
             replace_existing=True,
             misfire_grace_time=max(1, int(m.interval_seconds)),
             next_run_time=first_run,
         )
 
-    def _next_run(self, name: str) -> dt.datetime:
-        """When the cluster's job is due now, or at once if it has none."""
-        job = self._scheduler.get_job(_job_id(name))
+    def _next_run(self, name: str, service: str) -> dt.datetime:
+        """When the lane's job is due now, or at once if it has none."""
+        job = self._scheduler.get_job(_job_id(name, service))
         now = dt.datetime.now(dt.UTC)
         if job is None or job.next_run_time is None:
             return now
@@ -153,8 +170,8 @@ class Daemon:
             job.next_run_time, now + dt.timedelta(seconds=self.config.monitor.interval_seconds)
         )
 
-    def _run_now(self, name: str) -> None:
-        job = self._scheduler.get_job(_job_id(name))
+    def _run_now(self, name: str, service: str) -> None:
+        job = self._scheduler.get_job(_job_id(name, service))
         if job is not None:
             job.modify(next_run_time=dt.datetime.now(dt.UTC))
 
@@ -176,14 +193,20 @@ class Daemon:
         m = self.config.monitor
         late = 2 * m.interval_seconds + m.jitter_seconds + 1
         for name, runtime in list(self._clusters.items()):
-            if runtime.last_round_started is None or runtime.lock.locked():
-                continue
-            last = max(runtime.last_round_started, runtime.last_round_ended or 0.0)
-            if now_mono - last <= late:
-                continue
-            log.warning("probe.round_overdue", cluster=name, seconds=round(now_mono - last, 1))
-            self.metrics.overdue_rounds.labels(name).inc()
-            self._run_now(name)
+            for lane in list(runtime.lanes.values()):
+                if lane.last_round_started is None or lane.lock.locked():
+                    continue
+                last = max(lane.last_round_started, lane.last_round_ended or 0.0)
+                if now_mono - last <= late:
+                    continue
+                log.warning(
+                    "probe.round_overdue",
+                    cluster=name,
+                    service=lane.service,
+                    seconds=round(now_mono - last, 1),
+                )
+                self.metrics.overdue_rounds.labels(name, lane.service).inc()
+                self._run_now(name, lane.service)
 
     def _clock_stepped(self, step: ClockStep) -> None:
         log.warning(
@@ -196,8 +219,9 @@ class Daemon:
         if isinstance(self._clock, MonotonicClock):
             self.metrics.clock_offset.set(self._clock.offset_seconds)
         if self._running:
-            for name in list(self._clusters):
-                self._run_now(name)  # APScheduler's wall-clock wait is wrong now
+            for name, runtime in list(self._clusters.items()):
+                for service in runtime.lanes:
+                    self._run_now(name, service)  # APScheduler's wall-clock wait is wrong now
 
     def stop(self, wait: bool = True) -> None:
         """Drain: let rounds in progress finish, then stop."""
@@ -214,30 +238,54 @@ class Daemon:
         return self._running and self._scheduler.running
 
     # -- one round -----------------------------------------------------------------------
-    def cycle(self, name: str) -> ClusterStatus | None:
+    def cycle(self, name: str, service: str | None = None) -> ClusterStatus | None:
+        """One round of the cluster's ``service`` lane; of each lane in turn if None."""
         runtime = self._clusters.get(name)
         if runtime is None:
             return None
-        if not runtime.lock.acquire(blocking=False):
-            return None  # a round of this cluster is still running
+        if service is None:
+            statuses = [self.cycle(name, s) for s in list(runtime.lanes)]
+            return statuses[-1] if statuses else None
+        lane = runtime.lanes.get(service)
+        if lane is None:
+            return None
+        if not lane.lock.acquire(blocking=False):
+            return None  # a round of this lane is still running
         try:
-            return self._cycle(runtime)
+            return self._cycle(runtime, lane)
         except Exception:  # noqa: BLE001 - one cluster's bug must not stop the others
-            self.metrics.round_errors.labels(name).inc()
-            log.exception("probe.round_crashed", cluster=name)
+            self.metrics.round_errors.labels(name, service).inc()
+            log.exception("probe.round_crashed", cluster=name, service=service)
             return None
         finally:
-            runtime.last_round_ended = time.monotonic()
-            runtime.lock.release()
+            lane.last_round_ended = time.monotonic()
+            lane.lock.release()
 
-    def _cycle(self, runtime: _ClusterRuntime) -> ClusterStatus:
-        name = runtime.config.name
-        t0 = runtime.last_round_started = time.monotonic()
-        rnd = runtime.prober.round()
+    def _cycle(self, runtime: _ClusterRuntime, lane: _Lane) -> ClusterStatus:
+        name, service = runtime.config.name, lane.service
+        t0 = lane.last_round_started = time.monotonic()
+        rnd = runtime.prober.round(service)
         observation = evaluate(rnd, self.config.thresholds)
-        events = runtime.health.update(observation)
+        with runtime.health_lock:
+            status = self._take(runtime, service, rnd, observation, t0)
+        self.publish()
+        if runtime.health.pending_for((service,)) and self._running:
+            self._confirm_soon(name, service)
+        return status
+
+    def _take(
+        self,
+        runtime: _ClusterRuntime,
+        service: str,
+        rnd: ProbeRound,
+        observation: ClusterObservation,
+        t0: float,
+    ) -> ClusterStatus:
+        """Health, logs and sinks take one lane's round (under the cluster's health lock)."""
+        name = runtime.config.name
+        events = runtime.health.update(observation, (service,))
         status = runtime.status = runtime.health.status()
-        self._instrument(name, observation, rnd.results, time.monotonic() - t0)
+        self._instrument(name, service, observation, rnd.results, time.monotonic() - t0)
         log_changes(name, runtime.failures.update(rnd.results))
         for event in events:
             log.info(
@@ -253,31 +301,29 @@ class Daemon:
         now = self._clock()
         for sink in self._sinks:
             sink.on_round(status, events, now)
-        self.publish()
-        if runtime.health.pending and self._running:
-            self._confirm_soon(name)
         return status
 
-    def _confirm_soon(self, name: str) -> None:
+    def _confirm_soon(self, name: str, service: str) -> None:
         when = dt.datetime.now(dt.UTC) + dt.timedelta(
             seconds=self.config.monitor.confirm_interval_seconds
         )
-        job = self._scheduler.get_job(_job_id(name))
+        job = self._scheduler.get_job(_job_id(name, service))
         if job is not None and (job.next_run_time is None or job.next_run_time > when):
             job.modify(next_run_time=when)
-            self.metrics.confirm_rounds.labels(name).inc()
+            self.metrics.confirm_rounds.labels(name, service).inc()
 
     def _instrument(
-        self, name: str, obs: ClusterObservation, results: dict, elapsed: float
+        self, name: str, service: str, obs: ClusterObservation, results: dict, elapsed: float
     ) -> None:
-        self.metrics.rounds.labels(name).inc()
-        self.metrics.round_duration.labels(name).observe(elapsed)
+        self.metrics.rounds.labels(name, service).inc()
+        self.metrics.round_duration.labels(name, service).observe(elapsed)
         for probe, result in results.items():
             if result.started_at >= obs.observed_at:  # fresh in this round
                 self.metrics.probe_duration.labels(name, probe).observe(result.duration_seconds)
         log.debug(
             "probe.finished",
             cluster=name,
+            service=service,
             duration_s=round(elapsed, 3),
             blind=obs.blind,
             errors=len(obs.errors),
@@ -317,23 +363,27 @@ class Daemon:
         keep = {c.name for c in new.clusters if c in old.clusters}
         for name in list(self._clusters):
             if name not in keep:
-                if self._scheduler.get_job(_job_id(name)):
-                    self._scheduler.remove_job(_job_id(name))
+                for service in self._clusters[name].lanes:
+                    if self._scheduler.get_job(_job_id(name, service)):
+                        self._scheduler.remove_job(_job_id(name, service))
                 del self._clusters[name]
         for cluster in new.clusters:
             if cluster.name not in self._clusters:
-                self._clusters[cluster.name] = self._runtime(cluster)
+                runtime = self._clusters[cluster.name] = self._runtime(cluster)
                 if self._scheduler.running:
-                    self._schedule(cluster.name, first_run=dt.datetime.now(dt.UTC))
+                    for service in runtime.lanes:
+                        self._schedule(cluster.name, service, first_run=dt.datetime.now(dt.UTC))
             elif new.monitor != old.monitor:
                 runtime = self._clusters[cluster.name]
                 runtime.prober.settings = new.monitor  # timeouts, from the next round on
                 runtime.health.retune(new.monitor)  # thresholds, keeping the state
                 if self._scheduler.running:
-                    self._schedule(cluster.name, first_run=self._next_run(cluster.name))
+                    for service in runtime.lanes:
+                        first = self._next_run(cluster.name, service)
+                        self._schedule(cluster.name, service, first_run=first)
         self.publish()
         log.info("config.reloaded", clusters=sorted(self._clusters))
 
 
-def _job_id(name: str) -> str:
-    return f"probe:{name}"
+def _job_id(name: str, service: str) -> str:
+    return f"probe:{name}:{service}"

@@ -9,6 +9,7 @@ times come from the observations.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from monitor.config import MonitorSettings
@@ -18,6 +19,7 @@ from monitor.observation import (
     ClusterObservation,
     Condition,
     DaemonObservation,
+    LocalProcess,
     Reason,
     ServiceObservation,
     State,
@@ -55,6 +57,8 @@ class ClusterHealth:
         self._histograms: dict[DaemonKey, Histogram] = {}
         self._services: dict[str, Hysteresis[State]] = {}
         self._service_cause: dict[str, str] = {}
+        self._service_last: dict[str, ServiceObservation] = {}  # as its own lane last saw it
+        self._local: dict[str, LocalProcess] = {}
         self._active: dict[str, Hysteresis[ActiveInstance | None]] = {}
         self._last_serving: dict[str, ActiveInstance] = {}
         self._errors: dict[tuple[str, str], int] = {}
@@ -81,15 +85,33 @@ class ClusterHealth:
     @property
     def pending(self) -> bool:
         """Some change is seen but not confirmed: re-probe soon (fast confirmation)."""
-        trackers = [*self._daemons.values(), *self._services.values(), *self._active.values()]
+        return self.pending_for(None)
+
+    def pending_for(self, services: Collection[str] | None) -> bool:
+        """A change of one of ``services`` (all if None) waits for confirmation."""
+        trackers = [
+            *(t for k, t in self._daemons.items() if services is None or k[0] in services),
+            *(t for k, t in self._services.items() if services is None or k in services),
+            *(t for k, t in self._active.items() if services is None or k in services),
+        ]
         return any(t.pending for t in trackers)
 
     # -- update --------------------------------------------------------------------------
-    def update(self, obs: ClusterObservation) -> list[HealthEvent]:
+    def update(
+        self, obs: ClusterObservation, services: Collection[str] | None = None
+    ) -> list[HealthEvent]:
+        """Take one round's observation. ``services``: the ones this round decides (its
+        lane's); the others' parts of ``obs`` are older evidence, already taken."""
+
+        def decides(service: str) -> bool:
+            return services is None or service in services
+
         at = obs.observed_at
         events: list[HealthEvent] = []
         seen = set()
         for d in obs.daemons:
+            if not decides(d.daemon):
+                continue
             seen.add(d.key)
             self._daemon_last[d.key] = d
             if d.latency_seconds is not None:
@@ -98,9 +120,12 @@ class ClusterHealth:
                 )
             events += self._observe_daemon(d.key, d.state, d.reason, at)
         for key in list(self._daemons):
-            if key not in seen:  # the round could not list it: we do not know its state
+            if key not in seen and decides(key[0]):  # not listed: its state is not known
                 events += self._observe_daemon(key, State.UNKNOWN, None, at)
         for name, svc in obs.services.items():
+            if not decides(name):
+                continue
+            self._service_last[name] = svc
             svc = self._through_takeover(svc, at)
             tracker = self._services.setdefault(
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
@@ -125,6 +150,7 @@ class ClusterHealth:
             events += self._observe_active(name, svc.active, at)
         self._count_errors(obs)
         events += self._restarts_seen(obs, at)
+        self._local.update((p.daemon, p) for p in obs.local_processes)
         self._last = obs
         return events
 
@@ -275,7 +301,7 @@ class ClusterHealth:
         services = {}
         obs = self._last
         for name, tracker in self._services.items():
-            raw = obs.services.get(name) if obs else None
+            raw = self._service_last.get(name)
             active = self._active[name].value if name in self._active else None
             services[name] = ServiceStatus(
                 name,
@@ -295,5 +321,5 @@ class ClusterHealth:
             probe_errors_total=dict(self._errors),
             failovers_total=self._failovers,
             restarts_total=dict(self._restarts),
-            local_processes=obs.local_processes if obs else (),
+            local_processes=tuple(self._local[d] for d in sorted(self._local)),
         )

@@ -1,9 +1,13 @@
 """One cluster's probe rounds: which probes run, concurrently, and what they remember.
 
-The fast probes (ping, the slurmdbd checks) decide a round. The slow ones (``sdiag``,
-``scontrol show config``) take 9-12 s in some real failures; the daemon does not wait for
-them: a slow probe still running is left to finish, and its result joins the next round.
-Nothing here interprets results; :mod:`monitor.verdict` does.
+Each service has its own lane of rounds: ping (with the slow ``sdiag`` and ``scontrol show
+config``) decides slurmctld, the slurmdbd checks decide slurmdbd. A frozen controller makes
+ping wait MessageTimeout (10 s); in its own lane that delays only slurmctld's verdict, never
+slurmdbd's. The fast probes of a lane decide its round. The slow ones take 9-12 s in some
+real failures; the daemon does not wait for them: a slow probe still running is left to
+finish, and its result joins the lane's next round. Every round sees the latest result of
+every probe (both lanes share them); nothing here interprets results: :mod:`monitor.verdict`
+does.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from monitor.config import ClusterConfig, MonitorSettings
 from monitor.errors import ParseError
 from monitor.observation import LocalProcess
 from monitor.parsers import parser_for
-from monitor.probes import REGISTRY, SLOW_PROBES, ProbeResult, ProbeTarget
+from monitor.probes import BY_NAME, CATALOG, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
+from monitor.probes.slurmctld import PING, SHOW_CONFIG
 from monitor.probes.base import Clock, Runner, utc_now
 from monitor.probes.process import check_process
 from monitor.runner import FailureReason, run_command
@@ -56,44 +61,67 @@ class ClusterProber:
         self._lock = threading.Lock()
         self._learned: ProbeResult | None = None
 
-    def round(self, *, wait_slow: bool = False) -> ProbeRound:
-        """Run one round. ``wait_slow``: wait for every probe (the one-shot CLI does)."""
+    def lanes(self) -> tuple[str, ...]:
+        """The services this cluster's rounds decide, one lane each."""
+        return ("slurmctld", "slurmdbd") if self.cluster.accounting else ("slurmctld",)
+
+    def round(self, service: str | None = None, *, wait_slow: bool = False) -> ProbeRound:
+        """Run one round of ``service``'s lane (every lane if None). ``wait_slow``: wait
+        for every probe (the one-shot CLI does)."""
+        lanes = self.lanes() if service is None else (service,)
         observed_at = self._clock()
-        names = self._probe_names()
+        specs = self._specs(lanes)
         carried: set[str] = set()
-        futures = {name: self._submit(name, carried) for name in names}
-        fast = [f for n, f in futures.items() if wait_slow or n not in SLOW_PROBES]
+        futures = {
+            s.name: self._submit(s.name, carried) for s in specs if s.trigger is Trigger.ROUND
+        }
+        fast = [f for n, f in futures.items() if wait_slow or not BY_NAME[n].background]
         wait(fast)
         self._collect(skip=carried)
-        self._learn(self._latest.get("show_config"))
-        ping = self._latest.get("ping")
-        if ping is not None and ping.reason is FailureReason.AUTH:
-            self._latest["munge"] = self._run("munge")
-        if self.cluster.accounting and self._target.dbd_endpoints:
-            self._latest["dbd_listen"] = self._run("dbd_listen")
-        local = {d: self._local_check(d) for d in self.cluster.local_daemons}
+        with self._lock:
+            config = self._latest.get(SHOW_CONFIG.name)
+        self._learn(config)
+        extra = {s.name: self._run(s.name) for s in specs if self._triggered(s.trigger)}
+        local = {d: self._local_check(d) for d in self.cluster.local_daemons if d in lanes}
+        with self._lock:
+            self._latest.update(extra)
+            results = dict(self._latest)
         return ProbeRound(
-            self.cluster, observed_at, dict(self._latest), self.topology, local, self._local_host
+            self.cluster, observed_at, results, self.topology, local, self._local_host
         )
 
-    def _probe_names(self) -> list[str]:
-        names = ["ping", "show_config", "sdiag"]
-        if self.cluster.accounting:
-            names.append("dbd_ping" if self._supports_dbd_ping() else "dbd_stats")
-            names.append("controlhost")
-        return names
+    def _specs(self, lanes: tuple[str, ...]) -> list[ProbeSpec]:
+        """The declared probes of these lanes that apply to this cluster and version."""
+        version = self._version()
+        return [
+            s
+            for s in CATALOG
+            if s.service in lanes
+            and (self.cluster.accounting or not s.accounting)
+            and s.applies(version)
+        ]
 
-    def _supports_dbd_ping(self) -> bool:
-        """``sacctmgr ping`` exists from Slurm 24.11; before, ``show stats`` stands in."""
-        config = self._latest.get("show_config")
+    def _triggered(self, trigger: Trigger) -> bool:
+        if trigger is Trigger.AUTH_FAILED:
+            with self._lock:
+                ping = self._latest.get(PING.name)
+            return ping is not None and ping.reason is FailureReason.AUTH
+        if trigger is Trigger.DBD_HOSTS_KNOWN:
+            return bool(self._target.dbd_endpoints)
+        return False
+
+    def _version(self) -> Version | None:
+        """The release series the controller said it runs (``show config``), if known."""
+        with self._lock:
+            config = self._latest.get(SHOW_CONFIG.name)
         version = getattr(config.data, "version", None) if config and config.data else None
         if not version:
-            return False
+            return None
         try:
             major, minor = (int(x) for x in str(version).split(".")[:2])
         except ValueError:
-            return False
-        return (major, minor) >= (24, 11)
+            return None
+        return (major, minor)
 
     def _submit(self, name: str, carried: set[str]) -> Future[ProbeResult]:
         with self._lock:
@@ -111,14 +139,14 @@ class ClusterProber:
             return future
 
     def _run(self, name: str) -> ProbeResult:
-        slow = name in SLOW_PROBES or name == "ping"
+        spec = BY_NAME[name]
         timeout = (
             self.settings.slow_command_timeout_seconds
-            if slow
+            if spec.long_timeout
             else self.settings.command_timeout_seconds
         )
         try:
-            return REGISTRY[name](self._target, timeout, self._clock)
+            return spec.run(self._target, timeout, self._clock)
         except Exception as exc:  # noqa: BLE001 - a probe bug must not stop the round
             return ProbeResult(
                 name,

@@ -23,14 +23,14 @@ class MonitorMetrics:
         disable_created_metrics()
         self.rounds = Counter(
             "slurm_sla_monitor_probe_rounds_total",
-            "Probe rounds run, per cluster.",
-            ["cluster"],
+            "Probe rounds run, per cluster and service lane.",
+            ["cluster", "service"],
             registry=registry,
         )
         self.round_duration = Histogram(
             "slurm_sla_monitor_probe_round_duration_seconds",
             "Wall time of a probe round (slow probes that outlive it are not waited for).",
-            ["cluster"],
+            ["cluster", "service"],
             buckets=ROUND_BUCKETS,
             registry=registry,
         )
@@ -46,7 +46,7 @@ class MonitorMetrics:
         self.round_errors = Counter(
             "slurm_sla_monitor_round_errors_total",
             "Probe rounds that crashed (a bug: see the log).",
-            ["cluster"],
+            ["cluster", "service"],
             registry=registry,
         )
         self.reload_ok = Gauge(
@@ -62,13 +62,13 @@ class MonitorMetrics:
         self.confirm_rounds = Counter(
             "slurm_sla_monitor_confirm_rounds_total",
             "Extra rounds run to confirm a change quickly (fast confirmation).",
-            ["cluster"],
+            ["cluster", "service"],
             registry=registry,
         )
         self.overdue_rounds = Counter(
             "slurm_sla_monitor_overdue_rounds_total",
             "Rounds started by the guard because the scheduler had not run them on time.",
-            ["cluster"],
+            ["cluster", "service"],
             registry=registry,
         )
         self.clock_steps = Counter(

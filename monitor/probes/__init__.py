@@ -1,32 +1,43 @@
-"""Probes, one small module per daemon, all behind one signature.
+"""Probes, one small module per daemon, each declared once (:class:`ProbeSpec`) beside
+the function that runs it, all behind one signature.
 
-``REGISTRY`` is the only place a probe is registered.
+``CATALOG`` is the only list of probes: the prober runs from it, the demo's simulator
+writes its stand-in commands from it, and the fixture recorder records what it declares.
 """
 
 from __future__ import annotations
 
-from monitor.probes.base import Probe, ProbeResult, ProbeTarget
-from monitor.probes.munge import probe_munge
-from monitor.probes.slurmctld import probe_ping, probe_sdiag, probe_show_config
-from monitor.probes.slurmdbd import (
-    probe_controlhost,
-    probe_dbd_listen,
-    probe_dbd_ping,
-    probe_dbd_stats,
+from monitor.probes.base import Probe, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
+from monitor.probes.munge import MUNGE
+from monitor.probes.slurmctld import PING, SDIAG, SHOW_CONFIG
+from monitor.probes.slurmdbd import CONTROLHOST, DBD_LISTEN, DBD_PING, DBD_STATS
+
+CATALOG: tuple[ProbeSpec, ...] = (
+    PING,
+    SHOW_CONFIG,
+    SDIAG,
+    MUNGE,
+    DBD_PING,
+    DBD_STATS,
+    CONTROLHOST,
+    DBD_LISTEN,
 )
+BY_NAME: dict[str, ProbeSpec] = {spec.name: spec for spec in CATALOG}
 
-REGISTRY: dict[str, Probe] = {
-    "ping": probe_ping,
-    "show_config": probe_show_config,
-    "sdiag": probe_sdiag,
-    "dbd_ping": probe_dbd_ping,
-    "dbd_stats": probe_dbd_stats,
-    "controlhost": probe_controlhost,
-    "dbd_listen": probe_dbd_listen,
-    "munge": probe_munge,
-}
 
-# Commands that legitimately take 9-12 s while a controller fails; they get the long timeout.
-SLOW_PROBES = frozenset({"show_config", "sdiag"})
+def slurm_commands() -> tuple[ProbeSpec, ...]:
+    """The probes that run a Slurm command (what the simulator and the recorder need)."""
+    return tuple(spec for spec in CATALOG if spec.argv)
 
-__all__ = ["REGISTRY", "SLOW_PROBES", "Probe", "ProbeResult", "ProbeTarget"]
+
+__all__ = [
+    "BY_NAME",
+    "CATALOG",
+    "Probe",
+    "ProbeResult",
+    "ProbeSpec",
+    "ProbeTarget",
+    "Trigger",
+    "Version",
+    "slurm_commands",
+]

@@ -7,17 +7,29 @@ see" always arrives as such and is never mistaken for "the daemon is down".
 
 from __future__ import annotations
 
-__all__ = ["Clock", "utc_now", "ProbeResult", "ProbeTarget", "Runner", "Probe"]
+__all__ = [
+    "Clock",
+    "utc_now",
+    "ProbeResult",
+    "ProbeSpec",
+    "ProbeTarget",
+    "Runner",
+    "Probe",
+    "Trigger",
+    "Version",
+]
 
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.clock import Clock, utc_now
 from monitor.config import ClusterConfig
 from monitor.errors import ParseError
+from monitor.parsers import parser_for
 from monitor.runner import CommandResult, FailureReason, run_command
 
 
@@ -46,6 +58,10 @@ class ProbeTarget:
     def binary(self, name: str) -> str:
         return str(self.cluster.slurm_bin / name)
 
+    def argv(self, spec: ProbeSpec) -> list[str]:
+        """The declared command, its program found in ``slurm_bin``."""
+        return [self.binary(spec.argv[0]), *spec.argv[1:]]
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -63,19 +79,51 @@ class ProbeResult:
 
 
 Probe = Callable[[ProbeTarget, float, Clock], ProbeResult]
+Version = tuple[int, int]  # a Slurm release series, e.g. (24, 11)
+
+
+class Trigger(StrEnum):
+    """When a probe runs in its lane's round."""
+
+    ROUND = "round"  # every round, concurrently with the others
+    AUTH_FAILED = "auth_failed"  # after them, when ping failed to authenticate
+    DBD_HOSTS_KNOWN = "dbd_hosts_known"  # after them, once show config named the slurmdbds
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A probe, declared once, beside the function that runs it. The prober, the demo's
+    simulator and the fixture recorder all read these declarations."""
+
+    name: str  # in results, logs, metrics (`probe` label) and `errors[]`
+    service: str  # the lane whose verdict it feeds: slurmctld or slurmdbd
+    run: Probe
+    kind: str | None = None  # its parser (`slurm-sla parse KIND`) and fixture folder
+    argv: tuple[str, ...] = ()  # a Slurm command: program (found in slurm_bin) and arguments
+    json_argv: tuple[str, ...] = ()  # the command's --json form, where Slurm has one
+    background: bool = False  # takes 9-12 s in some failures: rounds do not wait for it
+    long_timeout: bool = False  # gets slow_command_timeout_seconds
+    since: Version | None = None  # the first release that has it
+    until: Version | None = None  # the first release where another probe replaces it
+    trigger: Trigger = Trigger.ROUND
+    accounting: bool = False  # only for clusters with accounting = true
+
+    def applies(self, version: Version | None) -> bool:
+        """Whether this probe runs against ``version``. An unknown version counts as the
+        oldest: a command that may not exist there is not tried."""
+        if self.since is not None and (version is None or version < self.since):
+            return False
+        return self.until is None or version is None or version < self.until
 
 
 def command_probe(
-    name: str,
-    target: ProbeTarget,
-    argv: list[str],
-    timeout: float,
-    clock: Clock,
-    parse: Callable[[str], Any],
+    spec: ProbeSpec, target: ProbeTarget, timeout: float, clock: Clock
 ) -> ProbeResult:
-    """Run one Slurm command and parse its stdout: the common shape of most probes."""
+    """Run one declared Slurm command and parse its stdout: the common shape of most
+    probes."""
+    name, parse = spec.name, parser_for(spec.kind or spec.name)
     started = clock()
-    result = target.run(argv, timeout=timeout, env=target.cluster.command_env())
+    result = target.run(target.argv(spec), timeout=timeout, env=target.cluster.command_env())
     if not result.ok:
         return ProbeResult(
             name, started, result.duration_seconds, None, result.reason, result.message, result

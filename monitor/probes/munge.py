@@ -7,7 +7,7 @@ default one would call a healthy host broken).
 
 from __future__ import annotations
 
-from monitor.probes.base import Clock, ProbeResult, ProbeTarget
+from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget, Trigger
 from monitor.runner import CommandResult, FailureReason
 
 
@@ -49,3 +49,6 @@ def _why(result: CommandResult) -> str:
     """What the command said, or the runner's own account when it said nothing (a missing
     binary prints no stderr: the message names the path)."""
     return result.stderr_excerpt(200) or result.message or f"exit {result.returncode}"
+
+
+MUNGE = ProbeSpec("munge", "slurmctld", probe_munge, trigger=Trigger.AUTH_FAILED)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from monitor.parsers import parser_for
-from monitor.probes.base import Clock, ProbeResult, ProbeTarget, command_probe, parsed_result
+from monitor.probes.base import (
+    Clock,
+    ProbeResult,
+    ProbeSpec,
+    ProbeTarget,
+    command_probe,
+    parsed_result,
+)
 from monitor.runner import FailureReason, classify, stderr_signature
 
 
@@ -15,9 +22,7 @@ def probe_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult
     listing is kept even on failure, and an auth signature turns the whole result blind.
     """
     started = clock()
-    result = target.run(
-        [target.binary("scontrol"), "ping"], timeout=timeout, env=target.cluster.command_env()
-    )
+    result = target.run(target.argv(PING), timeout=timeout, env=target.cluster.command_env())
     if result.reason in (FailureReason.TIMEOUT, FailureReason.MISSING_BINARY):
         return ProbeResult(
             "ping", started, result.duration_seconds, None, result.reason, result.message, result
@@ -48,18 +53,42 @@ def probe_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult
 
 def probe_show_config(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
     """``scontrol show config``: answered by the serving controller; carries BOOT_TIME."""
-    return command_probe(
-        "show_config",
-        target,
-        [target.binary("scontrol"), "show", "config"],
-        timeout,
-        clock,
-        parser_for("show-config"),
-    )
+    return command_probe(SHOW_CONFIG, target, timeout, clock)
 
 
 def probe_sdiag(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
     """``sdiag``: scheduler load; fails with ``standby`` when only a standby backup answers."""
-    return command_probe(
-        "sdiag", target, [target.binary("sdiag")], timeout, clock, parser_for("sdiag")
-    )
+    return command_probe(SDIAG, target, timeout, clock)
+
+
+# Ping asks each controller in turn and waits MessageTimeout (10 s) for a frozen one: the
+# long timeout, yet its lane waits for it (it decides slurmctld).
+PING = ProbeSpec(
+    "ping",
+    "slurmctld",
+    probe_ping,
+    kind="ping",
+    argv=("scontrol", "ping"),
+    json_argv=("scontrol", "ping", "--json"),
+    long_timeout=True,
+)
+SHOW_CONFIG = ProbeSpec(
+    "show_config",
+    "slurmctld",
+    probe_show_config,
+    kind="show-config",
+    argv=("scontrol", "show", "config"),
+    json_argv=("scontrol", "show", "config", "--json"),
+    background=True,
+    long_timeout=True,
+)
+SDIAG = ProbeSpec(
+    "sdiag",
+    "slurmctld",
+    probe_sdiag,
+    kind="sdiag",
+    argv=("sdiag",),
+    json_argv=("sdiag", "--json"),
+    background=True,
+    long_timeout=True,
+)

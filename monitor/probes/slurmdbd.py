@@ -6,47 +6,25 @@ from __future__ import annotations
 import socket
 import time
 
-from monitor.parsers import parser_for
-from monitor.probes.base import Clock, ProbeResult, ProbeTarget, command_probe
+from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget, Trigger, command_probe
 from monitor.runner import FailureReason
 
 
 def probe_dbd_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
     """``sacctmgr ping``: every slurmdbd instance and whether it answers (Slurm 24.11+)."""
-    return command_probe(
-        "dbd_ping",
-        target,
-        [target.binary("sacctmgr"), "ping"],
-        timeout,
-        clock,
-        parser_for("sacctmgr-ping"),
-    )
+    return command_probe(DBD_PING, target, timeout, clock)
 
 
 def probe_dbd_stats(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
     """``sacctmgr show stats``: one round trip to the serving slurmdbd (its health before
     24.11). ``Data since`` is that slurmdbd's start time."""
-    return command_probe(
-        "dbd_stats",
-        target,
-        [target.binary("sacctmgr"), "show", "stats"],
-        timeout,
-        clock,
-        parser_for("sacctmgr-stats"),
-    )
+    return command_probe(DBD_STATS, target, timeout, clock)
 
 
 def probe_controlhost(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
     """The slurmctld registered with slurmdbd. It lags a failback by a minute or more, so the
     verdict uses it only when ping cannot tell."""
-    argv = [
-        target.binary("sacctmgr"),
-        "-nP",
-        "show",
-        "cluster",
-        "format=cluster,controlhost,controlport,rpc",
-    ]
-    return command_probe("controlhost", target, argv, timeout, clock, parser_for("cluster"))
+    return command_probe(CONTROLHOST, target, timeout, clock)
 
 
 def probe_dbd_listen(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
@@ -91,3 +69,38 @@ def _connect(host: str, port: int, timeout: float) -> tuple[bool, str]:
         return False, "timeout"
     except OSError as exc:
         return False, exc.strerror or str(exc)
+
+
+# From 24.11 ``sacctmgr ping`` lists each instance; before, ``show stats`` stands in.
+DBD_PING = ProbeSpec(
+    "dbd_ping",
+    "slurmdbd",
+    probe_dbd_ping,
+    kind="sacctmgr-ping",
+    argv=("sacctmgr", "ping"),
+    json_argv=("sacctmgr", "ping", "--json"),
+    since=(24, 11),
+    accounting=True,
+)
+DBD_STATS = ProbeSpec(
+    "dbd_stats",
+    "slurmdbd",
+    probe_dbd_stats,
+    kind="sacctmgr-stats",
+    argv=("sacctmgr", "show", "stats"),
+    json_argv=("sacctmgr", "show", "stats", "--json"),
+    until=(24, 11),
+    accounting=True,
+)
+CONTROLHOST = ProbeSpec(
+    "controlhost",
+    "slurmdbd",
+    probe_controlhost,
+    kind="cluster",
+    argv=("sacctmgr", "-nP", "show", "cluster", "format=cluster,controlhost,controlport,rpc"),
+    json_argv=("sacctmgr", "--json", "show", "cluster"),
+    accounting=True,
+)
+DBD_LISTEN = ProbeSpec(
+    "dbd_listen", "slurmdbd", probe_dbd_listen, trigger=Trigger.DBD_HOSTS_KNOWN, accounting=True
+)

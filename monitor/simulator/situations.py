@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.probes import slurm_commands
+
 
 @dataclass(frozen=True)
 class Situation:
@@ -48,12 +50,9 @@ SITUATIONS: dict[str, Situation] = {
     ),
 }
 
-# stand-in name -> (first arguments, fixture kind)
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("scontrol", "ping", "ping"),
-    ("scontrol", "show config", "show-config"),
-    ("sdiag", "", "sdiag"),
-    ("sacctmgr", "show stats", "sacctmgr-stats"),
-    ("sacctmgr", "-nP show cluster", "cluster"),
-    ("sacctmgr", "ping", "sacctmgr-ping"),
+# stand-in name -> (its arguments as the prober passes them, fixture kind): from the probes'
+# own declarations, so a new probe command is simulated with no edit here.
+COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
+    (spec.argv[0], " ".join(spec.argv[1:]), spec.kind or spec.name)
+    for spec in slurm_commands()
 )

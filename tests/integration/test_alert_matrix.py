@@ -91,13 +91,7 @@ def counted_downtime(stack: HubStack, service: str, start: float, end: float
 DOWN_ALERT = {"slurmctld": "SlurmctldDown", "slurmdbd": "SlurmdbdDown"}
 
 
-# Known limit: every probe of a round waits for ping, and ping waits MessageTimeout (10 s)
-# for a frozen controller, so while one is frozen each round takes ~10 s and another
-# service's recovery is confirmed up to two such rounds later.
-FROZEN_ROUND = 10.0
-
-
-def end_outage(stack: HubStack, outage: Outage, slow_rounds: bool = False) -> float:
+def end_outage(stack: HubStack, outage: Outage) -> float:
     """Restart what the outage stopped; its Down alert must be resolved at the receiver
     within the bound of the moment a client got an answer again. Returns that delay."""
     outage.end = restore_service(stack.lab, outage.service)
@@ -106,8 +100,7 @@ def end_outage(stack: HubStack, outage: Outage, slow_rounds: bool = False) -> fl
     def resolved() -> bool:
         return not [n for n in stack.firing_now().values() if n.alertname == name]
 
-    bound = RESOLVE_BOUND + (2 * FROZEN_ROUND if slow_rounds else 0.0)
-    stack.daemon.wait_until(f"{name} resolved", resolved, bound, interval=0.05)
+    stack.daemon.wait_until(f"{name} resolved", resolved, RESOLVE_BOUND, interval=0.05)
     return time.time() - outage.end
 
 
@@ -221,10 +214,7 @@ def plan(seed: int, steps: int = 12) -> list[Step]:
     singles: list[Fault | str] = [*MATRIX, STAGGERED]
     for _ in range(steps):
         if rng.random() < 0.35:
-            # Not a frozen primary beside a slurmdbd fault: every round then waits ~10 s on
-            # ping, and the slurmdbd count is off by that much (a known limit: issue 12).
-            ctl = [f for f in CTL_FAULTS if f is not Fault.FROZEN_PRIMARY]
-            out.append(Step((rng.choice(ctl), rng.choice(DBD_FAULTS))))
+            out.append(Step((rng.choice(CTL_FAULTS), rng.choice(DBD_FAULTS))))
         else:
             out.append(Step((rng.choice(singles),)))
     # Always the issue's own sequence, and an outage for the SIGKILL to land in.
@@ -272,7 +262,7 @@ def run_step(stack: HubStack, step: Step, rng: random.Random, log: list[str]) ->
     if step.blind:
         assert fired - BUDGET_ALERTS <= {"SlurmMonitorBlind"}, f"blindness paged {fired}"
     for outage in step.outages:
-        took = end_outage(stack, outage, slow_rounds=Fault.FROZEN_PRIMARY in step.faults)
+        took = end_outage(stack, outage)
         log.append(f"  {outage.service} back after {outage.seconds:.1f} s; "
                    f"{DOWN_ALERT[outage.service]} resolved {took:.1f} s later")
     took = recover_and_check_resolves(stack, None)

@@ -4,12 +4,13 @@ from recorded 22.05 output, with gates a test opens to make a command slow."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from monitor.runner import CommandResult, FailureReason
+from monitor.runner import CommandResult, FailureReason, classify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
@@ -32,7 +33,9 @@ class FakeClock:
 
 class FakeRunner:
     """Answers each command with recorded output; ``hold(cmd)`` makes the next runs of a
-    command wait until ``release(cmd)``; ``timeout(cmd)`` makes it time out."""
+    command wait until ``release(cmd)``; ``timeout(cmd)`` makes it time out;
+    ``situation[cmd] = "22.05-both-dbd-killed"`` answers what Slurm printed then.
+    Commands: ping, show (show config), sdiag, stats (sacctmgr show stats), cluster."""
 
     OUTPUTS = {
         ("scontrol", "ping"): ("ping",),
@@ -45,11 +48,14 @@ class FakeRunner:
         self.timeouts: set[str] = set()
         self.runs: dict[str, int] = {}
         self.started: dict[str, threading.Event] = {}
+        self.situation: dict[str, str] = {}
         self.lock = threading.Lock()
 
     @staticmethod
     def key(argv: Sequence[str]) -> str:
         name = Path(argv[0]).name
+        if name == "sacctmgr":
+            return "stats" if "stats" in argv else "cluster"
         return "show" if argv[1:2] == ["show"] else ("ping" if name == "scontrol" else name)
 
     def hold(self, cmd: str) -> None:
@@ -78,14 +84,29 @@ class FakeRunner:
         if cmd in self.timeouts:
             return CommandResult(tuple(argv), None, "", "", timeout, FailureReason.TIMEOUT,
                                  f"{cmd} timed out after {timeout:.0f} s")
-        kind = {"ping": "ping", "show": "show-config", "sdiag": "sdiag"}[cmd]
+        kind = {"ping": "ping", "show": "show-config", "sdiag": "sdiag",
+                "stats": "sacctmgr-stats", "cluster": "cluster"}[cmd]
+        situation = self.situation.get(cmd, "22.05-healthy")
         # Each sdiag run answers a different jobs_submitted, so a test can tell runs apart.
-        text = recorded(kind)
+        text = recorded(kind, situation)
         if cmd == "sdiag":
             text = text.replace("Jobs submitted: 0", f"Jobs submitted: {number}")
-        return CommandResult(tuple(argv), 0, text, "", 0.01, None)
+        if situation == "22.05-healthy":
+            return CommandResult(tuple(argv), 0, text, "", 0.01, None)
+        return _recorded_result(argv, FIXTURES / kind, situation, text)
 
 
+
+
+def _recorded_result(argv: Sequence[str], folder: Path, situation: str, text: str
+                     ) -> CommandResult:
+    """What the runner made of a recorded failing run (its stderr and exit code)."""
+    meta = json.loads((folder / f"{situation}.meta.json").read_text())
+    stderr = (folder / f"{situation}.stderr").read_text()
+    code = meta["returncode"]
+    reason = classify(code, stderr)
+    message = f"{argv[0]} exited {code}: {stderr.strip()[:200]}" if reason else ""
+    return CommandResult(tuple(argv), code, text, stderr, 0.01, reason, message)
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:

@@ -102,7 +102,8 @@ class HubStack:
             and self.daemon.value("slurm_sla_config_last_reload_successful") == 1.0, 30)
 
     def rounds(self) -> float:
-        return self.daemon.value("slurm_sla_monitor_probe_rounds_total", cluster="lab") or 0.0
+        return self.daemon.value("slurm_sla_monitor_probe_rounds_total", cluster="lab",
+                                 service="slurmctld") or 0.0
 
     def wait_rounds(self, n: int, timeout: float = 60) -> None:
         start = self.rounds()

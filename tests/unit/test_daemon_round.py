@@ -35,8 +35,24 @@ def config(**monitor) -> Config:
     )
 
 
-def rounds(daemon: Daemon) -> float:
-    return daemon.metrics.rounds.labels("prod")._value.get()  # noqa: SLF001
+def rounds(daemon: Daemon, service: str = "slurmctld") -> float:
+    return daemon.metrics.rounds.labels("prod", service)._value.get()  # noqa: SLF001
+
+
+def with_accounting(cfg: Config) -> Config:
+    # Both slurmdbd hosts on a loopback port nobody listens on: the port check is quick.
+    cluster = dataclasses.replace(
+        cfg.clusters[0],
+        accounting=True,
+        host_addresses={"dbd1": "127.0.0.1", "dbd2": "127.0.0.1"},
+    )
+    return dataclasses.replace(cfg, clusters=(cluster,))
+
+
+def service_state(daemon: Daemon, service: str) -> str | None:
+    clusters = daemon.box.get().clusters
+    svc = clusters[0].services.get(service) if clusters else None
+    return None if svc is None else svc.state.value
 
 
 @pytest.fixture
@@ -44,7 +60,8 @@ def start():
     daemons: list[Daemon] = []
 
     def _start(cfg: Config, **kwargs) -> Daemon:
-        daemon = Daemon(cfg, CollectorRegistry(), run=FakeRunner(), **kwargs)
+        kwargs.setdefault("run", FakeRunner())
+        daemon = Daemon(cfg, CollectorRegistry(), **kwargs)
         daemons.append(daemon)
         daemon.start()
         return daemon
@@ -63,7 +80,7 @@ def test_a_reload_with_a_new_threshold_keeps_probing_at_that_threshold(start):
     wait_for(lambda: rounds(daemon) >= after + 3)
     runtime = daemon._clusters["prod"]  # noqa: SLF001
     assert runtime.health._settings.failure_threshold == 3  # noqa: SLF001
-    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    job = daemon._scheduler.get_job("probe:prod:slurmctld")  # noqa: SLF001
     assert job is not None and job.next_run_time is not None
 
 
@@ -71,7 +88,7 @@ def test_a_reload_that_changes_the_interval_applies_it(start):
     daemon = start(config())
     wait_for(lambda: rounds(daemon) >= 1)
     daemon.reload(dataclasses.replace(config(), monitor=MonitorSettings(interval_seconds=30)))
-    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    job = daemon._scheduler.get_job("probe:prod:slurmctld")  # noqa: SLF001
     assert job.trigger.interval.total_seconds() == 30
     assert job.next_run_time is not None
 
@@ -81,11 +98,11 @@ def test_the_guard_restarts_rounds_the_scheduler_left_waiting(start):
     time), reproduced directly: the guard sees the round overdue by the monotonic clock."""
     daemon = start(config())
     wait_for(lambda: rounds(daemon) >= 1)
-    job = daemon._scheduler.get_job("probe:prod")  # noqa: SLF001
+    job = daemon._scheduler.get_job("probe:prod:slurmctld")  # noqa: SLF001
     job.modify(next_run_time=job.next_run_time.replace(year=job.next_run_time.year + 1))
     before = rounds(daemon)
     wait_for(lambda: rounds(daemon) >= before + 2)
-    assert daemon.metrics.overdue_rounds.labels("prod")._value.get() >= 1  # noqa: SLF001
+    assert daemon.metrics.overdue_rounds.labels("prod", "slurmctld")._value.get() >= 1  # noqa: SLF001
 
 
 def test_a_wall_clock_step_back_is_logged_and_probing_goes_on(start):
@@ -102,3 +119,26 @@ def test_a_wall_clock_step_back_is_logged_and_probing_goes_on(start):
     assert clock() > t_before  # the monitor's timeline did not run back
     status = daemon.box.get().clusters[0]
     assert status.last_probe_at is not None and status.last_probe_at >= t_before
+
+
+def test_a_frozen_controller_does_not_hold_back_the_slurmdbd_verdict(start):
+    """Issue 12: ping waits MessageTimeout (10 s) on a frozen controller; slurmdbd has its
+    own lane, so its outage is confirmed at its usual pace while ping hangs."""
+    runner = FakeRunner()
+    daemon = start(with_accounting(config()), run=runner)
+    wait_for(lambda: service_state(daemon, "slurmdbd") == "up")
+    wait_for(lambda: service_state(daemon, "slurmctld") == "up")
+    runner.hold("ping")
+    assert runner.started["ping"].wait(5)
+    ctl_rounds = rounds(daemon)
+    runner.situation["stats"] = "22.05-both-dbd-killed"
+    try:
+        wait_for(lambda: service_state(daemon, "slurmdbd") == "down", seconds=8)
+        assert "ping" in runner.gates, "ping answered: the test proved nothing"
+        assert rounds(daemon) == ctl_rounds  # slurmctld's lane is still waiting on ping
+        assert service_state(daemon, "slurmctld") == "up"  # no evidence: no change
+    finally:
+        runner.release("ping")
+    runner.situation.pop("stats")
+    wait_for(lambda: service_state(daemon, "slurmdbd") == "up")
+    wait_for(lambda: rounds(daemon) >= ctl_rounds + 2)

@@ -265,3 +265,23 @@ def test_a_takeover_blip_that_ends_within_the_grace_leaves_no_trace():
         down = [e for e in events if e.kind == "service"]
         assert [e.new for e in down] == ["down"]
         assert down[0].at == T0 + dt.timedelta(seconds=10)
+
+
+def test_a_round_of_one_lane_leaves_the_other_services_alone():
+    """Each service has its own lane of rounds; a slurmdbd round carries slurmctld's older
+    evidence (or none), which must neither count again nor turn it unknown."""
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", SETTINGS, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        assert daemon_state(health, "ctl1") is State.UP
+        frozen.tick(dt.timedelta(seconds=1))
+        down = observation(State.DOWN, State.DOWN)
+        for _ in range(3):  # slurmctld's evidence, as slurmdbd's lane rounds would carry it
+            assert health.update(down, ("slurmdbd",)) == []
+        assert not health.pending_for(("slurmctld",))
+        assert daemon_state(health, "ctl1") is State.UP
+        nothing = ClusterObservation("prod", down.observed_at, (), {})
+        assert health.update(nothing, ("slurmdbd",)) == []  # unlisted, but not its lane
+        assert daemon_state(health, "ctl1") is State.UP
+        assert health.update(down, ("slurmctld",)) == [] and health.pending_for(("slurmctld",))
