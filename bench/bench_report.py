@@ -34,6 +34,7 @@ from monitor.ledger.store import LedgerStore  # noqa: E402
 from monitor.ledger.timebase import DAY_US, MINUTE_US, from_us, month_bounds, to_us  # noqa: E402
 from monitor.report.assemble import build_report  # noqa: E402
 from monitor.report.render import render  # noqa: E402
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database  # noqa: E402
 
 SERVICES = ("slurmctld", "slurmdbd")
@@ -123,7 +124,7 @@ def scenario(name: str, history, start: int, end: int, repeat: int, with_pdf: bo
         now = from_us(end)
 
         def build():
-            store = LedgerStore(Database.in_dir(state_dir))
+            store = LedgerStore(Database.in_dir(state_dir, migrations=MIGRATIONS))
             try:
                 return build_report(store, cfg, year, month, config_sha256="0" * 64, now=now)
             finally:

@@ -35,13 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import parse_config  # noqa: E402
 from monitor.health import HealthEvent  # noqa: E402
-from monitor.ledger import Ledger  # noqa: E402
+from monitor.ledger.ledger import Ledger  # noqa: E402
 from monitor.ledger.maintenance import StoredWindow, merged_windows  # noqa: E402
 from monitor.ledger.query import service_period  # noqa: E402
 from monitor.ledger.sla import Policy  # noqa: E402
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore  # noqa: E402
 from monitor.ledger.timebase import DAY_US, MINUTE_US, US, from_us, month_bounds, to_us  # noqa: E402
 from monitor.snapshot import ClusterStatus  # noqa: E402
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database  # noqa: E402
 
 INTERVAL_US = 10 * US
@@ -138,7 +139,7 @@ def pathological(start: int, end: int) -> History:
 def build_store(state_dir: Path, h: History, start: int, end: int) -> int:
     """Write the year as the daemon would: runs split by the monitor's gaps; in each run
     every service starts unknown and is confirmed at its first heartbeat."""
-    db = Database.in_dir(state_dir)
+    db = Database.in_dir(state_dir, migrations=MIGRATIONS)
     db._conn.execute("PRAGMA synchronous=OFF")  # setup speed only; the rows are the same
     store = LedgerStore(db)
     runs, cursor = [], start
@@ -222,7 +223,7 @@ def _state_at(changes, at):
 
 
 def add_maintenance(state_dir: Path, start: int, end: int) -> list[StoredWindow]:
-    store = LedgerStore(Database.in_dir(state_dir))
+    store = LedgerStore(Database.in_dir(state_dir, migrations=MIGRATIONS))
     sunday = start + 4 * DAY_US + 2 * 3600 * US  # 2025-01-05 02:00Z, a Sunday
     store.add_window(
         StoredWindow(
@@ -358,7 +359,7 @@ def scenario(name: str, history: History, start: int, end: int, baseline: bool) 
         if me > end:
             prev = (last.year, last.month - 1) if last.month > 1 else (last.year - 1, 12)
             ms, me = month_bounds(*prev, tz)
-        store = LedgerStore(Database.in_dir(state_dir))
+        store = LedgerStore(Database.in_dir(state_dir, migrations=MIGRATIONS))
         policy = Policy.from_settings(cfg.sla)
         report_s, periods = _timed(
             lambda: [service_period(store, "prod", s, ms, me, policy, 0.999) for s in SERVICES]

@@ -31,11 +31,11 @@ from monitor.daemon import Daemon
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.heldreload import reload_requested
 from monitor.ledger.ledger import Ledger
-from monitor.ledger.store import open_database
 from monitor.ledger.timebase import to_us
 from monitor.logs import configure_logging
 from monitor.sdnotify import Notifier
 from monitor.snapshot import Snapshot
+from monitor.statestore import open_state_store
 from monitor.status.endpoint import StatusEndpoint
 from monitor.store.db import Database
 from monitor.store.lock import StateDirLock
@@ -146,7 +146,7 @@ class Service:
         """The shared store, opened on first success (the ledger retries; the error names
         the cause: read-only, full, not writable)."""
         if self.db is None:
-            self.db = open_database(self.config.monitor.state_dir)
+            self.db = open_state_store(self.config.monitor.state_dir)
         return self.db
 
     def _build_alerting(self) -> Alerting:

@@ -6,8 +6,6 @@ rates, incidents).
 - ``sla``: pure functions over [start, end) (no I/O, no clock).
 - ``query.service_period``: the SLA of one service over an interval (for reports).
 - ``maintenance``: windows, recurring occurrences; ``cli``: ``slurm-sla maintenance``.
+
+Nothing is imported here: the state store reads ``schema`` without loading the ledger.
 """
-
-from monitor.ledger.ledger import Ledger, gap_tolerance_seconds
-
-__all__ = ["Ledger", "gap_tolerance_seconds"]

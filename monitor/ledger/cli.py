@@ -21,8 +21,8 @@ from monitor.errors import MonitorError
 from monitor.ledger.maintenance import StoredWindow, config_key, validate
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import iso, parse_instant, to_us
+from monitor.statestore import open_state_store
 from monitor.store.db import DB_NAME
-from monitor.store.opening import open_state_store
 
 
 def register_maintenance(sub: argparse._SubParsersAction) -> None:

@@ -16,12 +16,13 @@ from pathlib import Path
 from monitor.errors import StoreError
 from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.sla import Coverage, Transition
+from monitor.statestore import open_state_store
 from monitor.store.db import Database
 from monitor.store.db import describe_error as describe
 from monitor.store.opening import diagnose as diagnose  # re-exported for callers
-from monitor.store.opening import open_state_store
 
-# One way to open the store for every command, with the reason a user can act on.
+# The state store with every feature's schema (monitor.statestore), under the name the
+# integration tests use.
 open_database = open_state_store
 
 

@@ -35,7 +35,7 @@ from monitor.report.assemble import (
 )
 from monitor.report.model import Report
 from monitor.report.render import file_name, render
-from monitor.store.opening import open_state_store
+from monitor.statestore import open_state_store
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -22,11 +22,11 @@ from monitor.errors import StoreError
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import to_us
 from monitor.snapshot import Snapshot
+from monitor.statestore import open_state_store
 from monitor.status.customers import UnknownCustomer
 from monitor.status.model import Live, build_status
 from monitor.status.render_html import render_html
 from monitor.status.render_json import render_json
-from monitor.store.opening import open_state_store
 
 log = structlog.get_logger("slurm_sla_monitor")
 

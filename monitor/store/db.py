@@ -31,13 +31,6 @@ class Migration:
     sql: str
 
 
-def _migrations() -> Sequence[Migration]:
-    # The one list of schema versions, in order. A module owns each migration's SQL.
-    from monitor.store.migrations import MIGRATIONS
-
-    return MIGRATIONS
-
-
 class Database:
     """One connection, serialised by a lock (SQLite writes are serial anyway, and the
     daemon's writes are a few rows per state change). ``transaction`` commits or rolls
@@ -45,13 +38,17 @@ class Database:
 
     A write on a frozen file system hangs while it holds the connection: ``busy_seconds``
     tells how long the current holder has had it, and a thread that must not hang behind
-    it (the probe rounds) sets a limit with ``waiting_at_most`` and gets ``StoreBusy``."""
+    it (the probe rounds) sets a limit with ``waiting_at_most`` and gets ``StoreBusy``.
+
+    ``migrations`` come from the caller: the store owns no table, each feature owns its
+    schema, and whoever opens the store says which features share it
+    (:data:`monitor.statestore.MIGRATIONS` for the state store)."""
 
     def __init__(
         self,
         path: Path,
         *,
-        migrations: Sequence[Migration] | None = None,
+        migrations: Sequence[Migration],
         timeout: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -72,14 +69,16 @@ class Database:
         try:
             self._configure()
             self._check_integrity()
-            self._migrate(migrations if migrations is not None else _migrations())
+            self._migrate(migrations)
         except sqlite3.Error as exc:
             self._conn.close()
             raise StoreError(f"{path}: {describe_error(exc)}") from exc
 
     @classmethod
-    def in_dir(cls, state_dir: Path, **kwargs: object) -> Database:
-        return cls(state_dir / DB_NAME, **kwargs)  # type: ignore[arg-type]
+    def in_dir(
+        cls, state_dir: Path, *, migrations: Sequence[Migration], **kwargs: object
+    ) -> Database:
+        return cls(state_dir / DB_NAME, migrations=migrations, **kwargs)  # type: ignore[arg-type]
 
     def _configure(self) -> None:
         self._conn.execute("PRAGMA journal_mode=WAL")

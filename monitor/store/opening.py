@@ -2,22 +2,31 @@
 
 SQLite says "unable to open database file" for a read-only directory and Python says "File
 exists" for a ``state_dir`` that is a file; neither says what to fix. Every command that
-opens the store (``run``, ``report``, ``maintenance``) goes through :func:`open_state_store`
-so each says the same thing.
+opens the store (``run``, ``report``, ``maintenance``) goes through :func:`open_store`
+(by way of :func:`monitor.statestore.open_state_store`, which adds the features' schemas) so
+each says the same thing.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.errors import StoreError
-from monitor.store.db import DB_NAME, Database
+from monitor.store.db import DB_NAME, Database, Migration
 
 
-def open_state_store(state_dir: Path, *, create: bool = True, **kwargs: object) -> Database:
-    """The store in ``state_dir``. ``create=False`` (a report, a listing) refuses to make
-    an empty store where the monitor has recorded nothing."""
+def open_store(
+    state_dir: Path,
+    *,
+    migrations: Sequence[Migration],
+    create: bool = True,
+    **kwargs: object,
+) -> Database:
+    """The store in ``state_dir`` at the schema ``migrations`` make. ``create=False`` (a
+    report, a listing) refuses to make an empty store where the monitor has recorded
+    nothing."""
     problem = state_dir_problem(state_dir)
     if problem:
         raise StoreError(problem)
@@ -27,7 +36,7 @@ def open_state_store(state_dir: Path, *, create: bool = True, **kwargs: object) 
             "there (is [monitor] state_dir right?)"
         )
     try:
-        return Database.in_dir(state_dir, **kwargs)
+        return Database.in_dir(state_dir, migrations=migrations, **kwargs)
     except StoreError as exc:
         hint = diagnose(state_dir)
         if hint:

@@ -33,6 +33,7 @@ from monitor.alerting.outbox import PENDING, SENT, Outbox
 from monitor.alerting.service import Alerting
 from monitor.cli import main
 from monitor.config import Config, load_config
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.debian import ensure_packages
 from tests.unit.test_alert_support import DOWN, UP, status
@@ -153,7 +154,9 @@ def config_file(tmp_path: Path, receivers: str, extra: str = "") -> Path:
 
 def make(tmp_path: Path, receivers: str, extra: str = FAST_RETRY) -> tuple[Config, Alerting]:
     config = load_config(config_file(tmp_path, receivers, extra))
-    return config, Alerting(config, Database.in_dir(config.monitor.state_dir))
+    return config, Alerting(
+        config, Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)
+    )
 
 
 @contextlib.contextmanager
@@ -324,10 +327,12 @@ url = "{recorder.url}/hook"
         "import datetime as dt, os, signal\n"
         "from monitor.alerting.service import Alerting\n"
         "from monitor.config import load_config\n"
+        "from monitor.statestore import MIGRATIONS\n"
         "from monitor.store.db import Database\n"
         "from tests.unit.test_alert_support import DOWN, UP, status\n"
         f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
-        "alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))\n"
+        "db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)\n"
+        "alerting = Alerting(config, db)\n"
         "now = dt.datetime.now(dt.UTC)\n"
         "assert alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=now), [], now)\n"
         "os.kill(os.getpid(), signal.SIGKILL)  # committed, never sent\n"
@@ -338,7 +343,8 @@ url = "{recorder.url}/hook"
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert recorder.requests == []
     config = load_config(tmp_path / "config.toml")
-    alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))
+    db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)
+    alerting = Alerting(config, db)
     with running(alerting):
         (got,) = recorder.wait_for(1, "/hook")
         assert body(got)["alerts"][0]["labels"]["alertname"] == "SlurmctldDown"
@@ -915,10 +921,12 @@ def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
         "import datetime as dt, time\n"
         "from monitor.alerting.service import Alerting\n"
         "from monitor.config import load_config\n"
+        "from monitor.statestore import MIGRATIONS\n"
         "from monitor.store.db import Database\n"
         "from tests.unit.test_alert_support import DOWN, status\n"
         f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
-        "alerting = Alerting(config, Database.in_dir(config.monitor.state_dir))\n"
+        "db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)\n"
+        "alerting = Alerting(config, db)\n"
         "alerting.start()\n"
         "now = dt.datetime.now(dt.UTC)\n"
         "alerting.on_round(status(ctl1=DOWN, ctl2=DOWN, since=now), [], now)\n"
@@ -932,7 +940,7 @@ def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
     config = load_config(tmp_path / "config.toml")
-    db = Database.in_dir(config.monitor.state_dir)
+    db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)
     (row,) = Outbox(db).items(PENDING)  # the attempt died with the process, the row did not
     assert row.attempts == 0
     trickler.every = 0  # the receiver is well again

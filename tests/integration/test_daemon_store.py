@@ -18,6 +18,7 @@ from monitor.ledger.sla import Policy
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US
 from monitor.simulator.cluster import SimulatedCluster
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
 from tests.integration.test_daemon_simulated import INTERVAL, NotifyListener, state, write_config
 from tests.support.daemon import DaemonProcess, free_port
@@ -76,28 +77,32 @@ def test_a_store_that_cannot_be_opened_degrades_the_monitor_but_never_stops_it(
     write_config(config, sim, port)
     blocker = tmp_path / "state" / DB_NAME
     blocker.mkdir(parents=True)  # SQLite cannot open a directory: the store is unusable
-    d = DaemonProcess(config, port, env={"NOTIFY_SOCKET": str(notify.path),
-                                         "WATCHDOG_USEC": "2000000"})
+    d = DaemonProcess(
+        config, port, env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000"}
+    )
     try:
         d.wait_until("probing", lambda: state(d, "ctl1", "up"), 30)
         assert d.value("slurm_sla_store_healthy") == 0.0
         code, body = d.get("/healthz")
         assert code == 503 and "state store" in body and "cannot open" in body, body
         pings = notify.count("WATCHDOG=1")
-        d.wait_until("watchdog fed while the store is down",
-                     lambda: notify.count("WATCHDOG=1") >= pings + 3, 15)
+        d.wait_until(
+            "watchdog fed while the store is down",
+            lambda: notify.count("WATCHDOG=1") >= pings + 3,
+            15,
+        )
         sim.set_situation("primary-killed")  # probing goes on: a failover is still seen
         d.wait_until("failover seen", lambda: state(d, "ctl1", "down"), 30)
-        opened_failed = [line for line in d.log.read_text().splitlines()
-                         if "ledger.open_failed" in line]
+        opened_failed = [
+            line for line in d.log.read_text().splitlines() if "ledger.open_failed" in line
+        ]
         assert len(opened_failed) == 1, opened_failed  # one line, not one per retry
 
         blocker.rmdir()  # the operator fixes the disk
-        d.wait_until("store healthy again", lambda: d.value("slurm_sla_store_healthy") == 1.0,
-                     30)
+        d.wait_until("store healthy again", lambda: d.value("slurm_sla_store_healthy") == 1.0, 30)
         d.wait_until("/healthz 200", lambda: d.get("/healthz")[0] == 200, 15)
         assert "alerting.started_late" in d.log.read_text()
-        store = LedgerStore(Database.in_dir(tmp_path / "state"))
+        store = LedgerStore(Database.in_dir(tmp_path / "state", migrations=MIGRATIONS))
         # the failover seen while the store was down was kept and written when it came back
         kinds = [(e.kind, e.new) for e in store.events("sim", 0, 1 << 62)]
         assert ("daemon", "down") in kinds and ("failover", "ctl2(backup)") in kinds, kinds
@@ -115,12 +120,17 @@ def test_a_sigkill_during_an_outage_loses_at_most_one_interval_of_seen_downtime(
         d.wait_ready()
         d.wait_until("controllers up", lambda: state(d, "ctl1", "up"), 30)
         sim.set_situation("both-killed")
-        d.wait_until("outage seen", lambda: d.value("slurm_service_up", service="slurmctld")
-                     == 0.0, 30)
+        d.wait_until(
+            "outage seen", lambda: d.value("slurm_service_up", service="slurmctld") == 0.0, 30
+        )
         seen = d.value("slurm_sla_last_probe_timestamp_seconds")
         for _ in range(3):  # a few rounds into the outage, then right after a fresh one
-            d.wait_until("a new round", lambda s=seen: d.value(
-                "slurm_sla_last_probe_timestamp_seconds") > s, 30, interval=0.02)
+            d.wait_until(
+                "a new round",
+                lambda s=seen: d.value("slurm_sla_last_probe_timestamp_seconds") > s,
+                30,
+                interval=0.02,
+            )
             seen = d.value("slurm_sla_last_probe_timestamp_seconds")
         d.proc.send_signal(signal.SIGKILL)
         killed = time.time()
@@ -129,11 +139,10 @@ def test_a_sigkill_during_an_outage_loses_at_most_one_interval_of_seen_downtime(
         d.stop()
 
     cfg = load_config(config)
-    store = LedgerStore(Database.in_dir(tmp_path / "state"))
+    store = LedgerStore(Database.in_dir(tmp_path / "state", migrations=MIGRATIONS))
     durable = store.last_heartbeats()["sim"] / US
     lo, hi = int(started * US), int((killed + 60) * US)
-    period = service_period(store, "sim", "slurmctld", lo, hi, Policy.from_settings(cfg.sla),
-                            0.999)
+    period = service_period(store, "sim", "slurmctld", lo, hi, Policy.from_settings(cfg.sla), 0.999)
     (incident,) = period.incidents
     counted_until = incident.start / US + period.breakdown.down_us / US
     print(f"seen downtime lost to the SIGKILL: {killed - counted_until:.3f} s")

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from monitor.cli import main
 from monitor.ledger.store import LedgerStore
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 
 
@@ -109,7 +110,7 @@ def test_add_errors_are_one_line_and_exit_1(cfg, capsys, argv, message):
 
 def test_config_windows_cannot_be_removed_here(cfg, capsys, tmp_path):
     from monitor.config import load_config
-    from monitor.ledger import Ledger
+    from monitor.ledger.ledger import Ledger
 
     ledger = Ledger.open(load_config(cfg))  # the daemon mirrors the config's windows
     ledger.close()
@@ -131,7 +132,7 @@ def test_remove_twice_and_purge(cfg, capsys, tmp_path):
     assert code == 0 and "purged" in out
     code, _, err = run(capsys, "maintenance", "remove", "1", "--config", str(cfg))
     assert code == 1 and "already removed" in err
-    store = LedgerStore(Database.in_dir(tmp_path / "state"))
+    store = LedgerStore(Database.in_dir(tmp_path / "state", migrations=MIGRATIONS))
     (w,) = store.windows(include_removed=True)
     assert w.removed and w.effective_us is None  # purged: no occurrence survives
 
@@ -148,7 +149,9 @@ def test_a_window_in_the_past_needs_retroactive_and_a_repeat_needs_an_end(cfg, c
     past = ["--config", str(cfg), "--start", "2026-11-30T10:00Z", "--end", "2026-11-30T11:00Z"]
     code, _, err = run(capsys, "maintenance", "add", *past)
     assert code == 1 and "--retroactive" in err
-    assert LedgerStore(Database.in_dir(cfg.parent / "state")).windows() == []  # nothing stored
+    assert (
+        LedgerStore(Database.in_dir(cfg.parent / "state", migrations=MIGRATIONS)).windows() == []
+    )  # nothing stored
     code, out, err = run(capsys, "maintenance", "add", *past, "--retroactive")
     assert code == 0 and out.startswith("added maintenance window 1:")
     assert "is retroactive" in err

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from freezegun import freeze_time
 
 from monitor.health import ClusterHealth
-from monitor.ledger import Ledger
+from monitor.ledger.ledger import Ledger
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, to_us
 from monitor.observation import State
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
 from monitor.storeworker import StoreWorker
 from tests.unit.test_ledger_sink import T0, config, now, observe
@@ -58,7 +59,7 @@ class FreezableDatabase(Database):
 
 def durable_until(state_dir) -> int | None:
     """The last instant a fresh process would find in the store (what a SIGKILL leaves)."""
-    reader = Database.in_dir(state_dir)
+    reader = Database.in_dir(state_dir, migrations=MIGRATIONS)
     try:
         return LedgerStore(reader).last_heartbeats().get("prod")
     finally:
@@ -68,7 +69,7 @@ def durable_until(state_dir) -> int | None:
 def test_healthy_rounds_batch_and_rounds_of_an_outage_are_written_at_once(tmp_path):
     cfg = config(tmp_path)  # interval 10 s
     with freeze_time(T0) as frozen:
-        db = CountingDatabase(tmp_path / DB_NAME)
+        db = CountingDatabase(tmp_path / DB_NAME, migrations=MIGRATIONS)
         ledger = Ledger(cfg, lambda: db, clock=now, close_database=False)
         health = ClusterHealth("prod", cfg.monitor, now())
 
@@ -98,7 +99,7 @@ def test_healthy_rounds_batch_and_rounds_of_an_outage_are_written_at_once(tmp_pa
 
 def test_a_frozen_store_never_blocks_recording_and_nothing_is_lost(tmp_path):
     cfg = config(tmp_path)
-    db = FreezableDatabase(tmp_path / DB_NAME)
+    db = FreezableDatabase(tmp_path / DB_NAME, migrations=MIGRATIONS)
     ledger = Ledger(cfg, lambda: db, close_database=False)
     health = ClusterHealth("prod", cfg.monitor, now())
 
@@ -138,7 +139,7 @@ def test_a_frozen_store_never_blocks_recording_and_nothing_is_lost(tmp_path):
     db.thawed.set()
     writer.join(10)
     assert ledger.write() and ledger.healthy
-    reader = LedgerStore(Database.in_dir(tmp_path))
+    reader = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
     stored = reader.events("prod", 0, to_us(now()) + US, kinds=["service"])
     assert [(e.old, e.new) for e in stored] == [("unknown", "up"), ("up", "down"), ("down", "up")]
 
@@ -161,7 +162,7 @@ class AlertJournal:
     def on_round(self, status, events, now) -> None:
         for e in events:
             if e.kind == "service":
-                stored = LedgerStore(Database.in_dir(self.state_dir)).events(
+                stored = LedgerStore(Database.in_dir(self.state_dir, migrations=MIGRATIONS)).events(
                     "prod", 0, 1 << 62, kinds=["service"]
                 )
                 durable = any(s.new == e.new and s.at_us == to_us(e.at) for s in stored)
@@ -171,7 +172,7 @@ class AlertJournal:
 def test_the_daemons_store_thread_on_a_frozen_disk(tmp_path):
     """Ledger, store thread and alert sink as the daemon wires them (monitor.service)."""
     cfg = config(tmp_path)
-    db = FreezableDatabase(tmp_path / DB_NAME)
+    db = FreezableDatabase(tmp_path / DB_NAME, migrations=MIGRATIONS)
     ledger = Ledger(cfg, lambda: db, close_database=False)
     alerts = AlertJournal(tmp_path)
     clock = Monotonic()

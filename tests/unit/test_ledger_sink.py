@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from monitor.config import parse_config
 from monitor.health import ClusterHealth
-from monitor.ledger import Ledger
+from monitor.ledger.ledger import Ledger
 from monitor.ledger.query import month_periods, service_period
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
@@ -27,6 +27,7 @@ from monitor.observation import (
     ServiceObservation,
     State,
 )
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 
 T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
@@ -88,7 +89,12 @@ class Monitor:
     def __init__(self, cfg, frozen, connect=None, **kw) -> None:
         self.cfg, self.frozen = cfg, frozen
         state_dir = cfg.monitor.state_dir
-        self.ledger = Ledger(cfg, connect or (lambda: Database.in_dir(state_dir)), clock=now, **kw)
+        self.ledger = Ledger(
+            cfg,
+            connect or (lambda: Database.in_dir(state_dir, migrations=MIGRATIONS)),
+            clock=now,
+            **kw,
+        )
         self.health = ClusterHealth("prod", cfg.monitor, now())
 
     def rounds(self, n: int, primary: bool | None = True, backup: bool = False) -> None:
@@ -103,7 +109,7 @@ class Monitor:
 
 
 def period(cfg, start, end):
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     return service_period(
         store, "prod", "slurmctld", to_us(start), to_us(end), Policy.from_settings(cfg.sla), 0.999
     )
@@ -154,7 +160,7 @@ def test_heartbeats_grow_with_runs_not_probes_and_stalls_are_unknown(tmp_path):
         m.rounds(500)
         frozen.tick(dt.timedelta(minutes=10))  # the rounds stalled (tolerance is 35 s)
         m.rounds(10)
-        db = Database.in_dir(tmp_path)
+        db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
         rows = db.query("SELECT first_us, last_us, rounds FROM ledger_heartbeats ORDER BY id")
         assert [r["rounds"] for r in rows] == [500, 10]
         report = period(cfg, T0, now())
@@ -200,7 +206,7 @@ def test_wall_clock_stepping_back_neither_negative_nor_double_counted(tmp_path):
         frozen.move_to(high - dt.timedelta(minutes=30))  # the clock steps back 30 minutes
         m.rounds(60, primary=False)  # 10 minutes down, replayed time
         m.rounds(240)  # up again; the clock passes the old mark after 20 more minutes
-        store = LedgerStore(Database.in_dir(tmp_path))
+        store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
         (segment,) = store.coverage("prod", 0, 1 << 62)
         assert segment.last == to_us(now()) and segment.last - segment.first <= to_us(
             now()
@@ -226,7 +232,7 @@ def test_a_lost_event_is_resynced_from_the_health_status(tmp_path):
             m.health.update(observe(False))
             m.ledger.on_round(m.health.status(), [], now())
         m.rounds(5, primary=False)
-        store = LedgerStore(Database.in_dir(tmp_path))
+        store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
         events = store.events("prod", 0, 1 << 62, kinds=("service",))
         assert [e.new for e in events] == ["up", "down"]
         assert events[1].cause.startswith("ledger resync")
@@ -283,7 +289,7 @@ reason = "upgrade"
         assert report.breakdown.maintenance_us == 300 * US
         (incident,) = report.incidents
         assert incident.maintenance_us == 300 * US and incident.downtime_us == 300 * US
-        (w,) = LedgerStore(Database.in_dir(tmp_path)).windows()
+        (w,) = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS)).windows()
         assert (w.origin, w.reason) == ("config", "upgrade")
 
 
@@ -300,7 +306,7 @@ end = 2026-11-27T04:00:00Z
         m.rounds(30, primary=False)
         m.rounds(10)
         assert m.figures().downtime_seconds_total == 300
-        other = LedgerStore(Database.in_dir(tmp_path))
+        other = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
         from monitor.ledger.maintenance import StoredWindow
 
         other.add_window(
@@ -356,7 +362,7 @@ def test_restart_with_the_clock_behind_the_store_holds_at_the_mark(tmp_path):
         b = report.breakdown
         assert b.interval_us == b.up_us + b.down_us + b.unknown_us + b.degraded_us
         assert b.down_us == 0 and b.unknown_us >= 10 * US
-        store = LedgerStore(Database.in_dir(tmp_path))
+        store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
         assert all(e.at_us >= to_us(mark) for e in store.events("prod", 0, 1 << 62) if e.run == 2)
         assert second.figures().downtime_seconds_total == 0
 
@@ -378,7 +384,7 @@ services = ["slurmctld"]
 
 def _write_history(state_dir: Path, start: dt.datetime, end: dt.datetime, outages) -> None:
     """A run covering [start, end) with the service down in each (from, to) of outages."""
-    store = LedgerStore(Database.in_dir(state_dir))
+    store = LedgerStore(Database.in_dir(state_dir, migrations=MIGRATIONS))
     run = store.begin_run(to_us(start), 1, "test", "test")
     rows, seq = [], 0
 
@@ -405,7 +411,7 @@ def test_dst_month_parts_add_up_to_743_hours(tmp_path):
     )
     _write_history(tmp_path, from_us(start - US), from_us(end + US), [down])
     cfg = config(tmp_path, '[sla]\ntimezone = "Europe/Berlin"')
-    store = LedgerStore(Database.in_dir(tmp_path))
+    store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
     (p,) = month_periods(store, cfg, 2026, 3)
     b = p.breakdown
     assert b.interval_us == 743 * 3600 * US  # 31 days less the hour skipped at 02:00
@@ -429,7 +435,7 @@ def test_closed_months_are_cached_in_the_store_and_survive_a_restart(tmp_path):
         assert f.downtime_seconds_total == 3600
         assert f.availability_ratio == pytest.approx(1 - 1800 / (to_us(T0) / US - 1793491200))
         ledger.close()
-        db = Database.in_dir(tmp_path)
+        db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
         saved = db.query("SELECT month_us, downtime_us FROM ledger_month_totals ORDER BY 1")
         assert [r[1] for r in saved] == [600 * US, 1200 * US]
         db.close()
@@ -442,7 +448,7 @@ def test_month_periods_cover_every_configured_service(tmp_path):
         f'[monitor]\nstate_dir = "{tmp_path}"\n[[clusters]]\nname = "prod"\n'
         '[[clusters]]\nname = "lab"\naccounting = false\n[slo]\nslurmdbd = 99.0\n'
     )
-    store = LedgerStore(Database.in_dir(tmp_path))
+    store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
     periods = month_periods(store, cfg, 2026, 11, now=to_us(T0))
     assert [(p.cluster, p.service, p.objective) for p in periods] == [
         ("prod", "slurmctld", 0.999),

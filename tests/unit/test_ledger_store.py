@@ -12,11 +12,11 @@ import pytest
 from freezegun import freeze_time
 
 from monitor.errors import StoreError
-from monitor.ledger import Ledger
+from monitor.ledger.ledger import Ledger
 from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
-from monitor.store.migrations import MIGRATIONS
 from tests.unit.test_ledger_sink import T0, Monitor, config, now
 
 LEDGER_TABLES = {
@@ -30,7 +30,7 @@ def tables(db: Database) -> set[str]:
 
 
 def service_events(path) -> list[tuple[str, int]]:
-    db = Database.in_dir(path)
+    db = Database.in_dir(path, migrations=MIGRATIONS)
     rows = db.query("SELECT new, at_us FROM ledger_transitions_v WHERE kind = 'service'")
     db.close()
     return sorted(((r[0], r[1]) for r in rows), key=lambda r: r[1])
@@ -38,7 +38,7 @@ def service_events(path) -> list[tuple[str, int]]:
 
 def test_migration_creates_the_ledger_tables_and_reopening_keeps_everything(tmp_path):
     assert MIGRATIONS[0].version == 1
-    db = Database.in_dir(tmp_path)
+    db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
     assert tables(db) >= LEDGER_TABLES and db.schema_version >= 1
     store = LedgerStore(db)
     run = store.begin_run(1, 42, "host", "0.1.0")
@@ -47,7 +47,7 @@ def test_migration_creates_the_ledger_tables_and_reopening_keeps_everything(tmp_
     (seg,) = store.record(run, [row], [Heartbeat("prod", None, 100, 200, 2)])
     store.record(run, [], [Heartbeat("prod", seg, 100, 150, 3)])  # never shrinks
     db.close()
-    again = Database.in_dir(tmp_path)
+    again = Database.in_dir(tmp_path, migrations=MIGRATIONS)
     store = LedgerStore(again)
     (cov,) = store.coverage("prod", 0, 1000)
     assert (cov.first, cov.last) == (100, 200)
@@ -58,7 +58,7 @@ def test_migration_creates_the_ledger_tables_and_reopening_keeps_everything(tmp_
 
 
 def test_maintenance_changes_are_audited_never_rewritten(tmp_path):
-    store = LedgerStore(Database.in_dir(tmp_path))
+    store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
     w = StoredWindow(0, "cli", 10, 20, ("prod",), None, "patch", "none", None, "UTC", 5, "bob")
     wid = store.add_window(w, "patch")
     version = store.maintenance_version()
@@ -74,7 +74,11 @@ def test_maintenance_changes_are_audited_never_rewritten(tmp_path):
 def test_a_locked_store_is_reported_and_the_events_are_written_afterwards(tmp_path):
     cfg = config(tmp_path)
     with freeze_time(T0) as frozen:
-        m = Monitor(cfg, frozen, connect=lambda: Database.in_dir(tmp_path, timeout=0.05))
+        m = Monitor(
+            cfg,
+            frozen,
+            connect=lambda: Database.in_dir(tmp_path, timeout=0.05, migrations=MIGRATIONS),
+        )
         m.rounds(5)
         holder = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -106,7 +110,7 @@ def test_a_full_disk_is_named_and_committed_data_survives(tmp_path):
         m = Monitor(cfg, frozen)
         m.rounds(5)
         m.ledger.close()
-        m = Monitor(cfg, frozen, connect=lambda: _NoRoom(tmp_path / DB_NAME))
+        m = Monitor(cfg, frozen, connect=lambda: _NoRoom(tmp_path / DB_NAME, migrations=MIGRATIONS))
         for _ in range(200):  # flapping fills the last page
             m.rounds(2, primary=False)
             m.rounds(2)
@@ -117,7 +121,7 @@ def test_a_full_disk_is_named_and_committed_data_survives(tmp_path):
         assert "cannot rollback" not in m.ledger.last_error
         committed = service_events(tmp_path)
         assert committed[0][0] == "up"
-        db = Database.in_dir(tmp_path)
+        db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
         assert db.query("PRAGMA integrity_check")[0][0] == "ok"
         db.close()
 
@@ -130,8 +134,15 @@ class _ReadOnly(Database):
 
 def test_a_read_only_store_is_reported_then_retried(tmp_path):
     cfg = config(tmp_path)
-    Database.in_dir(tmp_path).close()  # the store exists, at the current schema
-    dbs = iter([_ReadOnly(tmp_path / DB_NAME), Database.in_dir(tmp_path)])
+    Database.in_dir(
+        tmp_path, migrations=MIGRATIONS
+    ).close()  # the store exists, at the current schema
+    dbs = iter(
+        [
+            _ReadOnly(tmp_path / DB_NAME, migrations=MIGRATIONS),
+            Database.in_dir(tmp_path, migrations=MIGRATIONS),
+        ]
+    )
     with freeze_time(T0) as frozen:
         m = Monitor(cfg, frozen, connect=lambda: next(dbs), retry_seconds=30)
         assert "read-only" in m.ledger.last_error
@@ -169,11 +180,11 @@ def test_damaged_pages_fail_the_integrity_check(tmp_path):
         data[n * page : n * page + 12] = b"\xff" * 12
     path.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="integrity check failed|corrupt"):
-        Database.in_dir(tmp_path)
+        Database.in_dir(tmp_path, migrations=MIGRATIONS)
 
 
 def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
-    db = Database.in_dir(tmp_path)
+    db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
     db._conn.execute("PRAGMA user_version=99")
     db.close()
     with freeze_time(T0):
@@ -239,7 +250,7 @@ def test_a_state_dir_that_is_a_file_says_so(tmp_path):
 
 
 def test_close_leaves_a_shared_database_open(tmp_path):
-    shared = Database.in_dir(tmp_path)
+    shared = Database.in_dir(tmp_path, migrations=MIGRATIONS)
     with freeze_time(T0) as frozen:
         m = Monitor(config(tmp_path), frozen, connect=lambda: shared, close_database=False)
         m.rounds(3)

@@ -15,13 +15,14 @@ from freezegun import freeze_time
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.health import ClusterHealth
-from monitor.ledger import Ledger
+from monitor.ledger.ledger import Ledger
 from monitor.ledger.query import month_periods
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, iso, to_us
 from monitor.report import render_json
 from monitor.report.assemble import build_report, config_digest
 from monitor.report.render import render
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.golden import assert_golden
 from tests.unit.test_report_ledger import (  # noqa: F401 - fixtures
@@ -44,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("in_october")
 
 def report_of(month=MONTH, now=NOW, **kw):
     cfg = load_config("config.toml")
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     try:
         return build_report(
             store, cfg, *month, config_sha256=config_digest(CONFIG.encode()), now=now, **kw
@@ -126,7 +127,7 @@ def test_charts_data_add_up_to_the_figures():
 
 def test_the_report_agrees_with_the_ledger():
     cfg = load_config("config.toml")
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     ledger = [p.to_dict() for p in month_periods(store, cfg, *MONTH)]
     assert [s.period.to_dict() for s in report_of().services] == ledger
 

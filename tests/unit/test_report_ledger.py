@@ -21,7 +21,7 @@ from freezegun import freeze_time
 
 from monitor.config import load_config
 from monitor.health import ClusterHealth
-from monitor.ledger import Ledger
+from monitor.ledger.ledger import Ledger
 from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.query import month_periods
 from monitor.ledger.store import LedgerStore
@@ -35,6 +35,7 @@ from monitor.observation import (
     ServiceObservation,
     State,
 )
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 
 UTC = dt.UTC
@@ -165,7 +166,9 @@ def drive(config_path: Path) -> None:
                 ledger = health = None  # SIGKILL: nothing is closed
                 continue
             if ledger is None:
-                ledger = Ledger(cfg, lambda: Database.in_dir(state_dir), clock=now)
+                ledger = Ledger(
+                    cfg, lambda: Database.in_dir(state_dir, migrations=MIGRATIONS), clock=now
+                )
                 health = ClusterHealth("prod", cfg.monitor, now())
             t = start
             while t < until:
@@ -175,7 +178,7 @@ def drive(config_path: Path) -> None:
                 t += step
             assert ledger.healthy
         frozen.move_to(CLI_WINDOW[0] - dt.timedelta(days=3))
-        store = LedgerStore(Database.in_dir(state_dir))
+        store = LedgerStore(Database.in_dir(state_dir, migrations=MIGRATIONS))
         store.add_window(
             StoredWindow(0, "cli", to_us(CLI_WINDOW[0]), to_us(CLI_WINDOW[1]), ("prod",),
                          ("slurmctld",), CLI_WINDOW[2], "none", None, "Europe/Berlin",
@@ -214,7 +217,7 @@ def in_october(october) -> Iterator[Path]:
 
 def test_the_ledger_holds_the_scripted_month(in_october):
     cfg = load_config("config.toml")
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     periods = {p.service: p for p in month_periods(store, cfg, *MONTH)}
     for service, (down, maintenance, unknown) in EXPECTED.items():
         b = periods[service].breakdown

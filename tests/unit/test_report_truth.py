@@ -22,6 +22,7 @@ from monitor.report import render_json
 from monitor.report.assemble import build_report, config_digest, maintenance_entries
 from monitor.report.render import render
 from monitor.report.status import Status, met_field, service_status
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.unit.test_report_ledger import CONFIG, NOW, at, in_october, october  # noqa: F401
 
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("in_october")
 def report_of(month=(2026, 10), config="config.toml"):
     """The known month's report, with the known ledger and ``config`` (a file beside it)."""
     cfg = load_config(config)
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     try:
         return build_report(store, cfg, *month, config_sha256=config_digest(b""), now=NOW)
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from monitor.store.lock import StateDirLock, StateDirLocked
 
@@ -48,7 +49,7 @@ def test_a_second_process_is_refused_with_the_holders_pid(tmp_path):
         assert str(tmp_path) in message and f"process {holder.pid}" in message
         assert "\n" not in message
         # readers (report, maintenance) use the store while the daemon holds the lock
-        db = Database.in_dir(tmp_path)
+        db = Database.in_dir(tmp_path, migrations=MIGRATIONS)
         assert db.query("SELECT 1")[0][0] == 1
         db.close()
     finally:

@@ -17,6 +17,7 @@ from monitor.config import load_config, parse_config
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, iso, to_us
 from monitor.report.assemble import build_report
+from monitor.statestore import MIGRATIONS
 from monitor.status.customers import UnknownCustomer, clusters_of, customers
 from monitor.status.model import DAYS, Live, build_status
 from monitor.status.render_html import render_html
@@ -30,7 +31,7 @@ UTC = dt.UTC
 
 def _page(**kwargs):
     cfg = load_config("config.toml")
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     try:
         return cfg, build_status(store, cfg, to_us(NOW), **kwargs)
     finally:
@@ -80,7 +81,7 @@ def test_a_day_is_never_green_when_it_was_not_watched():
 
 def test_month_to_date_matches_the_report_json():
     cfg, page = _page()
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir))
+    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
     try:
         with freeze_time(NOW):
             report = build_report(store, cfg, 2026, 11, config_sha256="x", now=NOW)
