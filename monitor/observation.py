@@ -12,36 +12,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from monitor.reasons import BLIND_REASONS, Reason
+
+__all__ = [
+    "BLIND_REASONS",
+    "ActiveInstance",
+    "ClusterObservation",
+    "Condition",
+    "DaemonObservation",
+    "LocalProcess",
+    "ProbeError",
+    "Reason",
+    "ServiceObservation",
+    "State",
+]
+
 
 class State(StrEnum):
     UP = "up"
     DEGRADED = "degraded"
     DOWN = "down"
     UNKNOWN = "unknown"
-
-
-class Reason(StrEnum):
-    """Why a daemon is not up, or why its state is unknown (the contract's list, plus the
-    three degraded causes ``slow``, ``overloaded`` and ``backlog``)."""
-
-    UNREACHABLE = "unreachable"
-    STANDBY = "standby"
-    TIMEOUT = "timeout"
-    AUTH = "auth"
-    MISSING_BINARY = "missing_binary"
-    PARSE = "parse"
-    DATABASE = "database"
-    COMMAND_FAILED = "command_failed"
-    PROCESS_GONE = "process_gone"
-    SLOW = "slow"
-    OVERLOADED = "overloaded"
-    BACKLOG = "backlog"
-
-
-# Reasons that mean "the monitor cannot see", never "the daemon is down".
-BLIND_REASONS = frozenset(
-    {Reason.AUTH, Reason.MISSING_BINARY, Reason.TIMEOUT, Reason.PARSE, Reason.COMMAND_FAILED}
-)
 
 
 class Condition(StrEnum):

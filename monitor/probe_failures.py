@@ -16,7 +16,7 @@ from enum import StrEnum
 import structlog
 
 from monitor.probes.base import ProbeResult
-from monitor.runner import FailureReason
+from monitor.reasons import Reason
 
 log = structlog.get_logger("slurm_sla_monitor")
 
@@ -30,16 +30,16 @@ class Change(StrEnum):
 class ProbeFailureChange:
     change: Change
     probe: str
-    reason: FailureReason | None  # None when recovered
+    reason: Reason | None  # None when recovered
     message: str
-    previous: FailureReason | None  # the reason before this change, if it was failing
+    previous: Reason | None  # the reason before this change, if it was failing
     failing_since: dt.datetime  # when the failure (the one that ends, when recovered) began
     at: dt.datetime
 
 
 @dataclass(frozen=True)
 class _Failing:
-    reason: FailureReason
+    reason: Reason
     since: dt.datetime
 
 
@@ -65,7 +65,7 @@ class ProbeFailures:
         return changes
 
     @property
-    def failing(self) -> dict[str, FailureReason]:
+    def failing(self) -> dict[str, Reason]:
         return {probe: f.reason for probe, f in self._failing.items()}
 
     def _one(self, probe: str, result: ProbeResult) -> ProbeFailureChange | None:

@@ -25,10 +25,11 @@ from monitor.errors import ParseError
 from monitor.observation import LocalProcess
 from monitor.parsers import parser_for
 from monitor.probes import BY_NAME, CATALOG, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
-from monitor.probes.slurmctld import PING, SHOW_CONFIG
 from monitor.probes.base import Clock, Runner, utc_now
 from monitor.probes.process import check_process
-from monitor.runner import FailureReason, run_command
+from monitor.probes.slurmctld import PING, SHOW_CONFIG
+from monitor.reasons import Reason
+from monitor.runner import run_command
 from monitor.topology import Topology, topology_from
 from monitor.verdict import ProbeRound
 
@@ -105,7 +106,7 @@ class ClusterProber:
         if trigger is Trigger.AUTH_FAILED:
             with self._lock:
                 ping = self._latest.get(PING.name)
-            return ping is not None and ping.reason is FailureReason.AUTH
+            return ping is not None and ping.reason is Reason.AUTH
         if trigger is Trigger.DBD_HOSTS_KNOWN:
             return bool(self._target.dbd_endpoints)
         return False
@@ -153,7 +154,7 @@ class ClusterProber:
                 self._clock(),
                 0.0,
                 None,
-                FailureReason.COMMAND_FAILED,
+                Reason.COMMAND_FAILED,
                 f"probe {name} crashed: {type(exc).__name__}: {exc}",
             )
 

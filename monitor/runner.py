@@ -19,49 +19,36 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from monitor import process_tree
+from monitor.reasons import Reason
 
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 STDERR_LOG_LIMIT = 500
 
 
-class FailureReason(StrEnum):
-    """Why a command (and so a probe) did not give a usable answer."""
-
-    TIMEOUT = "timeout"
-    MISSING_BINARY = "missing_binary"
-    AUTH = "auth"
-    UNREACHABLE = "unreachable"
-    STANDBY = "standby"
-    DATABASE = "database"
-    PARSE = "parse"
-    COMMAND_FAILED = "command_failed"
-
-
 # Checked in this order: a munge failure also prints "Unable to contact ..." on some paths,
 # and it must win, because it means the monitor is blind rather than the daemon down.
-_STDERR_SIGNATURES: tuple[tuple[FailureReason, re.Pattern[str]], ...] = (
+_STDERR_SIGNATURES: tuple[tuple[Reason, re.Pattern[str]], ...] = (
     (
-        FailureReason.AUTH,
+        Reason.AUTH,
         re.compile(
             r"munge|authentication (?:error|failure)|invalid authentication credential"
             r"|auth(?:entication)? plugin",
             re.IGNORECASE,
         ),
     ),
-    (FailureReason.STANDBY, re.compile(r"backup controller in standby mode", re.IGNORECASE)),
+    (Reason.STANDBY, re.compile(r"backup controller in standby mode", re.IGNORECASE)),
     (
-        FailureReason.DATABASE,
+        Reason.DATABASE,
         re.compile(r"unable to connect to database|database (?:is )?(?:down|unavailable)", re.I),
     ),
     (
-        FailureReason.TIMEOUT,
+        Reason.TIMEOUT,
         re.compile(r"socket timed out on send/recv|operation timed out", re.IGNORECASE),
     ),
     (
-        FailureReason.UNREACHABLE,
+        Reason.UNREACHABLE,
         re.compile(
             r"connect(?:ion)? failure|connection refused|unable to contact slurm controller"
             r"|no route to host|network is unreachable|unable to establish a connection"
@@ -72,7 +59,7 @@ _STDERR_SIGNATURES: tuple[tuple[FailureReason, re.Pattern[str]], ...] = (
 )
 
 
-def classify(returncode: int | None, stderr: str) -> FailureReason | None:
+def classify(returncode: int | None, stderr: str) -> Reason | None:
     """The failure reason of a finished command, or None when it succeeded.
 
     A zero exit is success whatever stderr says: Slurm prints warnings there.
@@ -82,10 +69,10 @@ def classify(returncode: int | None, stderr: str) -> FailureReason | None:
     for reason, pattern in _STDERR_SIGNATURES:
         if pattern.search(stderr):
             return reason
-    return FailureReason.COMMAND_FAILED
+    return Reason.COMMAND_FAILED
 
 
-def stderr_signature(stderr: str) -> FailureReason | None:
+def stderr_signature(stderr: str) -> Reason | None:
     """The failure named by stderr alone, for commands whose exit code says too little
     (``scontrol ping`` exits 0 while one controller is down and 1 when none answers)."""
     for reason, pattern in _STDERR_SIGNATURES:
@@ -143,7 +130,7 @@ class CommandResult:
     stdout: str
     stderr: str
     duration_seconds: float
-    reason: FailureReason | None
+    reason: Reason | None
     message: str = ""  # what went wrong, for logs and `errors[]`; empty on success
     truncated: bool = False
 
@@ -193,7 +180,7 @@ def run_command(
             "",
             "",
             monotonic() - started,
-            FailureReason.MISSING_BINARY,
+            Reason.MISSING_BINARY,
             f"{args[0]}: {exc.strerror or exc}",
         )
     finally:
@@ -237,7 +224,7 @@ def _run(
             out,
             err,
             duration,
-            FailureReason.COMMAND_FAILED,
+            Reason.COMMAND_FAILED,
             f"{_name(args)}: {got.fatal}",
             got.truncated,
         )
@@ -248,7 +235,7 @@ def _run(
             out,
             err,
             duration,
-            FailureReason.TIMEOUT,
+            Reason.TIMEOUT,
             f"{_name(args)} did not finish within {timeout:g} s{_last_words(err)}",
             got.truncated,
         )

@@ -39,10 +39,9 @@ from monitor.observation import (
     State,
 )
 from monitor.probes.base import ProbeResult
-from monitor.runner import FailureReason
 from monitor.topology import Topology
 
-_BLINDING = (FailureReason.AUTH, FailureReason.MISSING_BINARY)
+_BLINDING = (Reason.AUTH, Reason.MISSING_BINARY)
 
 
 @dataclass(frozen=True)
@@ -93,10 +92,6 @@ def _doc(result: ProbeResult | None) -> dict[str, Any] | None:
     return result.data.to_dict()
 
 
-def _reason(failure: FailureReason | None) -> Reason | None:
-    return None if failure is None else Reason(failure.value)
-
-
 # --- slurmctld ---------------------------------------------------------------------------
 
 
@@ -108,7 +103,7 @@ def _slurmctld(
     local = rnd.local.get("slurmctld")
     if ping is None or pings is None or ping.reason in _BLINDING:
         # Blind, or ping gave nothing usable: list the controllers we know, state unknown.
-        why = _reason(ping.reason if ping else FailureReason.COMMAND_FAILED) or Reason.PARSE
+        why = (ping.reason if ping else Reason.COMMAND_FAILED) or Reason.PARSE
         daemons = [
             DaemonObservation("slurmctld", h, role, State.UNKNOWN, why)
             for h, role in rnd.topology.controllers
@@ -188,7 +183,7 @@ def _serving_controller(entries: list[dict[str, Any]], standby: bool) -> ActiveI
 
 def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
     return any(
-        results[n].reason is FailureReason.STANDBY for n in ("sdiag", "show_config") if n in results
+        results[n].reason is Reason.STANDBY for n in ("sdiag", "show_config") if n in results
     )
 
 
@@ -217,11 +212,11 @@ def _slurmdbd(
     if answer is None:
         return [], None
     if answer.reason in _BLINDING or answer.reason in (
-        FailureReason.TIMEOUT,
-        FailureReason.PARSE,
-        FailureReason.COMMAND_FAILED,
+        Reason.TIMEOUT,
+        Reason.PARSE,
+        Reason.COMMAND_FAILED,
     ):
-        why = _reason(answer.reason)
+        why = answer.reason
         daemons = [
             DaemonObservation("slurmdbd", h, role, State.UNKNOWN, why) for role, h in endpoints
         ]
@@ -286,7 +281,7 @@ def _dbd_service(
         redundancy = None  # an instance cannot be verified, or none is known yet
     active_d = next((d for d in daemons if d.answered), None)
     active = ActiveInstance(active_d.hostname, active_d.role) if active_d else None
-    if answer.reason is FailureReason.DATABASE:
+    if answer.reason is Reason.DATABASE:
         return ServiceObservation(
             "slurmdbd",
             State.DOWN,
@@ -304,7 +299,7 @@ def _dbd_service(
             False,
             redundancy,
             None,
-            _reason(answer.reason),
+            answer.reason,
         )
     backlog = stats.get("dbd_agent_queue_size", 0) > th.dbd_agent_queue_size
     condition = Condition.OK if active is None or active.role == "primary" else Condition.FAILOVER

@@ -1,7 +1,7 @@
 """What every probe shares: its target, its result, and the one signature.
 
 A probe is ``probe(target, timeout, clock) -> ProbeResult`` and never raises: whatever goes
-wrong is a :class:`~monitor.runner.FailureReason` in the result, so "the monitor could not
+wrong is a :class:`~monitor.runner.Reason` in the result, so "the monitor could not
 see" always arrives as such and is never mistaken for "the daemon is down".
 """
 
@@ -30,7 +30,8 @@ from monitor.clock import Clock, utc_now
 from monitor.config import ClusterConfig
 from monitor.errors import ParseError
 from monitor.parsers import parser_for
-from monitor.runner import CommandResult, FailureReason, run_command
+from monitor.reasons import Reason
+from monitor.runner import CommandResult, run_command
 
 
 class Runner(Protocol):
@@ -69,7 +70,7 @@ class ProbeResult:
     started_at: dt.datetime
     duration_seconds: float
     data: Any = None  # the parsed document, when there is one
-    reason: FailureReason | None = None
+    reason: Reason | None = None
     message: str = ""
     command: CommandResult | None = None
 
@@ -136,7 +137,7 @@ def parsed_result(
     started: dt.datetime,
     result: CommandResult,
     parse: Callable[[str], Any],
-    reason: FailureReason | None = None,
+    reason: Reason | None = None,
     message: str = "",
 ) -> ProbeResult:
     """Parse a command's stdout into a result; a ParseError becomes reason ``parse``."""
@@ -146,7 +147,7 @@ def parsed_result(
             started,
             result.duration_seconds,
             None,
-            FailureReason.PARSE,
+            Reason.PARSE,
             f"{name}: output exceeded the capture limit",
             result,
         )
@@ -158,7 +159,7 @@ def parsed_result(
             started,
             result.duration_seconds,
             None,
-            FailureReason.PARSE,
+            Reason.PARSE,
             f"{name}: {exc}",
             result,
         )

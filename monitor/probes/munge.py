@@ -8,7 +8,8 @@ default one would call a healthy host broken).
 from __future__ import annotations
 
 from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget, Trigger
-from monitor.runner import CommandResult, FailureReason
+from monitor.reasons import Reason
+from monitor.runner import CommandResult
 
 
 def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
@@ -23,8 +24,8 @@ def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResul
             encoded.duration_seconds,
             False,
             encoded.reason
-            if encoded.reason is FailureReason.MISSING_BINARY
-            else FailureReason.AUTH,
+            if encoded.reason is Reason.MISSING_BINARY
+            else Reason.AUTH,
             f"munge cannot encode: {_why(encoded)}",
             encoded,
         )
@@ -38,7 +39,7 @@ def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResul
             started,
             duration,
             False,
-            FailureReason.AUTH,
+            Reason.AUTH,
             f"unmunge cannot decode: {_why(decoded)}",
             decoded,
         )

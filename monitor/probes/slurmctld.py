@@ -11,7 +11,8 @@ from monitor.probes.base import (
     command_probe,
     parsed_result,
 )
-from monitor.runner import FailureReason, classify, stderr_signature
+from monitor.reasons import Reason
+from monitor.runner import classify, stderr_signature
 
 
 def probe_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
@@ -23,22 +24,22 @@ def probe_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult
     """
     started = clock()
     result = target.run(target.argv(PING), timeout=timeout, env=target.cluster.command_env())
-    if result.reason in (FailureReason.TIMEOUT, FailureReason.MISSING_BINARY):
+    if result.reason in (Reason.TIMEOUT, Reason.MISSING_BINARY):
         return ProbeResult(
             "ping", started, result.duration_seconds, None, result.reason, result.message, result
         )
     signature = stderr_signature(result.stderr)
-    if signature is FailureReason.AUTH:
+    if signature is Reason.AUTH:
         return parsed_result(
             "ping",
             started,
             result,
             parser_for("ping"),
-            FailureReason.AUTH,
+            Reason.AUTH,
             result.message or "scontrol ping: " + result.stderr_excerpt(200),
         )
     if not result.stdout.strip():
-        reason = classify(result.returncode, result.stderr) or FailureReason.PARSE
+        reason = classify(result.returncode, result.stderr) or Reason.PARSE
         return ProbeResult(
             "ping",
             started,

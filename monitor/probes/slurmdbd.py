@@ -7,7 +7,7 @@ import socket
 import time
 
 from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget, Trigger, command_probe
-from monitor.runner import FailureReason
+from monitor.reasons import Reason
 
 
 def probe_dbd_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:
@@ -41,7 +41,7 @@ def probe_dbd_listen(target: ProbeTarget, timeout: float, clock: Clock) -> Probe
             started,
             0.0,
             None,
-            FailureReason.COMMAND_FAILED,
+            Reason.COMMAND_FAILED,
             "slurmdbd hosts not known yet (no show-config answer)",
         )
     listening: dict[str, tuple[str, bool, str]] = {}

@@ -26,7 +26,8 @@ from monitor.ledger.ledger import Ledger
 from monitor.ledger.query import service_period
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import LedgerStore, open_database
-from monitor.runner import CommandResult, FailureReason
+from monitor.reasons import Reason
+from monitor.runner import CommandResult
 from tests.support.fakes import FakeRunner, recorded, wait_for
 
 US = 1_000_000
@@ -49,7 +50,7 @@ class OutageRunner(FakeRunner):
             return CommandResult(tuple(argv), 1, recorded("ping", "22.05-both-killed"), "",
                                  0.01, None)
         return CommandResult(tuple(argv), 1, "", "Unable to contact slurm controller "
-                             "(connect failure)", 0.01, FailureReason.UNREACHABLE,
+                             "(connect failure)", 0.01, Reason.UNREACHABLE,
                              "Unable to contact slurm controller")
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.runner import FailureReason, run_command
+from monitor.reasons import Reason
+from monitor.runner import run_command
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ needs_slurm = pytest.mark.skipif(SCONTROL is None, reason="needs Slurm's client 
 def test_scontrol_without_its_configuration_names_the_file(tmp_path):
     missing = tmp_path / "slurm.conf"
     result = run_command([SCONTROL, "ping"], timeout=30, env={"SLURM_CONF": str(missing)})
-    assert result.reason is FailureReason.COMMAND_FAILED
+    assert result.reason is Reason.COMMAND_FAILED
     assert str(missing) in result.message
     assert "does not exist" in result.message
 

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from monitor.runner import CommandResult, FailureReason, classify
+from monitor.reasons import Reason
+from monitor.runner import CommandResult, classify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
@@ -82,7 +83,7 @@ class FakeRunner:
             self.started[cmd].set()
             assert gate.wait(10), f"{cmd} held too long"
         if cmd in self.timeouts:
-            return CommandResult(tuple(argv), None, "", "", timeout, FailureReason.TIMEOUT,
+            return CommandResult(tuple(argv), None, "", "", timeout, Reason.TIMEOUT,
                                  f"{cmd} timed out after {timeout:.0f} s")
         kind = {"ping": "ping", "show": "show-config", "sdiag": "sdiag",
                 "stats": "sacctmgr-stats", "cluster": "cluster"}[cmd]

@@ -32,7 +32,8 @@ def test_the_daemons_registry_has_no_created_series(tmp_path):
         service.db.close()
     assert used >= 4
     assert 'slurm_sla_monitor_probe_rounds_total{cluster="prod",service="prod"} 1.0' in text
-    assert 'slurm_sla_monitor_probe_round_duration_seconds_count{cluster="prod",service="prod"} 1.0' in text
+    count = "slurm_sla_monitor_probe_round_duration_seconds_count"
+    assert count + '{cluster="prod",service="prod"} 1.0' in text
     assert "_created" not in text, [x for x in text.splitlines() if "_created" in x]
 
 

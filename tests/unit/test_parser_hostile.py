@@ -11,7 +11,8 @@ import pytest
 from monitor.errors import ParseError
 from monitor.parsers import KINDS, parser_for
 from monitor.probes.base import parsed_result
-from monitor.runner import CommandResult, FailureReason
+from monitor.reasons import Reason
+from monitor.runner import CommandResult
 from tests.regen_golden import FIXTURES
 
 # show-config is parsed in its text form only: it refuses JSON before decoding it.
@@ -60,6 +61,6 @@ def test_sdiag_text_with_a_huge_counter():
 def test_in_the_daemon_hostile_output_is_reason_parse(text):
     result = CommandResult(("scontrol", "ping", "--json"), 0, text, "", 0.1, None)
     probe = parsed_result("ping", dt.datetime.now(dt.UTC), result, parser_for("ping"))
-    assert probe.reason is FailureReason.PARSE
+    assert probe.reason is Reason.PARSE
     assert "crashed" not in probe.message
     assert probe.message.startswith("ping: scontrol ping: ")

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from monitor.daemon import Daemon
 from monitor.probe_failures import Change, ProbeFailures, log_changes
 from monitor.probes.base import ProbeResult
-from monitor.runner import FailureReason
+from monitor.reasons import Reason
 from tests.unit.test_daemon_round import config
 from tests.unit.test_prober import FakeRunner
 
@@ -24,36 +24,36 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-def result(probe: str, t: float, reason: FailureReason | None = None, msg: str = ""):
+def result(probe: str, t: float, reason: Reason | None = None, msg: str = ""):
     return ProbeResult(probe, at(t), 0.1, None, reason, msg)
 
 
 def test_a_failure_is_reported_once_with_its_reason_and_message():
     failures = ProbeFailures()
-    (change,) = failures.update({"ping": result("ping", 0, FailureReason.COMMAND_FAILED, NO_CONF)})
+    (change,) = failures.update({"ping": result("ping", 0, Reason.COMMAND_FAILED, NO_CONF)})
     assert change.change is Change.FAILED
     assert (change.probe, change.reason, change.message) == (
         "ping",
-        FailureReason.COMMAND_FAILED,
+        Reason.COMMAND_FAILED,
         NO_CONF,
     )
     assert change.previous is None
     for t in (10, 20, 30):
         assert (
-            failures.update({"ping": result("ping", t, FailureReason.COMMAND_FAILED, NO_CONF)})
+            failures.update({"ping": result("ping", t, Reason.COMMAND_FAILED, NO_CONF)})
             == []
         )
-    assert failures.failing == {"ping": FailureReason.COMMAND_FAILED}
+    assert failures.failing == {"ping": Reason.COMMAND_FAILED}
 
 
 def test_a_new_reason_is_a_new_report_naming_the_old_one():
     failures = ProbeFailures()
-    failures.update({"ping": result("ping", 0, FailureReason.TIMEOUT)})
-    (change,) = failures.update({"ping": result("ping", 10, FailureReason.AUTH, "munge")})
+    failures.update({"ping": result("ping", 0, Reason.TIMEOUT)})
+    (change,) = failures.update({"ping": result("ping", 10, Reason.AUTH, "munge")})
     assert change.change is Change.FAILED
     assert (change.reason, change.previous, change.message) == (
-        FailureReason.AUTH,
-        FailureReason.TIMEOUT,
+        Reason.AUTH,
+        Reason.TIMEOUT,
         "munge",
     )
     assert change.failing_since == at(0)  # still the same outage of the probe
@@ -61,11 +61,11 @@ def test_a_new_reason_is_a_new_report_naming_the_old_one():
 
 def test_recovery_is_reported_once_with_how_long_it_failed():
     failures = ProbeFailures()
-    failures.update({"sdiag": result("sdiag", 0, FailureReason.TIMEOUT)})
-    failures.update({"sdiag": result("sdiag", 10, FailureReason.UNREACHABLE)})
+    failures.update({"sdiag": result("sdiag", 0, Reason.TIMEOUT)})
+    failures.update({"sdiag": result("sdiag", 10, Reason.UNREACHABLE)})
     (change,) = failures.update({"sdiag": result("sdiag", 25)})
     assert change.change is Change.RECOVERED
-    assert change.previous is FailureReason.UNREACHABLE
+    assert change.previous is Reason.UNREACHABLE
     assert (change.at - change.failing_since).total_seconds() == 25
     assert failures.update({"sdiag": result("sdiag", 35)}) == []
     assert failures.failing == {}
@@ -73,13 +73,13 @@ def test_recovery_is_reported_once_with_how_long_it_failed():
 
 def test_a_result_carried_over_from_an_earlier_round_changes_nothing():
     failures = ProbeFailures()
-    failures.update({"show_config": result("show_config", 0, FailureReason.TIMEOUT)})
+    failures.update({"show_config": result("show_config", 0, Reason.TIMEOUT)})
     # show_config was not run again this round: its old failure is still in the results
     # (the same result object as before, started at the same time).
     assert (
         failures.update(
             {
-                "show_config": result("show_config", 0, FailureReason.TIMEOUT),
+                "show_config": result("show_config", 0, Reason.TIMEOUT),
                 "ping": result("ping", 10),
             }
         )
@@ -91,16 +91,16 @@ def test_probes_are_tracked_apart():
     failures = ProbeFailures()
     changes = failures.update(
         {
-            "ping": result("ping", 0, FailureReason.TIMEOUT),
-            "sdiag": result("sdiag", 0, FailureReason.PARSE),
+            "ping": result("ping", 0, Reason.TIMEOUT),
+            "sdiag": result("sdiag", 0, Reason.PARSE),
         }
     )
     assert [(c.probe, c.reason) for c in changes] == [
-        ("ping", FailureReason.TIMEOUT),
-        ("sdiag", FailureReason.PARSE),
+        ("ping", Reason.TIMEOUT),
+        ("sdiag", Reason.PARSE),
     ]
     (change,) = failures.update(
-        {"ping": result("ping", 10), "sdiag": result("sdiag", 10, FailureReason.PARSE)}
+        {"ping": result("ping", 10), "sdiag": result("sdiag", 10, Reason.PARSE)}
     )
     assert (change.probe, change.change) == ("ping", Change.RECOVERED)
 
@@ -110,7 +110,7 @@ def test_the_log_lines_carry_cluster_probe_reason_and_message():
     with capture_logs() as logs:
         log_changes(
             "prod",
-            failures.update({"ping": result("ping", 0, FailureReason.COMMAND_FAILED, NO_CONF)}),
+            failures.update({"ping": result("ping", 0, Reason.COMMAND_FAILED, NO_CONF)}),
         )
         log_changes("prod", failures.update({"ping": result("ping", 30)}))
     assert logs == [

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config import ClusterConfig, MonitorSettings
 from monitor.prober import ClusterProber
-from monitor.runner import FailureReason
+from monitor.reasons import Reason
 from tests.support.fakes import FakeClock, FakeRunner, recorded
 
 
@@ -87,7 +87,7 @@ def test_a_timeout_is_a_result_with_its_reason(pool):
     runner.timeouts.add("ping")
     prober = make(pool, runner, clock)
     rnd = prober.round(wait_slow=True)
-    assert rnd.results["ping"].reason is FailureReason.TIMEOUT
+    assert rnd.results["ping"].reason is Reason.TIMEOUT
     assert "timed out" in rnd.results["ping"].message
     assert rnd.results["sdiag"].ok
 

@@ -17,7 +17,8 @@ import psutil
 import pytest
 
 from monitor import process_tree
-from monitor.runner import FailureReason, run_command
+from monitor.reasons import Reason
+from monitor.runner import run_command
 
 
 def _script(tmp_path: Path, body: str) -> str:
@@ -69,7 +70,7 @@ def test_setsid_grandchild_dies_with_the_hung_command(tmp_path):
         "sleep 60\n",
     )
     result = run_command([cmd], timeout=1)
-    assert result.reason is FailureReason.TIMEOUT
+    assert result.reason is Reason.TIMEOUT
     tree = _pids(pids, 2)
     _assert_all_gone(tree)
 
@@ -86,7 +87,7 @@ def test_double_forked_orphan_dies_with_the_hung_command(tmp_path):
         "sleep 60\n",
     )
     result = run_command([cmd], timeout=1.5)
-    assert result.reason is FailureReason.TIMEOUT
+    assert result.reason is Reason.TIMEOUT
     _assert_all_gone(_pids(pids, 1))
 
 
@@ -110,7 +111,7 @@ def test_other_children_of_this_process_are_left_alone(tmp_path):
     try:
         cmd = _script(tmp_path, "sh -c 'setsid sleep 60 >/dev/null 2>&1 </dev/null &'\nsleep 60\n")
         result = run_command([cmd], timeout=0.5)
-        assert result.reason is FailureReason.TIMEOUT
+        assert result.reason is Reason.TIMEOUT
         assert bystander.poll() is None
     finally:
         bystander.kill()
@@ -127,7 +128,7 @@ def test_a_command_running_in_another_thread_is_not_touched(tmp_path):
     hung = tmp_path / "hung"
     hung.write_text("#!/bin/sh\nsetsid sleep 60 >/dev/null 2>&1 </dev/null &\nsleep 60\n")
     hung.chmod(0o755)
-    assert run_command([str(hung)], timeout=0.5).reason is FailureReason.TIMEOUT
+    assert run_command([str(hung)], timeout=0.5).reason is Reason.TIMEOUT
     worker.join(timeout=20)
     slow_result = got["r"]
     assert slow_result.ok and slow_result.returncode == 0 and slow_result.stdout == "slow-done\n"
@@ -147,5 +148,5 @@ def test_a_zombie_left_by_the_hung_command_is_reaped(tmp_path):
     )
     cmd = _script(tmp_path, f'exec {sys.executable} -c "$1"\n')
     result = run_command([cmd, program], timeout=2)
-    assert result.reason is FailureReason.TIMEOUT
+    assert result.reason is Reason.TIMEOUT
     _assert_all_gone(_pids(pids, 2))

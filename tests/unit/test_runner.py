@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.runner import FailureReason, classify, run_command
+from monitor.reasons import Reason
+from monitor.runner import classify, run_command
 
 
 def _script(tmp_path: Path, name: str, body: str) -> str:
@@ -24,23 +25,23 @@ SLURM_ERRORS = [
     (
         "slurm_get_statistics: Unable to contact slurm controller (connect failure)",
         255,
-        FailureReason.UNREACHABLE,
+        Reason.UNREACHABLE,
     ),
-    ("slurm_get_statistics: Slurm backup controller in standby mode", 255, FailureReason.STANDBY),
-    ("sacctmgr: error: Sending PersistInit msg: Connection refused", 1, FailureReason.UNREACHABLE),
-    ("sacctmgr: error: Unable to connect to database", 1, FailureReason.DATABASE),
+    ("slurm_get_statistics: Slurm backup controller in standby mode", 255, Reason.STANDBY),
+    ("sacctmgr: error: Sending PersistInit msg: Connection refused", 1, Reason.UNREACHABLE),
+    ("sacctmgr: error: Unable to connect to database", 1, Reason.DATABASE),
     (
         'scontrol: error: Munge encode failed: Failed to access "/run/munge/munge.socket.2"',
         1,
-        FailureReason.AUTH,
+        Reason.AUTH,
     ),
-    ("slurm_ping error: Protocol authentication error", 1, FailureReason.AUTH),
+    ("slurm_ping error: Protocol authentication error", 1, Reason.AUTH),
     (
         "sdiag: error: slurm_get_statistics: Socket timed out on send/recv operation",
         255,
-        FailureReason.TIMEOUT,
+        Reason.TIMEOUT,
     ),
-    ("something nobody has seen before", 3, FailureReason.COMMAND_FAILED),
+    ("something nobody has seen before", 3, Reason.COMMAND_FAILED),
 ]
 
 
@@ -66,7 +67,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     t0 = time.monotonic()
     result = run_command([cmd], timeout=0.5)
     elapsed = time.monotonic() - t0
-    assert result.reason is FailureReason.TIMEOUT
+    assert result.reason is Reason.TIMEOUT
     assert result.returncode is None
     assert elapsed < 3
     assert "0.5 s" in result.message
@@ -91,7 +92,7 @@ def _alive(pid: int) -> bool:
 
 def test_missing_binary(tmp_path):
     result = run_command([str(tmp_path / "no-such-scontrol"), "ping"], timeout=5)
-    assert result.reason is FailureReason.MISSING_BINARY
+    assert result.reason is Reason.MISSING_BINARY
     assert "no-such-scontrol" in result.message
 
 
@@ -99,7 +100,7 @@ def test_not_executable_counts_as_missing(tmp_path):
     path = tmp_path / "scontrol"
     path.write_text("#!/bin/sh\n")
     result = run_command([str(path)], timeout=5)
-    assert result.reason is FailureReason.MISSING_BINARY
+    assert result.reason is Reason.MISSING_BINARY
 
 
 def test_environment_has_lc_all_c_and_extras(tmp_path):
@@ -136,7 +137,7 @@ def test_timeout_must_be_given_and_positive():
 
 def test_classify_zero_is_success_whatever_stderr_says():
     assert classify(0, "authentication error") is None
-    assert classify(1, "Munge decode failed") is FailureReason.AUTH
+    assert classify(1, "Munge decode failed") is Reason.AUTH
 
 
 # What real scontrol 22.05 prints before it retries (for 60 s) or dies, recorded with
@@ -173,7 +174,7 @@ def test_a_slurm_error_naming_its_cause_stops_the_command_at_once(tmp_path, stde
     cmd = _script(tmp_path, "scontrol", f"echo '{stderr}' >&2\nsleep 60\n")
     result = run_command([cmd, "ping"], timeout=30)
     # Not a timeout: the cause is the answer, long before the 30 s deadline.
-    assert result.reason is FailureReason.COMMAND_FAILED
+    assert result.reason is Reason.COMMAND_FAILED
     assert result.returncode is None
     assert result.message.startswith("scontrol ping: ")
     assert says in result.message
@@ -188,7 +189,7 @@ def test_a_cause_split_across_writes_is_still_seen(tmp_path):
         "printf 'at file /x/slurm.conf: No such file or directory\\n' >&2\nsleep 60\n",
     )
     result = run_command([cmd, "ping"], timeout=30)
-    assert result.reason is FailureReason.COMMAND_FAILED
+    assert result.reason is Reason.COMMAND_FAILED
     assert "/x/slurm.conf" in result.message
 
 
@@ -201,7 +202,7 @@ def test_a_cause_after_a_normal_exit_keeps_the_exit_status(tmp_path):
         "echo 'scontrol: fatal: Could not establish a configuration source' >&2\nexit 1\n",
     )
     result = run_command([cmd, "ping"], timeout=30)
-    assert result.reason is FailureReason.COMMAND_FAILED
+    assert result.reason is Reason.COMMAND_FAILED
     assert "configuration source" in result.message
 
 
@@ -222,7 +223,7 @@ def test_a_timeout_says_what_the_command_said_last(tmp_path):
         "echo 'sdiag: error: first' >&2\necho 'sdiag: error: last words' >&2\nsleep 60\n",
     )
     result = run_command([cmd], timeout=0.5)
-    assert result.reason is FailureReason.TIMEOUT
+    assert result.reason is Reason.TIMEOUT
     assert result.message == (
         "sdiag did not finish within 0.5 s (last on stderr: sdiag: error: last words)"
     )

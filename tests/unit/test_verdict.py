@@ -8,7 +8,6 @@ from monitor.config import ClusterConfig, Thresholds
 from monitor.observation import Condition, LocalProcess, Reason, State
 from monitor.parsers import parser_for
 from monitor.probes.base import ProbeResult
-from monitor.runner import FailureReason
 from monitor.topology import Topology
 from monitor.verdict import ProbeRound, evaluate
 
@@ -18,7 +17,7 @@ TOPOLOGY = Topology("lab", (("ctl1", "primary"), ("ctl2", "backup")),
 CLUSTER = ClusterConfig("lab")
 
 
-def ping(primary: str, backup: str, reason: FailureReason | None = None,
+def ping(primary: str, backup: str, reason: Reason | None = None,
          duration: float = 0.02) -> ProbeResult:
     text = f"Slurmctld(primary) at ctl1 is {primary}\nSlurmctld(backup) at ctl2 is {backup}\n"
     return ProbeResult("ping", T0, duration, parser_for("ping")(text), reason)
@@ -28,7 +27,7 @@ def ok(name: str, data: object = True) -> ProbeResult:
     return ProbeResult(name, T0, 0.1, data, None)
 
 
-def failed(name: str, reason: FailureReason) -> ProbeResult:
+def failed(name: str, reason: Reason) -> ProbeResult:
     return ProbeResult(name, T0, 0.1, None, reason, f"{name} failed")
 
 
@@ -71,7 +70,7 @@ def test_failover_is_up_not_down():
 
 
 def test_split_brain_protection_is_not_a_healthy_failover():
-    obs = verdict(ping("DOWN", "UP"), failed("sdiag", FailureReason.STANDBY),
+    obs = verdict(ping("DOWN", "UP"), failed("sdiag", Reason.STANDBY),
                   ok("dbd_stats"), listen(True, False))
     ctl = obs.services["slurmctld"]
     assert ctl.state is State.DOWN and ctl.condition is Condition.SPLIT_BRAIN_PROTECTION
@@ -80,8 +79,8 @@ def test_split_brain_protection_is_not_a_healthy_failover():
 
 
 def test_both_controllers_down():
-    obs = verdict(ping("DOWN", "DOWN", FailureReason.UNREACHABLE),
-                  failed("sdiag", FailureReason.UNREACHABLE), ok("dbd_stats"),
+    obs = verdict(ping("DOWN", "DOWN", Reason.UNREACHABLE),
+                  failed("sdiag", Reason.UNREACHABLE), ok("dbd_stats"),
                   listen(True, False))
     ctl = obs.services["slurmctld"]
     assert (ctl.state, ctl.condition, ctl.up) == (State.DOWN, Condition.NO_CONTROLLER, False)
@@ -89,8 +88,8 @@ def test_both_controllers_down():
 
 
 def test_munge_down_is_blind_not_down():
-    obs = verdict(ping("DOWN", "DOWN", FailureReason.AUTH),
-                  failed("sdiag", FailureReason.AUTH), failed("dbd_stats", FailureReason.AUTH),
+    obs = verdict(ping("DOWN", "DOWN", Reason.AUTH),
+                  failed("sdiag", Reason.AUTH), failed("dbd_stats", Reason.AUTH),
                   listen(True, False))
     assert obs.blind
     assert all(d.state is State.UNKNOWN for d in obs.daemons)
@@ -101,13 +100,13 @@ def test_munge_down_is_blind_not_down():
 
 
 def test_missing_binary_is_blind():
-    obs = verdict(failed("ping", FailureReason.MISSING_BINARY))
+    obs = verdict(failed("ping", Reason.MISSING_BINARY))
     assert obs.blind and obs.services["slurmctld"].condition is Condition.BLIND
     assert states(obs)["ctl1"] == ("unknown", "missing_binary")
 
 
 def test_ping_timeout_is_unknown():
-    obs = verdict(failed("ping", FailureReason.TIMEOUT))
+    obs = verdict(failed("ping", Reason.TIMEOUT))
     assert states(obs)["ctl2"] == ("unknown", "timeout")
     assert obs.services["slurmctld"].state is State.UNKNOWN
 
@@ -121,7 +120,7 @@ def test_slurmdbd_primary_down_backup_serving():
 
 
 def test_both_slurmdbd_down():
-    obs = verdict(ping("UP", "UP"), failed("dbd_stats", FailureReason.UNREACHABLE),
+    obs = verdict(ping("UP", "UP"), failed("dbd_stats", Reason.UNREACHABLE),
                   listen(False, False))
     dbd = obs.services["slurmdbd"]
     assert (dbd.state, dbd.condition, dbd.up) == (State.DOWN, Condition.DBD_UNREACHABLE, False)
@@ -130,7 +129,7 @@ def test_both_slurmdbd_down():
 
 
 def test_database_down():
-    obs = verdict(ping("UP", "UP"), failed("dbd_stats", FailureReason.DATABASE),
+    obs = verdict(ping("UP", "UP"), failed("dbd_stats", Reason.DATABASE),
                   listen(True, False))
     dbd = obs.services["slurmdbd"]
     assert (dbd.state, dbd.condition, dbd.reason) == (
