@@ -2,7 +2,8 @@
 lifecycle (dedup, repeat, inhibition, silences, flapping, routing, grouping), a durable
 outbox in the state store, and one module per receiver type.
 
-Kept import-light on purpose: :mod:`monitor.config` imports :mod:`.settings` and the
-provider registry, so nothing here may import the config module at package import time.
-Use :class:`monitor.alerting.service.Alerting` to wire everything into the daemon.
+The config reads the ``[alerts]`` section with :mod:`.settings` and each receiver's options
+through the provider registry (:mod:`.providers`), which loads a provider's module by name
+when a receiver uses it. Use :class:`monitor.alerting.service.Alerting` to wire everything
+into the daemon.
 """

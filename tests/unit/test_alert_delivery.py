@@ -21,7 +21,7 @@ from monitor.alerting.providers.base import (
     SendContext,
 )
 from monitor.alerting.providers.deadline import Deadline
-from monitor.alerting.providers.http import HttpResponse
+from monitor.alerting.providers.outcome import HttpResponse
 from monitor.alerting.sender import OutboxSender, Receiver, RetryPolicy
 from monitor.config import parse_config
 from monitor.errors import DeliveryError

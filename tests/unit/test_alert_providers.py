@@ -15,7 +15,7 @@ import pytest
 from monitor.alerting.model import AlertNotice, Notification, dedup_key, fingerprint
 from monitor.alerting.providers import PROVIDERS
 from monitor.alerting.providers.base import SendContext
-from monitor.alerting.providers.http import HttpResponse, outcome, parse_retry_after
+from monitor.alerting.providers.outcome import HttpResponse, outcome, parse_retry_after
 from monitor.config import ConfigError, parse_config
 from tests.support.golden import assert_golden
 

@@ -38,7 +38,7 @@ from monitor.alerting.providers.base import (
     secret,
 )
 from monitor.alerting.providers.deadline import Deadline
-from monitor.alerting.providers.http import post
+from monitor.alerting.providers.outcome import post
 from monitor.errors import DeliveryError
 
 API_PATH = "/api/v2/alerts"

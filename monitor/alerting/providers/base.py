@@ -119,7 +119,7 @@ class Delivery:
 @dataclass(frozen=True)
 class SendContext:
     now: dt.datetime
-    http: Any  # monitor.alerting.providers.http.HttpClient
+    http: Any  # an outcome.HttpPoster: providers.http.HttpClient, given by the sender
     receiver: str = ""
     deadline: Deadline | None = None  # the attempt's; None: one from timeout_seconds
 

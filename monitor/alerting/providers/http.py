@@ -1,5 +1,5 @@
-"""HTTP for the receivers: one POST within its attempt's :class:`Deadline`, and its outcome
-as a :class:`Delivery`.
+"""HTTP for the receivers: one POST within its attempt's :class:`Deadline` (what its answer
+means for the delivery is :mod:`.outcome`'s; the sender hands this client to the providers).
 
 Error messages are built here from the failure's kind (refused, timed out, TLS, HTTP
 status), never from the library's text, because that text contains the URL, and a Slack
@@ -15,12 +15,9 @@ is read, within the deadline and at most :data:`MAX_BODY` bytes, for the error d
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import socket
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -29,8 +26,8 @@ import urllib3.connection
 import urllib3.connectionpool
 
 from monitor import __version__
-from monitor.alerting.providers.base import Delivery
 from monitor.alerting.providers.deadline import Deadline
+from monitor.alerting.providers.outcome import HttpResponse
 from monitor.errors import DeliveryError
 
 USER_AGENT = f"slurm-sla-monitor/{__version__}"
@@ -82,13 +79,6 @@ class _CuttableAdapter(requests.adapters.HTTPAdapter):
         if not proxy.lower().startswith("socks"):
             manager.pool_classes_by_scheme = _POOLS
         return manager
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: Mapping[str, str]
-    text: str
 
 
 class HttpClient:
@@ -168,48 +158,3 @@ def _failure(exc: Exception, deadline: Deadline) -> str:
             return "connection closed by the receiver"
         return "connection failed"
     return f"request failed ({type(exc).__name__})"
-
-
-def outcome(resp: HttpResponse, now: dt.datetime) -> Delivery:
-    """2xx delivered; 429 throttled; anything else failed (retried by the outbox)."""
-    if 200 <= resp.status < 300:
-        return Delivery(True, resp.status)
-    retry_after = parse_retry_after(resp.headers.get("Retry-After"), now)
-    detail = " ".join(resp.text.split())[:120]
-    return Delivery(
-        False,
-        resp.status,
-        f"HTTP {resp.status}" + (f": {detail}" if detail else ""),
-        retry_after,
-        throttled=resp.status == 429,
-    )
-
-
-def post(
-    http: HttpClient,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    deadline: Deadline,
-    now: dt.datetime,
-) -> Delivery:
-    try:
-        return outcome(http.post(url, body, headers, deadline), now)
-    except DeliveryError as exc:
-        return Delivery(False, None, str(exc))
-
-
-def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
-    """Seconds to wait: ``Retry-After`` is delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - now).total_seconds())

@@ -33,7 +33,7 @@ from monitor.alerting.providers.base import (
     option,
     secret,
 )
-from monitor.alerting.providers.http import post
+from monitor.alerting.providers.outcome import post
 from monitor.errors import DeliveryError
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"

@@ -30,7 +30,7 @@ from monitor.alerting.providers.base import (
     option,
     secret,
 )
-from monitor.alerting.providers.http import post
+from monitor.alerting.providers.outcome import post
 from monitor.alerting.providers.render import lasted, title, when, where
 from monitor.errors import DeliveryError
 
