@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from monitor import __version__
 from monitor.alerting.testalert import register as _register_test_alert
@@ -32,17 +33,24 @@ from monitor.slo_export import register_slo as _register_slo
 from monitor.status.cli import register_status as _register_status
 
 Handler = Callable[[argparse.Namespace], int]
+# Makes a monitor.demo.DemoTarget in the demo's scratch directory (not imported: the demo
+# module loads the simulator, and the CLI loads a command's modules when it runs).
+DemoTargetMaker = Callable[[Path], Any]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, demo_target: DemoTargetMaker | None = None) -> int:
     """Exit codes: each command's own (README), or :data:`COULD_NOT_RUN` (4) when it could
     not run at all: bad arguments, a configuration missing or invalid, an unusable state
-    store, an OS failure such as a taken listen address."""
+    store, an OS failure such as a taken listen address.
+
+    ``demo_target``: what ``demo`` runs its script against instead of the simulated cluster
+    (the real test lab, given by a checkout's ``tests/support/real_demo.py``)."""
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version: 0; a usage error: COULD_NOT_RUN
         return exc.code if isinstance(exc.code, int) else COULD_NOT_RUN
+    args.demo_target = demo_target
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -273,18 +281,22 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from monitor.demo import run_demo
+    from monitor.demo import become_real_demo, run_demo
 
     if args.duration < 20:
         raise UsageError(
             "--duration must be at least 20 seconds (each step needs a few probe rounds)"
         )
+    if args.real and args.demo_target is None:
+        become_real_demo(args.duration, args.listen, args.output)
     from monitor.report.files import write_reports
 
     def reports(config: Path, directory: Path) -> list[Path]:
         return write_reports(config, directory, month="current", formats=("md", "html"))
 
-    return run_demo(args.duration, args.listen, args.output, report=reports, real=args.real)
+    return run_demo(
+        args.duration, args.listen, args.output, report=reports, target=args.demo_target
+    )
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

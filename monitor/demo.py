@@ -5,13 +5,15 @@ Everything but Slurm is real: the daemon, its SQLite ledger in a temporary state
 process (which prints each notice), and the monthly report at the end. Slurm is replaced by
 stand-in executables replaying output recorded from a real Slurm 22.05 HA cluster
 (:mod:`monitor.simulator`), following a compressed script of incidents. ``--real`` runs the
-same script against the real test cluster of ``tests/cluster`` (Debian, root, a checkout).
+same script against the real test cluster of ``tests/cluster`` (Debian, root, a checkout):
+the checkout's driver supplies that cluster as the demo's :class:`DemoTarget`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import sys
@@ -23,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, Protocol, TextIO
 
 from monitor.errors import UsageError
 from monitor.simulator.cluster import SimulatedCluster
@@ -194,51 +196,41 @@ class _Simulated:
         self.sim.close()
 
 
-class _RealLab:
-    """``--real``: the real HA cluster of tests/cluster (a source checkout, Debian, root).
-    The monitor reaches it through the lab's client wrappers; slurmdbd's port check needs
-    the lab's own network, so this run watches slurmctld only (no slurmdbd step)."""
+class DemoTarget(Protocol):
+    """What the demo's script drives: the simulated cluster here, or the real test lab that
+    a checkout supplies (``tests/support/real_demo.py``, for ``--real``)."""
 
-    banner = (
-        "REAL CLUSTER: slurm-sla demo runs the real monitor against the real Slurm 22.05 "
-        "HA cluster\n  of tests/cluster (daemons are really killed and restored)"
-    )
-    tag = "REAL"
-    _ACTIONS = {
-        "primary-killed": ("ctl1",),
-        "both-killed": ("ctl1", "ctl2"),
-        "munge-down": ("munge",),
-    }
+    banner: str
+    tag: str
 
-    def __init__(self, work: Path) -> None:
-        try:
-            from tests.cluster.lab import Lab
-        except ImportError:
-            raise UsageError(
-                "--real needs a source checkout (tests/cluster), run from its "
-                "top directory, on Debian as root"
-            ) from None
-        self.lab = Lab()
-        self.lab.start()
+    def cluster_toml(self) -> str: ...
 
-    def cluster_toml(self) -> str:
-        lab = self.lab
-        return (
-            f'slurm_conf = "{lab.slurm_conf}"\nslurm_bin = "{lab.bin_dir}"\n'
-            f'munge_bin = "{lab.bin_dir}"\naccounting = false\n'
-        )
+    def covers(self, situation: str) -> bool: ...
 
-    def covers(self, situation: str) -> bool:
-        return situation == "healthy" or situation in self._ACTIONS
+    def enter(self, situation: str) -> None: ...
 
-    def enter(self, situation: str) -> None:
-        if situation == "healthy":
-            self.lab.heal()
-        for name in self._ACTIONS.get(situation, ()):
-            self.lab.kill(name)
+    def close(self) -> None: ...
 
-    def close(self) -> None:
-        self.lab.stop()
+
+# ``--real``: the real HA cluster is the test lab of a source checkout. The package imports
+# nothing from the test tree: this process becomes the checkout's driver, which runs this
+# same demo with the lab as its target.
+REAL_DRIVER = Path("tests/support/real_demo.py")
+REAL_NEEDS_CHECKOUT = (
+    "--real needs a source checkout (tests/cluster), run from its top directory, on Debian as root"
+)
+
+
+def become_real_demo(duration: float, listen: str, out_dir: Path | None) -> NoReturn:
+    """Replace this process with the checkout's ``--real`` driver (same arguments, same
+    output and exit code); :class:`UsageError` outside a checkout's top directory."""
+    if not REAL_DRIVER.is_file():
+        raise UsageError(REAL_NEEDS_CHECKOUT)
+    argv = [sys.executable, "-m", "tests.support.real_demo", "--duration", repr(duration)]
+    argv += ["--listen", listen] + (["--output", str(out_dir)] if out_dir else [])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
 
 
 # Where the reports go without --output: the demo's own directory is removed on exit, and
@@ -252,12 +244,14 @@ def run_demo(
     out_dir: Path | None,
     out: TextIO = sys.stdout,
     report: Callable[[Path, Path], list[Path]] | None = None,
-    real: bool = False,
+    target: Callable[[Path], DemoTarget] | None = None,
 ) -> int:
+    """The script against ``target`` (made in the demo's scratch directory; default: the
+    simulated cluster)."""
     out_dir = (out_dir or DEFAULT_REPORTS).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable place fails now, not at the end
     with _terminate_as_interrupt(), _scratch_dir() as work:
-        return _run(duration, listen, out_dir, work, out, report, real)
+        return _run(duration, listen, out_dir, work, out, report, target or _Simulated)
 
 
 @contextmanager
@@ -297,13 +291,13 @@ def _run(
     work: Path,
     out: TextIO,
     report: Callable[[Path, Path], list[Path]] | None,
-    real: bool,
+    make_target: Callable[[Path], DemoTarget],
 ) -> int:
     from monitor.config import load_config
     from monitor.logs import configure_logging
     from monitor.service import Service
 
-    target: _Simulated | _RealLab = _RealLab(work) if real else _Simulated(work)
+    target = make_target(work)
     steps = [step for step in SCRIPT if target.covers(step.situation)]
     printer = _AlertPrinter(out)
     printer.start()
@@ -364,7 +358,7 @@ def _offsets(steps: list[Step], duration: float) -> dict[str, tuple[float, float
 
 
 def _drive(
-    target: _Simulated | _RealLab, steps: list[Step], service: Any, duration: float, out: TextIO
+    target: DemoTarget, steps: list[Step], service: Any, duration: float, out: TextIO
 ) -> None:
     total = sum(s.share for s in steps)
     for step in steps:
