@@ -24,6 +24,7 @@ from monitor.config import ClusterConfig, MonitorSettings
 from monitor.errors import ParseError
 from monitor.observation import LocalProcess
 from monitor.parsers import parser_for
+from monitor.parsers.show_config import SlurmConfig
 from monitor.probes import BY_NAME, CATALOG, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
 from monitor.probes.base import Clock, Runner, utc_now
 from monitor.probes.process import check_process
@@ -168,10 +169,10 @@ class ClusterProber:
     def _learn(self, result: ProbeResult | None) -> None:
         """What the controller runs with beats what slurm.conf says; keep the last known.
         A slow show config that finished after its round is learnt from in the next one."""
-        if result is None or result is self._learned or result.data is None:
+        if result is None or result is self._learned or not isinstance(result.data, SlurmConfig):
             return
         self._learned = result
-        self._set_topology(topology_from(result.data.to_dict(), "show_config"))
+        self._set_topology(topology_from(result.data))
 
     def _set_topology(self, topology: Topology) -> None:
         self.topology = topology
@@ -189,7 +190,7 @@ def read_slurm_conf(path: Path | None) -> Topology:
         return Topology()
     try:
         text = read_bytes(path).decode("utf-8", errors="replace")
-        return topology_from(parser_for("slurm-conf")(text).to_dict(), "slurm_conf")
+        return topology_from(parser_for("slurm-conf")(text))
     except (OSError, ParseError):
         return Topology()
 

@@ -1,16 +1,16 @@
 """A cluster's layout as its configuration describes it: controllers in order, the slurmdbd
-instances and their port, munge's socket. Pure: built from the document of ``scontrol show
-config`` (what the controller runs with) or of ``slurm.conf`` (when no controller answers);
-both have ``settings`` and ``controllers``."""
+instances and their port, munge's socket. Pure: built from a parsed ``scontrol show config``
+(what the controller runs with) or ``slurm.conf`` (when no controller answers)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from monitor.parsers.common import auth_info_socket
+from monitor.parsers.show_config import SlurmConfig
+from monitor.parsers.slurm_conf import SlurmConf
 
 DEFAULT_DBD_PORT = 6819
 
@@ -31,9 +31,15 @@ def controller_role(index: int, count: int) -> str:
     return "backup" if count == 2 else f"backup{index}"
 
 
-def topology_from(doc: Mapping[str, Any], source: str) -> Topology:
-    settings: Mapping[str, str] = doc.get("settings", {})
-    hosts = [c["hostname"] for c in doc.get("controllers", [])]
+def topology_from(config: SlurmConfig | SlurmConf) -> Topology:
+    """What the running controller says (show config), or else slurm.conf."""
+    if isinstance(config, SlurmConfig):
+        hosts = [c.hostname for c in config.controllers]
+        return _topology(config.settings, hosts, "show_config")
+    return _topology(config.settings, [host for host, _ in config.controllers], "slurm_conf")
+
+
+def _topology(settings: Mapping[str, str], hosts: Sequence[str], source: str) -> Topology:
     controllers = tuple((h, controller_role(i, len(hosts))) for i, h in enumerate(hosts))
     dbd = []
     if "slurmdbd" in settings.get("AccountingStorageType", ""):

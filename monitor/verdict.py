@@ -22,9 +22,9 @@ The rules, in the order they decide (also in the README, "How the verdict is rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from monitor.config import ClusterConfig, Thresholds
 from monitor.observation import (
@@ -38,9 +38,14 @@ from monitor.observation import (
     ServiceObservation,
     State,
 )
+from monitor.parsers.cluster import ClusterList
+from monitor.parsers.ping import Ping, PingReport
+from monitor.parsers.sdiag.model import SdiagResult
+from monitor.parsers.show_config import SlurmConfig
 from monitor.probes.base import ProbeResult
 from monitor.topology import Topology
 
+T = TypeVar("T")
 _BLINDING = (Reason.AUTH, Reason.MISSING_BINARY)
 
 
@@ -56,11 +61,10 @@ class ProbeRound:
 
 def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
     results = rnd.results
-    config = _doc(results.get("show_config"))
-    sdiag = _doc(results.get("sdiag"))
-    stats: Mapping[str, Any] = (sdiag or {}).get("statistics") or {}
-    controllers, ctl_service = _slurmctld(rnd, thresholds, stats)
-    dbds, dbd_service = _slurmdbd(rnd, thresholds, stats)
+    config = _data(results.get("show_config"), SlurmConfig)
+    sdiag = _data(results.get("sdiag"), SdiagResult)
+    controllers, ctl_service = _slurmctld(rnd, thresholds, sdiag)
+    dbds, dbd_service = _slurmdbd(rnd, thresholds, sdiag)
     services = {"slurmctld": ctl_service}
     if dbd_service is not None:
         services["slurmdbd"] = dbd_service
@@ -76,30 +80,32 @@ def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
         observed_at=rnd.observed_at,
         daemons=(*controllers, *dbds),
         services=services,
-        statistics=sdiag.get("statistics") if sdiag else None,
+        # The JSON edge: ``probe --json`` and the scheduler collector read the document.
+        statistics=sdiag.to_dict()["statistics"] if sdiag else None,
         blind=blind,
         errors=errors,
-        boot_time=config.get("boot_time") if config else None,
-        slurm_version=config.get("version") if config else None,
+        boot_time=config.boot_time if config else None,
+        slurm_version=config.version if config else None,
         registered_controller=registered,
         local_processes=tuple(rnd.local.values()),
     )
 
 
-def _doc(result: ProbeResult | None) -> dict[str, Any] | None:
-    if result is None or result.data is None or not hasattr(result.data, "to_dict"):
+def _data(result: ProbeResult | None, kind: type[T]) -> T | None:
+    """The parsed answer of a probe, if it gave one of this type."""
+    if result is None or not isinstance(result.data, kind):
         return None
-    return result.data.to_dict()
+    return result.data
 
 
 # --- slurmctld ---------------------------------------------------------------------------
 
 
 def _slurmctld(
-    rnd: ProbeRound, th: Thresholds, stats: Mapping[str, Any]
+    rnd: ProbeRound, th: Thresholds, sdiag: SdiagResult | None
 ) -> tuple[list[DaemonObservation], ServiceObservation]:
     ping = rnd.results.get("ping")
-    pings = _doc(ping)
+    pings = _data(ping, PingReport)
     local = rnd.local.get("slurmctld")
     if ping is None or pings is None or ping.reason in _BLINDING:
         # Blind, or ping gave nothing usable: list the controllers we know, state unknown.
@@ -111,35 +117,35 @@ def _slurmctld(
         return daemons, ServiceObservation(
             "slurmctld", State.UNKNOWN, Condition.BLIND, None, None, None, why
         )
-    entries = pings["pings"]
-    all_answer = all(e["responding"] for e in entries)
+    entries = pings.pings
+    all_answer = all(e.responding for e in entries)
     latency = ping.duration_seconds if all_answer else None
     standby = _rpc_says_standby(rnd.results)
     serving = _serving_controller(entries, standby)
     daemons = []
     for e in entries:
-        if e["responding"]:
+        if e.responding:
             state, reason = State.UP, None
             if latency is not None and latency > th.ping_latency_seconds:
                 state, reason = State.DEGRADED, Reason.SLOW
-            if serving is not None and e["hostname"] == serving.hostname:
-                overload = _overloaded(stats, th)
+            if serving is not None and e.hostname == serving.hostname:
+                overload = _overloaded(sdiag, th)
                 if overload is not None and state is State.UP:
                     state, reason = State.DEGRADED, overload
-            elif standby and e["mode"] != "primary":
+            elif standby and e.mode != "primary":
                 reason = Reason.STANDBY
         else:
             state, reason = State.DOWN, Reason.UNREACHABLE
-        if local is not None and local.running is False and _is_local(rnd, e["hostname"]):
+        if local is not None and local.running is False and _is_local(rnd, e.hostname):
             state, reason = State.DOWN, Reason.PROCESS_GONE
         daemons.append(
             DaemonObservation(
                 "slurmctld",
-                e["hostname"],
-                e["mode"],
+                e.hostname,
+                e.mode,
                 state,
                 reason,
-                latency if e["responding"] else None,
+                latency if e.responding else None,
             )
         )
     return daemons, _ctl_service(daemons, serving, standby)
@@ -169,16 +175,16 @@ def _ctl_service(
     )
 
 
-def _serving_controller(entries: list[dict[str, Any]], standby: bool) -> ActiveInstance | None:
-    answering = [e for e in entries if e["responding"]]
+def _serving_controller(entries: Sequence[Ping], standby: bool) -> ActiveInstance | None:
+    answering = [e for e in entries if e.responding]
     if not answering:
         return None
     first = answering[0]
-    if first["mode"] == "primary":
-        return ActiveInstance(first["hostname"], "primary")
+    if first.mode == "primary":
+        return ActiveInstance(first.hostname, "primary")
     if standby:
         return None
-    return ActiveInstance(first["hostname"], first["mode"])
+    return ActiveInstance(first.hostname, first.mode)
 
 
 def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
@@ -187,10 +193,12 @@ def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
     )
 
 
-def _overloaded(stats: Mapping[str, Any], th: Thresholds) -> Reason | None:
-    if stats.get("server_thread_count", 0) > th.server_threads:
+def _overloaded(sdiag: SdiagResult | None, th: Thresholds) -> Reason | None:
+    if sdiag is None:
+        return None
+    if sdiag.server_thread_count > th.server_threads:
         return Reason.OVERLOADED
-    if stats.get("agent_queue_size", 0) > th.agent_queue_size:
+    if sdiag.agent_queue_size > th.agent_queue_size:
         return Reason.OVERLOADED
     return None
 
@@ -203,7 +211,7 @@ def _is_local(rnd: ProbeRound, hostname: str) -> bool:
 
 
 def _slurmdbd(
-    rnd: ProbeRound, th: Thresholds, stats: Mapping[str, Any]
+    rnd: ProbeRound, th: Thresholds, sdiag: SdiagResult | None
 ) -> tuple[list[DaemonObservation], ServiceObservation | None]:
     if not rnd.cluster.accounting:
         return [], None
@@ -223,21 +231,21 @@ def _slurmdbd(
         return daemons, ServiceObservation(
             "slurmdbd", State.UNKNOWN, Condition.BLIND, None, None, None, why
         )
-    dbd_ping = _doc(rnd.results.get("dbd_ping"))
+    dbd_ping = _data(rnd.results.get("dbd_ping"), PingReport)
     if dbd_ping is not None:
         daemons = [
             DaemonObservation(
                 "slurmdbd",
-                e["hostname"],
-                e["mode"],
-                State.UP if e["responding"] else State.DOWN,
-                None if e["responding"] else Reason.UNREACHABLE,
+                e.hostname,
+                e.mode,
+                State.UP if e.responding else State.DOWN,
+                None if e.responding else Reason.UNREACHABLE,
             )
-            for e in dbd_ping["pings"]
+            for e in dbd_ping.pings
         ]
     else:
         daemons = _dbd_from_listen(rnd, endpoints)
-    return daemons, _dbd_service(answer, daemons, th, stats)
+    return daemons, _dbd_service(answer, daemons, th, sdiag)
 
 
 def _dbd_from_listen(rnd: ProbeRound, endpoints: list[tuple[str, str]]) -> list[DaemonObservation]:
@@ -269,7 +277,7 @@ def _dbd_service(
     answer: ProbeResult,
     daemons: list[DaemonObservation],
     th: Thresholds,
-    stats: Mapping[str, Any],
+    sdiag: SdiagResult | None,
 ) -> ServiceObservation:
     known = [d for d in daemons if d.state is not State.UNKNOWN]
     redundancy: bool | None
@@ -301,7 +309,7 @@ def _dbd_service(
             None,
             answer.reason,
         )
-    backlog = stats.get("dbd_agent_queue_size", 0) > th.dbd_agent_queue_size
+    backlog = sdiag is not None and sdiag.dbd_agent_queue_size > th.dbd_agent_queue_size
     condition = Condition.OK if active is None or active.role == "primary" else Condition.FAILOVER
     return ServiceObservation(
         "slurmdbd",
@@ -315,11 +323,11 @@ def _dbd_service(
 
 
 def _registered_controller(result: ProbeResult | None, topology: Topology) -> str | None:
-    doc = _doc(result)
-    if not doc or not doc.get("clusters"):
+    listing = _data(result, ClusterList)
+    if listing is None:
         return None
     name = topology.cluster_name
-    for entry in doc["clusters"]:
-        if name is None or entry.get("name") == name:
-            return entry.get("control_host") or None
+    for entry in listing.clusters:
+        if name is None or entry.name == name:
+            return entry.control_host or None
     return None

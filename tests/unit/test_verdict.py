@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from monitor.config import ClusterConfig, Thresholds
@@ -10,6 +11,7 @@ from monitor.parsers import parser_for
 from monitor.probes.base import ProbeResult
 from monitor.topology import Topology
 from monitor.verdict import ProbeRound, evaluate
+from tests.support.fakes import recorded
 
 T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
 TOPOLOGY = Topology("lab", (("ctl1", "primary"), ("ctl2", "backup")),
@@ -156,25 +158,20 @@ def test_slow_ping_and_overload_degrade_the_serving_controller():
     assert obs.services["slurmctld"].state is State.DEGRADED
 
 
-class _Statistics:
-    """A parsed sdiag as the verdict reads it (through ``to_dict``)."""
-
-    def __init__(self, **stats: int) -> None:
-        self._stats = stats
-
-    def to_dict(self) -> dict:
-        return {"statistics": self._stats}
+def _sdiag(**stats: int):
+    """A real 22.05 sdiag, parsed, with some statistics changed."""
+    return dataclasses.replace(parser_for("sdiag")(recorded("sdiag")), **stats)
 
 
 def test_dbd_agent_backlog_degrades_slurmdbd():
-    sdiag = ok("sdiag", _Statistics(server_thread_count=3, dbd_agent_queue_size=5000))
+    sdiag = ok("sdiag", _sdiag(server_thread_count=3, dbd_agent_queue_size=5000))
     obs = verdict(ping("UP", "UP"), sdiag, ok("dbd_stats"), listen(True, False))
     dbd = obs.services["slurmdbd"]
     assert dbd.state is State.DEGRADED and dbd.reason is Reason.BACKLOG
 
 
 def test_server_threads_over_threshold_overload_the_serving_controller():
-    sdiag = ok("sdiag", _Statistics(server_thread_count=80, agent_queue_size=0))
+    sdiag = ok("sdiag", _sdiag(server_thread_count=80, agent_queue_size=0))
     obs = verdict(ping("UP", "UP"), sdiag, ok("dbd_stats"), listen(True, False))
     assert states(obs)["ctl1"] == ("degraded", "overloaded")
     assert states(obs)["ctl2"] == ("up", None)  # the standby is not the one overloaded
