@@ -142,3 +142,21 @@ def test_a_frozen_controller_does_not_hold_back_the_slurmdbd_verdict(start):
     runner.situation.pop("stats")
     wait_for(lambda: service_state(daemon, "slurmdbd") == "up")
     wait_for(lambda: rounds(daemon) >= ctl_rounds + 2)
+
+
+def test_a_change_is_confirmed_by_rounds_pulled_forward_not_by_the_interval(start):
+    """Fast confirmation: a round that sees an unconfirmed change pulls its lane's job
+    forward by ``confirm_interval_seconds``; the verdict does not wait threshold x interval."""
+    runner = FakeRunner()
+    cfg = config(confirm_interval_seconds=0.5)
+    cfg = dataclasses.replace(cfg, monitor=dataclasses.replace(cfg.monitor, interval_seconds=60))
+    daemon = start(cfg, run=runner)
+    wait_for(lambda: service_state(daemon, "slurmctld") == "up")
+    runner.situation["ping"] = "22.05-both-killed"
+    t0 = time.monotonic()
+    daemon.cycle("prod", "slurmctld")  # sees both controllers down: not yet confirmed
+    assert service_state(daemon, "slurmctld") == "up"
+    wait_for(lambda: service_state(daemon, "slurmctld") == "down", seconds=20)
+    assert time.monotonic() - t0 < 30  # long before the next scheduled round (60 s)
+    confirms = daemon.metrics.confirm_rounds.labels("prod", "slurmctld")
+    assert confirms._value.get() >= 1  # noqa: SLF001
