@@ -292,7 +292,7 @@ class ClusterHealth:
                     role,
                     tracker.value,
                     tracker.since,
-                    last.reason.value if last and last.reason else None,
+                    last.reason if last else None,
                     None if last is None or last.state is State.UNKNOWN else last.answered,
                     last.latency_seconds if last else None,
                     self._histograms.get(key, Histogram()),
@@ -310,7 +310,7 @@ class ClusterHealth:
                 self._service_cause.get(name, "monitor started"),
                 raw.redundancy_ok if raw else None,
                 active,
-                raw.condition.value if raw else "unknown",
+                raw.condition if raw else Condition.UNKNOWN,
             )
         return ClusterStatus(
             name=self.cluster,

@@ -45,6 +45,7 @@ class Condition(StrEnum):
     DBD_UNREACHABLE = "dbd_unreachable"  # no slurmdbd answers
     DATABASE_UNREACHABLE = "database_unreachable"  # slurmdbd answers, its database does not
     BLIND = "blind"  # the monitor cannot see
+    UNKNOWN = "unknown"  # not observed yet
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class LocalProcess:
 @dataclass(frozen=True)
 class ProbeError:
     probe: str
-    reason: str
+    reason: Reason
     message: str
     at: dt.datetime | None = None  # when the failed probe started: tells a new error from a
     # slow probe's old one carried into a later round

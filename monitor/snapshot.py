@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.observation import ActiveInstance, ClusterObservation, LocalProcess, State
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    LocalProcess,
+    Reason,
+    State,
+)
 
 # Buckets for probe latency: Slurm RPCs are milliseconds when healthy and hit MessageTimeout
 # (10 s by default) when a controller is frozen, so the buckets span both.
@@ -51,7 +58,7 @@ class DaemonStatus:
     role: str
     state: State  # after hysteresis
     since: dt.datetime
-    reason: str | None
+    reason: Reason | None
     answered: bool | None  # the last probe of this instance answered (None: could not tell)
     latency_seconds: float | None
     latency: Histogram = field(default_factory=Histogram)
@@ -65,7 +72,7 @@ class ServiceStatus:
     cause: str
     redundancy_ok: bool | None  # last round; None: cannot be verified
     active: ActiveInstance | None  # after hysteresis
-    condition: str  # last round
+    condition: Condition  # last round
 
     @property
     def up(self) -> bool | None:
@@ -81,7 +88,7 @@ class ClusterStatus:
     observation: ClusterObservation | None
     daemons: tuple[DaemonStatus, ...]
     services: Mapping[str, ServiceStatus]
-    probe_errors_total: Mapping[tuple[str, str], int]  # (probe, reason) -> count
+    probe_errors_total: Mapping[tuple[str, Reason], int]  # (probe, reason) -> count
     failovers_total: int
     restarts_total: Mapping[str, int]  # local daemon -> restarts seen
     local_processes: tuple[LocalProcess, ...] = ()

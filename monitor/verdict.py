@@ -69,7 +69,7 @@ def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
     if dbd_service is not None:
         services["slurmdbd"] = dbd_service
     errors = tuple(
-        ProbeError(name, r.reason.value, r.message, r.started_at)
+        ProbeError(name, r.reason, r.message, r.started_at)
         for name, r in sorted(results.items())
         if r.reason is not None
     )

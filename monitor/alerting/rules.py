@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from monitor.alerting.settings import AlertSettings, BurnWindow
 from monitor.config import Thresholds
-from monitor.observation import BLIND_REASONS, State
+from monitor.observation import BLIND_REASONS, Condition, Reason, State
 from monitor.snapshot import ClusterStatus, DaemonStatus, ServiceStatus, SlaFigures
 
 
@@ -130,7 +130,7 @@ def slurmctld_down(ctx: Context) -> None:
     if svc is None or svc.state is not State.DOWN:
         return
     ctls = ctx.daemons("slurmctld")
-    if svc.condition == "split_brain_protection":
+    if svc.condition is Condition.SPLIT_BRAIN_PROTECTION:
         primary = next((d.hostname for d in ctls if d.role == "primary"), "the primary")
         detail = (
             f"The primary controller {primary} is unreachable from the monitor and the "
@@ -207,7 +207,7 @@ def _backup_down(ctx: Context, daemon: str, alertname: str) -> None:
         # A standby slurmdbd does not listen: "unknown (standby)" is what a healthy backup
         # looks like, so it resolves the alert. Any other unknown holds it as it is.
         standby = d.state is State.UNKNOWN and (
-            d.reason == "standby" or _dbd_primary_serves(daemon, svc)
+            d.reason is Reason.STANDBY or _dbd_primary_serves(daemon, svc)
         )
         if (d.state is State.UNKNOWN and not standby) or svc is None or svc.state is State.UNKNOWN:
             ctx.hold(alertname, instance)
@@ -249,7 +249,7 @@ def slurmdbd_down(ctx: Context) -> None:
     svc = _known(ctx, "slurmdbd", "SlurmdbdDown")
     if svc is None or svc.state is not State.DOWN:
         return
-    if svc.condition == "database_unreachable":
+    if svc.condition is Condition.DATABASE_UNREACHABLE:
         detail = f"slurmdbd answers but cannot reach its database since {_when(svc.since)}"
     else:
         dbds = _instances(ctx.daemons("slurmdbd"))
@@ -403,8 +403,9 @@ def _blind_confirmed(ctx: Context, svc: ServiceStatus) -> bool:
     starts unknown), so there the failed probes must have been seen in two rounds."""
     if svc.cause != _NEVER_CONFIRMED:
         return True
-    blinding = {r.value for r in BLIND_REASONS}
-    counts = [n for (_, reason), n in ctx.status.probe_errors_total.items() if reason in blinding]
+    counts = [
+        n for (_, reason), n in ctx.status.probe_errors_total.items() if reason in BLIND_REASONS
+    ]
     return max(counts, default=0) >= 2
 
 
@@ -412,7 +413,7 @@ def monitor_blind(ctx: Context) -> None:
     obs = ctx.status.observation
     errors = obs.errors if obs else ()
     for name, svc in sorted(ctx.status.services.items()):
-        if svc.state is not State.UNKNOWN or svc.condition != "blind":
+        if svc.state is not State.UNKNOWN or svc.condition is not Condition.BLIND:
             continue
         if not _blind_confirmed(ctx, svc):
             ctx.hold("SlurmMonitorBlind", name)

@@ -18,7 +18,9 @@ from monitor.config import Thresholds
 from monitor.observation import (
     ActiveInstance,
     ClusterObservation,
+    Condition,
     ProbeError,
+    Reason,
     State,
 )
 from monitor.snapshot import ClusterStatus, DaemonStatus, ServiceStatus
@@ -58,7 +60,7 @@ def status(
         dbd1 = UNKNOWN if dbd1 else None
         dbd2 = UNKNOWN if dbd2 else None
         serving = None
-    reason = blind or None
+    reason = Reason(blind) if blind else None
     cause = "monitor started" if started else "x"
     daemons = [
         DaemonStatus("slurmctld", "ctl1", "primary", ctl1, since, reason, ctl1 is UP, latency),
@@ -80,7 +82,9 @@ def status(
         ctl_state = DEGRADED if served is DEGRADED else UP
         condition = ctl_condition or ("ok" if serving == "ctl1" else "failover")
     services = {
-        "slurmctld": ServiceStatus("slurmctld", ctl_state, since, cause, None, active, condition)
+        "slurmctld": ServiceStatus(
+            "slurmctld", ctl_state, since, cause, None, active, Condition(condition)
+        )
     }
     if dbd1 is not None:
         if blind or started:
@@ -99,9 +103,9 @@ def status(
             if dbd_active is not None and dbd_active.role != "primary" and dcond == "ok":
                 dcond = "failover"
         services["slurmdbd"] = ServiceStatus(
-            "slurmdbd", dstate, since, cause, None, dbd_active, dcond
+            "slurmdbd", dstate, since, cause, None, dbd_active, Condition(dcond)
         )
-    errors = (ProbeError("ping", blind, "munge: Invalid credential"),) if blind else ()
+    errors = (ProbeError("ping", Reason(blind), "munge: Invalid credential"),) if blind else ()
     obs = ClusterObservation(
         name, since, (), {}, statistics=stats, blind=bool(blind), errors=errors
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from monitor.observation import State
+from monitor.observation import Condition, State
 from monitor.snapshot import ClusterStatus, ServiceStatus
 from monitor.storeworker import StoreWorker
 
@@ -18,7 +18,7 @@ T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 def status(cluster: str, up: bool = True) -> ClusterStatus:
     state = State.UP if up else State.DOWN
-    svc = ServiceStatus("slurmctld", state, T0, "", True, None, "ok")
+    svc = ServiceStatus("slurmctld", state, T0, "", True, None, Condition.OK)
     return ClusterStatus(cluster, T0, None, (), {"slurmctld": svc}, {}, 0, {})
 
 
