@@ -179,6 +179,7 @@ class ClusterProber:
         self._target = replace(
             self._target,
             dbd_endpoints=topology.dbd,
+            ctl_endpoints=tuple((r, h, topology.ctl_port) for h, r in topology.controllers),
             munge_socket=self.cluster.munge_socket or topology.munge_socket,
         )
 

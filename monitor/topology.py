@@ -13,6 +13,7 @@ from monitor.parsers.show_config import SlurmConfig
 from monitor.parsers.slurm_conf import SlurmConf
 
 DEFAULT_DBD_PORT = 6819
+DEFAULT_CTL_PORT = 6817
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Topology:
     dbd: tuple[tuple[str, str, int], ...] = ()  # (role, hostname, port)
     munge_socket: Path | None = None
     source: str = "none"  # show_config | slurm_conf | none
+    ctl_port: int = DEFAULT_CTL_PORT  # the first SlurmctldPort: RPCs, and HTTP from 25.11
 
 
 def controller_role(index: int, count: int) -> str:
@@ -57,15 +59,16 @@ def _topology(settings: Mapping[str, str], hosts: Sequence[str], source: str) ->
         tuple(dbd),
         _path(auth_info_socket(settings.get("AuthInfo"))),
         source,
+        _int(str(settings.get("SlurmctldPort", "")).split("-")[0], DEFAULT_CTL_PORT),
     )
 
 
-def _int(value: str | None) -> int:
+def _int(value: str | None, default: int = DEFAULT_DBD_PORT) -> int:
     try:
         port = int(str(value).strip())
     except (TypeError, ValueError):
-        return DEFAULT_DBD_PORT
-    return port or DEFAULT_DBD_PORT
+        return default
+    return port if 0 < port < 65536 else default
 
 
 def _path(value: str | None) -> Path | None:

@@ -12,6 +12,9 @@ The rules, in the order they decide (also in the README, "How the verdict is rea
   the primary is alive but cut off from the backup, which refuses to take over
   (split-brain protection), and no controller serves. slurmdbd's ControlHost lags a
   failback by a minute or more and is only reported, never used over a fresh ping.
+* On Slurm 25.11+, before that rule: the controller whose ``/readyz`` answers 204 (and that
+  answers ping) is in control, even when the primary answers ping too (a failback under
+  way). Without a 204 from any (a takeover under way, a firewall) the ping rule decides.
 * slurmdbd: the service is up when ``sacctmgr`` (``ping`` on 24.11+, else ``show stats``)
   gets an answer. Instances come from ``sacctmgr ping`` where Slurm has it; before 24.11 a
   TCP connect to each DbdHost port tells which one listens. A standby backup slurmdbd does
@@ -43,6 +46,7 @@ from monitor.parsers.ping import Ping, PingReport
 from monitor.parsers.sdiag.model import SdiagResult
 from monitor.parsers.show_config import SlurmConfig
 from monitor.probes.base import ProbeResult
+from monitor.probes.readyz import ReadyReport
 from monitor.topology import Topology
 
 T = TypeVar("T")
@@ -121,7 +125,9 @@ def _slurmctld(
     all_answer = all(e.responding for e in entries)
     latency = ping.duration_seconds if all_answer else None
     standby = _rpc_says_standby(rnd.results)
-    serving = _serving_controller(entries, standby)
+    serving = _in_control(_data(rnd.results.get("readyz"), ReadyReport), entries)
+    if serving is None:
+        serving = _serving_controller(entries, standby)
     daemons = []
     for e in entries:
         if e.responding:
@@ -185,6 +191,21 @@ def _serving_controller(entries: Sequence[Ping], standby: bool) -> ActiveInstanc
     if standby:
         return None
     return ActiveInstance(first.hostname, first.mode)
+
+
+def _in_control(ready: ReadyReport | None, entries: Sequence[Ping]) -> ActiveInstance | None:
+    """Slurm 25.11+: the controller whose ``/readyz`` answers 204 is the one in control,
+    whatever ping's order says (a primary back from the dead answers ping before the
+    backup has handed control back). Only a positive answer is used: with no 204 (a
+    takeover under way, a firewall in front of the port) the ping rule decides, as on
+    every older release, so a frozen or cut-off primary gets the same verdict on all."""
+    if ready is None:
+        return None
+    answering = {e.hostname for e in entries if e.responding}
+    for answer in ready.in_control:
+        if answer.hostname in answering:
+            return ActiveInstance(answer.hostname, answer.role)
+    return None
 
 
 def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from monitor.probes.base import Probe, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
 from monitor.probes.munge import MUNGE
+from monitor.probes.readyz import READYZ
 from monitor.probes.slurmctld import PING, SDIAG, SHOW_CONFIG
 from monitor.probes.slurmdbd import CONTROLHOST, DBD_LISTEN, DBD_PING, DBD_STATS
 
 CATALOG: tuple[ProbeSpec, ...] = (
     PING,
+    READYZ,
     SHOW_CONFIG,
     SDIAG,
     MUNGE,

@@ -54,6 +54,7 @@ class ProbeTarget:
     # From the last `scontrol show config`: where the slurmdbd instances listen, the munge
     # socket Slurm uses. Empty until a show-config probe has answered.
     dbd_endpoints: tuple[tuple[str, str, int], ...] = ()  # (role, host, port)
+    ctl_endpoints: tuple[tuple[str, str, int], ...] = ()  # (role, host, SlurmctldPort)
     munge_socket: Path | None = None
 
     def binary(self, name: str) -> str:
@@ -102,6 +103,7 @@ class ProbeSpec:
     kind: str | None = None  # its parser (`slurm-sla parse KIND`) and fixture folder
     argv: tuple[str, ...] = ()  # a Slurm command: program (found in slurm_bin) and arguments
     json_argv: tuple[str, ...] = ()  # the command's --json form, where Slurm has one
+    http_path: str = ""  # an HTTP probe: the path it asks each controller for
     background: bool = False  # takes 9-12 s in some failures: rounds do not wait for it
     long_timeout: bool = False  # gets slow_command_timeout_seconds
     since: Version | None = None  # the first release that has it
@@ -115,6 +117,16 @@ class ProbeSpec:
         if self.since is not None and (version is None or version < self.since):
             return False
         return self.until is None or version is None or version < self.until
+
+
+def address_of(override: str | None, host: str, port: int) -> tuple[str, int]:
+    """``host_addresses`` may give an address, or an address and a port, for a host."""
+    if not override:
+        return host, port
+    addr, sep, override_port = override.rpartition(":")
+    if sep and override_port.isdigit() and not override.endswith("]"):
+        return addr.strip("[]"), int(override_port)
+    return override.strip("[]"), port
 
 
 def command_probe(

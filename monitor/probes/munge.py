@@ -23,9 +23,7 @@ def probe_munge(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResul
             started,
             encoded.duration_seconds,
             False,
-            encoded.reason
-            if encoded.reason is Reason.MISSING_BINARY
-            else Reason.AUTH,
+            encoded.reason if encoded.reason is Reason.MISSING_BINARY else Reason.AUTH,
             f"munge cannot encode: {_why(encoded)}",
             encoded,
         )

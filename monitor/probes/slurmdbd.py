@@ -6,7 +6,15 @@ from __future__ import annotations
 import socket
 import time
 
-from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget, Trigger, command_probe
+from monitor.probes.base import (
+    Clock,
+    ProbeResult,
+    ProbeSpec,
+    ProbeTarget,
+    Trigger,
+    address_of,
+    command_probe,
+)
 from monitor.reasons import Reason
 
 
@@ -46,19 +54,9 @@ def probe_dbd_listen(target: ProbeTarget, timeout: float, clock: Clock) -> Probe
         )
     listening: dict[str, tuple[str, bool, str]] = {}
     for role, host, port in target.dbd_endpoints:
-        address, port = _address(target.cluster.host_addresses.get(host), host, port)
+        address, port = address_of(target.cluster.host_addresses.get(host), host, port)
         listening[role] = (host, *_connect(address, port, timeout))
     return ProbeResult("dbd_listen", started, time.monotonic() - t0, listening)
-
-
-def _address(override: str | None, host: str, port: int) -> tuple[str, int]:
-    """``host_addresses`` may give an address, or an address and a port, for a host."""
-    if not override:
-        return host, port
-    addr, sep, override_port = override.rpartition(":")
-    if sep and override_port.isdigit() and not override.endswith("]"):
-        return addr.strip("[]"), int(override_port)
-    return override.strip("[]"), port
 
 
 def _connect(host: str, port: int, timeout: float) -> tuple[bool, str]:
