@@ -35,8 +35,8 @@ from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
+from tests.support.alerting import DOWN, EXPOSITION_GOLDEN, UP, status
 from tests.support.debian import ensure_packages
-from tests.unit.test_alert_support import DOWN, UP, status
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -329,7 +329,7 @@ url = "{recorder.url}/hook"
         "from monitor.config import load_config\n"
         "from monitor.statestore import MIGRATIONS\n"
         "from monitor.store.db import Database\n"
-        "from tests.unit.test_alert_support import DOWN, UP, status\n"
+        "from tests.support.alerting import DOWN, UP, status\n"
         f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
         "db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)\n"
         "alerting = Alerting(config, db)\n"
@@ -923,7 +923,7 @@ def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
         "from monitor.config import load_config\n"
         "from monitor.statestore import MIGRATIONS\n"
         "from monitor.store.db import Database\n"
-        "from tests.unit.test_alert_support import DOWN, status\n"
+        "from tests.support.alerting import DOWN, status\n"
         f"config = load_config({str(tmp_path / 'config.toml')!r})\n"
         "db = Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS)\n"
         "alerting = Alerting(config, db)\n"
@@ -954,11 +954,9 @@ def test_sigkill_during_a_slow_delivery_loses_nothing(tmp_path, trickler):
 
 def test_promtool_accepts_the_alert_metrics():
     ensure_packages("prometheus", binary="promtool")
-    from tests.unit.test_alert_collector import GOLDEN
-
     result = subprocess.run(
         ["promtool", "check", "metrics"],
-        input=GOLDEN.read_text(),
+        input=EXPOSITION_GOLDEN.read_text(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,6 @@ registry; and the facade that builds that value."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from freezegun import freeze_time
 from prometheus_client import CollectorRegistry, generate_latest
@@ -14,10 +13,8 @@ from monitor.alerting.model import fingerprint
 from monitor.alerting.service import Alerting
 from monitor.alerting.status import AlertingStatus, FiringAlert, ReceiverStatus
 from monitor.config import parse_config
+from tests.support.alerting import DOWN, EXPOSITION_GOLDEN, T0, db_at, status
 from tests.support.golden import assert_golden
-from tests.unit.test_alert_support import DOWN, T0, db_at, status
-
-GOLDEN = Path(__file__).parent / "golden" / "alerting" / "exposition.prom"
 
 
 def render(value: AlertingStatus, now: dt.datetime) -> str:
@@ -57,7 +54,7 @@ def test_exposition_golden():
     )
     text = render(value, T0)
     assert 'slurm_sla_alert_outbox_oldest_age_seconds{receiver="oncall"} 42.0' in text
-    assert_golden(GOLDEN, text)
+    assert_golden(EXPOSITION_GOLDEN, text)
 
 
 def test_each_firing_instance_is_its_own_series_valued_1():

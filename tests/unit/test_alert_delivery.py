@@ -26,8 +26,7 @@ from monitor.alerting.sender import OutboxSender, Receiver, RetryPolicy
 from monitor.config import parse_config
 from monitor.errors import DeliveryError
 from monitor.probes.base import utc_now
-from tests.unit.test_alert_outbox import note
-from tests.unit.test_alert_support import FakeSend, db_at
+from tests.support.alerting import FakeSend, db_at, note
 
 
 def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:

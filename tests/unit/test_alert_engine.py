@@ -13,7 +13,7 @@ from monitor.alerting.policy import maintenance_from_windows
 from monitor.alerting.settings import AlertSettings, Route, RuleSettings
 from monitor.config import MaintenanceWindow
 from monitor.snapshot import SlaFigures
-from tests.unit.test_alert_support import (
+from tests.support.alerting import (
     DOWN,
     T0,
     UNKNOWN,

@@ -11,8 +11,8 @@ from freezegun import freeze_time
 
 from monitor.alerting.model import FIRING, RESOLVED, Notification
 from monitor.alerting.providers import PROVIDERS
-from tests.unit.test_alert_providers import OPTIONS, options, render
-from tests.unit.test_alert_support import DOWN, T0, deliver_all, engine, status
+from tests.support.alert_payloads import OPTIONS, options, render
+from tests.support.alerting import DOWN, T0, deliver_all, engine, status
 
 
 def flapping_notices(tmp_path) -> dict[str, Notification]:

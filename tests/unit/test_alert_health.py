@@ -19,7 +19,7 @@ from monitor.observation import (
     ServiceObservation,
     State,
 )
-from tests.unit.test_alert_support import T0, deliver_all, engine, names
+from tests.support.alerting import T0, deliver_all, engine, names
 
 UP, DOWN, UNKNOWN = State.UP, State.DOWN, State.UNKNOWN
 

@@ -14,8 +14,8 @@ from monitor.alerting.model import FIRING
 from monitor.alerting.settings import AlertSettings
 from monitor.config import MonitorSettings
 from tests.support.alert_matrix import MATRIX, Fault, expected
-from tests.unit.test_alert_incidents import Replay, settled_by
-from tests.unit.test_alert_support import T0, engine
+from tests.support.alerting import T0, engine
+from tests.support.incident_replay import Replay, settled_by
 
 # What each fault breaks, as the monitor sees it: a frozen or cut-off primary does not
 # answer ping, like a dead one.

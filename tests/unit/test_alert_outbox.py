@@ -9,27 +9,13 @@ import random
 
 from freezegun import freeze_time
 
-from monitor.alerting.model import AlertNotice, Notification
 from monitor.alerting.outbox import DEAD, PENDING, SENT, Outbox
 from monitor.alerting.providers.base import Delivery
 from monitor.alerting.sender import OutboxSender, RateLimiter, RetryPolicy
 from monitor.probes.base import utc_now
-from tests.unit.test_alert_support import T0, FakeSend, db_at, fake_receiver
+from tests.support.alerting import T0, FakeSend, db_at, fake_receiver, note
 
 FAIL = Delivery(False, 500, "HTTP 500")
-
-
-def note(group: str = "prod", status: str = "firing", receiver: str = "r") -> Notification:
-    alert = AlertNotice(
-        "f" * 16,
-        f"{group}/X/x",
-        status,
-        {"alertname": "X", "cluster": group},
-        {"summary": "s"},
-        T0,
-        T0 if status == "resolved" else None,
-    )
-    return Notification(receiver, f'{{}}:{{cluster="{group}"}}', {"cluster": group}, (alert,), T0)
 
 
 def sender(outbox, *receivers, **kw) -> OutboxSender:

@@ -4,7 +4,6 @@ how ``send`` treats secrets, signatures and answers."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,98 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting.model import AlertNotice, Notification, dedup_key, fingerprint
 from monitor.alerting.providers import PROVIDERS
 from monitor.alerting.providers.base import SendContext
 from monitor.alerting.providers.outcome import HttpResponse, outcome, parse_retry_after
-from monitor.config import ConfigError, parse_config
+from monitor.config import ConfigError
+from tests.support.alert_payloads import (
+    NOW,
+    OPTIONS,
+    RecordingHttp,
+    firing,
+    options,
+    render,
+    resolved,
+)
 from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "alerting"
-T0 = dt.datetime(2026, 11, 26, 10, 0, 5, tzinfo=dt.UTC)
-NOW = T0 + dt.timedelta(minutes=7, seconds=30)
-
-
-def alert(name, instance, status="firing", severity="critical", **labels):
-    return AlertNotice(
-        fingerprint("prod", name, instance),
-        dedup_key("prod", name, instance),
-        status,
-        {"alertname": name, "severity": severity, "cluster": "prod", **labels},
-        {
-            "summary": f"{name} on prod",
-            "description": f"What {name} means <here> & now.",
-            "runbook_url": f"https://wiki.example.org/runbooks#{name}",
-        },
-        T0,
-        NOW if status == "resolved" else None,
-    )
-
-
-def firing() -> Notification:
-    return Notification(
-        "oncall",
-        '{}:{cluster="prod"}',
-        {"cluster": "prod"},
-        (
-            alert("SlurmctldDown", "slurmctld", service="slurmctld", daemon="slurmctld"),
-            alert(
-                "SlurmdbdBackupDown",
-                "slurmdbd@dbd2(backup)",
-                severity="warning",
-                service="slurmdbd",
-                daemon="slurmdbd",
-                host="dbd2",
-                role="backup",
-            ),
-            alert(
-                "SlurmctldFailover",
-                "slurmctld@ctl2",
-                "resolved",
-                "warning",
-                service="slurmctld",
-                daemon="slurmctld",
-                host="ctl2",
-                role="backup",
-            ),
-        ),
-        NOW,
-        "https://monitor.example.org:9817/",
-    )
-
-
-def resolved() -> Notification:
-    return Notification(
-        "oncall",
-        '{}:{cluster="prod"}',
-        {"cluster": "prod"},
-        (alert("SlurmctldDown", "slurmctld", "resolved", service="slurmctld", daemon="slurmctld"),),
-        NOW,
-        "",
-    )
-
-
-def options(kind: str, extra: str):
-    text = f'[[clusters]]\nname = "prod"\n[[receivers]]\nname = "oncall"\ntype = "{kind}"\n{extra}'
-    return parse_config(text).receivers[0].settings
-
-
-OPTIONS = {
-    "webhook": 'url = "http://127.0.0.1:9/hook"\n',
-    "slack": 'url = "https://hooks.slack.example/T/B/X"\nchannel = "#hpc"\n',
-    "pagerduty": 'routing_key = "R0UT1NGKEY"\n',
-    "alertmanager": 'urls = ["http://127.0.0.1:9093"]\n',
-    "email": 'host = "127.0.0.1"\nfrom = "mon@example.org"\nto = ["a@example.org"]\n',
-}
-
-
-def render(payload) -> str:
-    if hasattr(payload, "html"):
-        return (
-            f"Subject: {payload.subject}\nFrom: {payload.sender}\nTo: {', '.join(payload.to)}"
-            f"\n\n{payload.text}\n--- html ---\n{payload.html}"
-        )
-    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
 
 @pytest.mark.parametrize("kind", sorted(PROVIDERS))
@@ -259,16 +182,6 @@ def test_a_full_alerts_table_reads(tmp_path):
 # --- secrets, signatures, answers --------------------------------------------------------
 
 
-class Recorder:
-    def __init__(self, status: int = 200, headers: dict | None = None) -> None:
-        self.calls: list[tuple[str, bytes, dict]] = []
-        self.status, self.headers = status, headers or {}
-
-    def post(self, url, body, headers, timeout):
-        self.calls.append((url, body, dict(headers)))
-        return HttpResponse(self.status, self.headers, "")
-
-
 def test_webhook_secrets_from_file_and_env_sign_the_body(tmp_path, monkeypatch):
     (tmp_path / "url").write_text("http://127.0.0.1:9/secret-path\n")
     (tmp_path / "hmac").write_text("s3cret")
@@ -279,7 +192,7 @@ def test_webhook_secrets_from_file_and_env_sign_the_body(tmp_path, monkeypatch):
         f'hmac_secret_file = "{tmp_path / "hmac"}"\n',
     )
     assert "secret-path" not in repr(opts) and "t0ken" not in repr(opts)
-    http = Recorder()
+    http = RecordingHttp()
     result = PROVIDERS["webhook"].send(opts, firing(), SendContext(NOW, http))
     assert result.ok
     (url, body, headers) = http.calls[0]
@@ -293,17 +206,17 @@ def test_webhook_secrets_from_file_and_env_sign_the_body(tmp_path, monkeypatch):
 def test_a_missing_secret_fails_the_delivery_without_showing_anything(tmp_path, monkeypatch):
     monkeypatch.delenv("PD_KEY", raising=False)
     opts = options("pagerduty", 'routing_key_env = "PD_KEY"\n')
-    result = PROVIDERS["pagerduty"].send(opts, firing(), SendContext(NOW, Recorder()))
+    result = PROVIDERS["pagerduty"].send(opts, firing(), SendContext(NOW, RecordingHttp()))
     assert (
         not result.ok and result.error == "routing_key_env: environment variable PD_KEY is not set"
     )
     opts = options("slack", f'url_file = "{tmp_path / "nope"}"\n')
-    result = PROVIDERS["slack"].send(opts, firing(), SendContext(NOW, Recorder()))
+    result = PROVIDERS["slack"].send(opts, firing(), SendContext(NOW, RecordingHttp()))
     assert not result.ok and "cannot read" in result.error
 
 
 def test_pagerduty_adds_the_routing_key_when_sending():
-    http = Recorder(202)
+    http = RecordingHttp(202)
     opts = options("pagerduty", OPTIONS["pagerduty"] + 'url = "http://127.0.0.1:9/enqueue"\n')
     assert PROVIDERS["pagerduty"].send(opts, firing(), SendContext(NOW, http)).ok
     bodies = [json.loads(b) for _, b, _ in http.calls]

@@ -10,7 +10,7 @@ from monitor.alerting.rules import evaluate
 from monitor.alerting.settings import AlertSettings
 from monitor.config import Thresholds
 from monitor.observation import Condition, ServiceObservation
-from tests.unit.test_alert_support import T0, UNKNOWN, UP, status
+from tests.support.alerting import T0, UNKNOWN, UP, status
 
 
 def _serving_unconfirmed(service: str, *, seen: bool = True, **states):

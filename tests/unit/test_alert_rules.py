@@ -9,7 +9,7 @@ from monitor.alerting.rules import evaluate
 from monitor.alerting.settings import AlertSettings, RuleSettings
 from monitor.config import Thresholds
 from monitor.snapshot import SlaFigures
-from tests.unit.test_alert_support import DEGRADED, DOWN, T0, UP, status
+from tests.support.alerting import DEGRADED, DOWN, T0, UP, status
 
 
 def run(st, sla=(), settings=None, thresholds=None):

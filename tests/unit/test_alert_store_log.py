@@ -8,7 +8,7 @@ import contextlib
 from structlog.testing import capture_logs
 
 from monitor.errors import StoreError
-from tests.unit.test_alert_support import DOWN, T0, engine, status
+from tests.support.alerting import DOWN, T0, engine, status
 
 
 def test_a_failing_store_is_logged_once_per_cause_and_its_recovery_once(tmp_path):

@@ -9,8 +9,7 @@ import random
 from monitor.alerting.outbox import Outbox
 from monitor.alerting.sender import OutboxSender, RetryPolicy
 from monitor.clock import MonotonicClock
-from tests.unit.test_alert_outbox import note
-from tests.unit.test_alert_support import T0, FakeSend, db_at, fake_receiver
+from tests.support.alerting import T0, FakeSend, db_at, fake_receiver, note
 
 
 class Clocks:

@@ -8,7 +8,7 @@ from monitor.alerting.rules import evaluate
 from monitor.alerting.settings import AlertSettings
 from monitor.config import Thresholds
 from monitor.observation import ProbeError
-from tests.unit.test_alert_support import T0, status
+from tests.support.alerting import T0, status
 
 NO_CONF = (
     "scontrol ping: a Slurm configuration file does not exist "

@@ -8,7 +8,7 @@ import pytest
 from monitor.alerting.providers import PROVIDERS
 from monitor.alerting.providers.base import SendContext
 from monitor.config import ConfigError, parse_config
-from tests.unit.test_alert_providers import NOW, Recorder, firing, options
+from tests.support.alert_payloads import NOW, RecordingHttp, firing, options
 
 HEAD = '[[clusters]]\nname = "prod"\n[[receivers]]\nname = "oncall"\n'
 
@@ -39,7 +39,7 @@ def test_either_alone_is_fine():
 def test_a_url_from_a_file_is_checked_when_sent(tmp_path):
     (tmp_path / "url").write_text("http://u:s3cret@127.0.0.1:9/hook\n")
     opts = options("webhook", f'url_file = "{tmp_path / "url"}"\nbearer_token = "t"\n')
-    http = Recorder()
+    http = RecordingHttp()
     result = PROVIDERS["webhook"].send(opts, firing(), SendContext(NOW, http))
     assert not result.ok and http.calls == []
     assert result.error == (

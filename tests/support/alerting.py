@@ -1,5 +1,5 @@
-"""Builders shared by the alerting tests (no tests here): cluster states after hysteresis,
-an engine on a throw-away store, and a fake receiver that records what it is given."""
+"""Builders shared by the alerting tests: cluster states after hysteresis, an engine on a
+throw-away store, a notification, and a fake receiver that records what it is given."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.alerting.engine import AlertEngine
 from monitor.alerting.grouping import ReceiverPolicy
-from monitor.alerting.model import Notification
+from monitor.alerting.model import AlertNotice, Notification
 from monitor.alerting.providers.base import Delivery, ProviderSpec, ReceiverOptions, SendContext
 from monitor.alerting.schema import MIGRATION
 from monitor.alerting.sender import Receiver
@@ -27,6 +27,8 @@ from monitor.snapshot import ClusterStatus, DaemonStatus, ServiceStatus
 from monitor.store.db import Database
 
 T0 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
+# The alert collector's exposition, pinned by its unit test and checked by promtool.
+EXPOSITION_GOLDEN = Path(__file__).parents[1] / "unit" / "golden" / "alerting" / "exposition.prom"
 UP, DOWN, DEGRADED, UNKNOWN = State.UP, State.DOWN, State.DEGRADED, State.UNKNOWN
 
 
@@ -122,6 +124,20 @@ def engine(
     return AlertEngine(
         db_at(tmp_path), settings or AlertSettings(), Thresholds(), policies, **kwargs
     )
+
+
+def note(group: str = "prod", status: str = "firing", receiver: str = "r") -> Notification:
+    """One notification of one alert, for the outbox and its sender."""
+    alert = AlertNotice(
+        "f" * 16,
+        f"{group}/X/x",
+        status,
+        {"alertname": "X", "cluster": group},
+        {"summary": "s"},
+        T0,
+        T0 if status == "resolved" else None,
+    )
+    return Notification(receiver, f'{{}}:{{cluster="{group}"}}', {"cluster": group}, (alert,), T0)
 
 
 def names(n: Notification) -> list[tuple[str, str]]:
