@@ -20,7 +20,7 @@ from freezegun import freeze_time
 from monitor.cli import main
 from monitor.report.svg import COLORS
 from tests.support.debian import ensure_packages
-from tests.unit.test_report_ledger import NOW, in_october, october  # noqa: F401 - fixtures
+from tests.support.report_month import NOW, in_october, october  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_october")]
 

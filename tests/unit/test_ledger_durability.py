@@ -22,7 +22,7 @@ from monitor.observation import State
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
 from monitor.storeworker import StoreWorker
-from tests.unit.test_ledger_sink import T0, config, now, observe
+from tests.support.ledger import T0, config, now, observe
 
 ROUND = dt.timedelta(seconds=2)  # rounds closer than the 10 s interval (confirmation rounds)
 

@@ -10,7 +10,7 @@ import datetime as dt
 from freezegun import freeze_time
 
 from monitor.ledger.timebase import US
-from tests.unit.test_ledger_sink import T0, Monitor, config, now
+from tests.support.ledger import T0, Monitor, config, now
 
 
 def test_a_new_run_behind_the_stores_mark_is_a_health_problem_until_it_catches_up(tmp_path):

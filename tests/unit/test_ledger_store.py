@@ -17,7 +17,7 @@ from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
-from tests.unit.test_ledger_sink import T0, Monitor, config, now
+from tests.support.ledger import T0, Monitor, config, now
 
 LEDGER_TABLES = {
     "ledger_runs", "ledger_heartbeats", "ledger_texts", "ledger_streams",

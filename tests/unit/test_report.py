@@ -25,7 +25,7 @@ from monitor.report.render import render
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.golden import assert_golden
-from tests.unit.test_report_ledger import (  # noqa: F401 - fixtures
+from tests.support.report_month import (  # noqa: F401 - fixtures
     CONFIG,
     EXPECTED,
     MONTH,

@@ -18,7 +18,7 @@ from monitor.cli import main
 from monitor.config import parse_config
 from monitor.errors import ConfigError
 from monitor.report.render_pdf import INSTALL_HINT
-from tests.unit.test_report_ledger import CONFIG, NOW, in_october, october  # noqa: F401
+from tests.support.report_month import CONFIG, NOW, in_october, october  # noqa: F401
 
 # Every test runs in the directory holding the known month's config.toml and state/.
 pytestmark = pytest.mark.usefixtures("in_october")

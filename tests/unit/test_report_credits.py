@@ -20,9 +20,8 @@ from monitor.ledger.timebase import MINUTE_US, US
 from monitor.report import render_json
 from monitor.report.credits import credit
 from monitor.report.render import render
-from tests.unit.test_report_ledger import CONFIG, in_october, october  # noqa: F401
-from tests.unit.test_report_truth import report_of
-from tests.unit.test_sla_math import at, cov, tl, tr
+from tests.support.report_month import CONFIG, in_october, october, report_of  # noqa: F401
+from tests.support.sla_timeline import at, cov, tl, tr
 
 # The report tests run in the known month's directory (its config.toml and state/).
 pytestmark = pytest.mark.usefixtures("in_october")

@@ -17,7 +17,7 @@ import pytest
 from freezegun import freeze_time
 
 from monitor.cli import main
-from tests.unit.test_report_ledger import NOW, in_october, october  # noqa: F401
+from tests.support.report_month import NOW, in_october, october  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("in_october")
 ARGS = ["report", "--config", "config.toml", "--month", "2026-10", "--format", "json"]

@@ -12,31 +12,17 @@ import json
 
 import pytest
 
-from monitor.config import load_config
 from monitor.ledger.maintenance import StoredWindow
 from monitor.ledger.query import ServicePeriod
 from monitor.ledger.sla import Breakdown, error_budget
-from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import HOUR_US, US, to_us
 from monitor.report import render_json
-from monitor.report.assemble import build_report, config_digest, maintenance_entries
+from monitor.report.assemble import maintenance_entries
 from monitor.report.render import render
 from monitor.report.status import Status, met_field, service_status
-from monitor.statestore import MIGRATIONS
-from monitor.store.db import Database
-from tests.unit.test_report_ledger import CONFIG, NOW, at, in_october, october  # noqa: F401
+from tests.support.report_month import CONFIG, NOW, at, in_october, october, report_of  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("in_october")
-
-
-def report_of(month=(2026, 10), config="config.toml"):
-    """The known month's report, with the known ledger and ``config`` (a file beside it)."""
-    cfg = load_config(config)
-    store = LedgerStore(Database.in_dir(cfg.monitor.state_dir, migrations=MIGRATIONS))
-    try:
-        return build_report(store, cfg, *month, config_sha256=config_digest(b""), now=NOW)
-    finally:
-        store.db.close()
 
 
 def period(up_s: int, down_s: int, unknown_s: int = 0, objective: float = 0.999,

@@ -21,28 +21,8 @@ from monitor.ledger.sla import (
     state_steps,
     timeline,
 )
-from monitor.ledger.timebase import MINUTE_US, US
-
-S = US  # one second
-T0 = 1_800_000_000 * US  # an arbitrary instant
-
-
-def tr(at_s: float, state: str, run: int = 1, seq: int = 0, cause: str = "") -> Transition:
-    return Transition(T0 + round(at_s * S), run, seq, state, cause or state)
-
-
-def cov(first_s: float, last_s: float, run: int = 1) -> Coverage:
-    return Coverage(run, T0 + round(first_s * S), T0 + round(last_s * S))
-
-
-def at(s: float) -> int:
-    return T0 + round(s * S)
-
-
-def tl(transitions, coverage, windows=(), lo=0, hi=1000, policy=None):
-    policy = policy or Policy()
-    win = [(at(a), at(b)) for a, b in windows]
-    return timeline(transitions, coverage, win, at(lo), at(hi), policy)
+from monitor.ledger.timebase import MINUTE_US
+from tests.support.sla_timeline import T0, S, at, cov, tl, tr
 
 
 def test_parts_add_up_and_availability():

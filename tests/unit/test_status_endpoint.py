@@ -21,7 +21,7 @@ from monitor.ledger.timebase import to_us
 from monitor.snapshot import Snapshot
 from monitor.status.endpoint import StatusEndpoint
 from monitor.status.settings import StatusSettings
-from tests.unit.test_report_ledger import NOW, in_october, october  # noqa: F401 - fixtures
+from tests.support.report_month import NOW, in_october, october  # noqa: F401 - fixtures
 from tests.unit.test_web_config import basic, get
 
 pytestmark = pytest.mark.usefixtures("in_october")

@@ -23,7 +23,7 @@ from monitor.status.model import DAYS, Live, build_status
 from monitor.status.render_html import render_html
 from monitor.status.render_json import MONTH_KEYS, page_dict
 from monitor.store.db import Database
-from tests.unit.test_report_ledger import NOW, in_october, october  # noqa: F401 - fixtures
+from tests.support.report_month import NOW, in_october, october  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("in_october")
 UTC = dt.UTC
