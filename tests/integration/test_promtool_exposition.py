@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.support.debian import ensure_packages
-from tests.unit.test_exporters import failover_snapshot, render
+from tests.support.snapshots import failover_snapshot, render
 
 pytestmark = pytest.mark.integration
 

@@ -13,30 +13,12 @@ from prometheus_client import CollectorRegistry
 
 from monitor.clock import MonotonicClock
 from monitor.config import (
-    ClusterConfig,
     Config,
     MonitorSettings,
-    SlaSettings,
-    SloTargets,
-    Thresholds,
 )
 from monitor.daemon import Daemon
+from tests.support.daemon_round import config, rounds
 from tests.support.fakes import FakeRunner, wait_for
-
-
-def config(**monitor) -> Config:
-    settings = MonitorSettings(interval_seconds=1.0, jitter_seconds=0.0, **monitor)
-    return Config(
-        settings,
-        (ClusterConfig(name="prod", accounting=False),),
-        SloTargets(),
-        SlaSettings(),
-        Thresholds(),
-    )
-
-
-def rounds(daemon: Daemon, service: str = "slurmctld") -> float:
-    return daemon.metrics.rounds.labels("prod", service)._value.get()  # noqa: SLF001
 
 
 def with_accounting(cfg: Config) -> Config:

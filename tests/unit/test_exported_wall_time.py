@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry
 from exporters.collectors import register_all
 from monitor.clock import MonotonicClock
 from monitor.daemon import Daemon
+from tests.support.daemon_round import config, rounds
 from tests.support.fakes import FakeRunner, wait_for
-from tests.unit.test_daemon_round import config, rounds
 
 
 def _sample(registry: CollectorRegistry, name: str) -> float:

@@ -13,8 +13,8 @@ from monitor.daemon import Daemon
 from monitor.probe_failures import Change, ProbeFailures, log_changes
 from monitor.probes.base import ProbeResult
 from monitor.reasons import Reason
-from tests.unit.test_daemon_round import config
-from tests.unit.test_prober import FakeRunner
+from tests.support.daemon_round import config
+from tests.support.fakes import FakeRunner
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 NO_CONF = "scontrol ping: a Slurm configuration file does not exist (/etc/slurm/slurm.conf)"

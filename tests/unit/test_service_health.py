@@ -8,7 +8,7 @@ import datetime as dt
 
 from monitor.service import probing_health, snapshot_health
 from monitor.snapshot import Snapshot
-from tests.unit.test_exporters import T0, failover_snapshot
+from tests.support.snapshots import T0, failover_snapshot
 
 STORE = "state store: a write has been in progress for 12 s (a frozen or very slow disk?)"
 

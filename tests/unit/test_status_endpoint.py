@@ -21,8 +21,8 @@ from monitor.ledger.timebase import to_us
 from monitor.snapshot import Snapshot
 from monitor.status.endpoint import StatusEndpoint
 from monitor.status.settings import StatusSettings
+from tests.support.http_client import basic, get
 from tests.support.report_month import NOW, in_october, october  # noqa: F401 - fixtures
-from tests.unit.test_web_config import basic, get
 
 pytestmark = pytest.mark.usefixtures("in_october")
 HASHED = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()

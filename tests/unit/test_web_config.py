@@ -19,6 +19,7 @@ from exporters.basic_auth import BasicAuth, Decision
 from exporters.http import Health, MetricsServer
 from exporters.web_config import load_web_config, parse_web_config
 from monitor.errors import ConfigError
+from tests.support.http_client import basic, get
 from tests.support.tls import self_signed, signed_by
 
 HASHED = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4))
@@ -30,21 +31,6 @@ def serve(web=None) -> MetricsServer:
     server = MetricsServer("127.0.0.1", 0, registry, lambda: Health(True, {}), web)
     server.start()
     return server
-
-
-def basic(credentials: bytes) -> str:
-    return "Basic " + base64.b64encode(credentials).decode()
-
-
-def get(url: str, auth: str | None = None, context=None) -> tuple[int, str, dict[str, str]]:
-    request = urllib.request.Request(url)
-    if auth:
-        request.add_header("Authorization", auth)
-    try:
-        with urllib.request.urlopen(request, timeout=5, context=context) as resp:
-            return resp.status, resp.read().decode(), dict(resp.headers)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(), dict(exc.headers)
 
 
 def problems(text: str) -> list[str]:
