@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from bench.common import machine
-from tests.integration.test_alert_receivers import Recorder
 from tests.support.daemon import DaemonProcess, free_port
 from tests.support.debian import ensure_packages
 from tests.support.prometheus import Prometheus
+from tests.support.receiver import ScriptedRecorder as Recorder
 
 REPO = Path(__file__).resolve().parents[1]
 INTERVAL, THRESHOLD, CONFIRM = 10.0, 2, 1.0  # the shipped defaults

@@ -21,9 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,6 +36,7 @@ from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.alerting import DOWN, EXPOSITION_GOLDEN, UP, status
 from tests.support.debian import ensure_packages
+from tests.support.receiver import ScriptedRecorder, wait_until
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -56,89 +56,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def wait_until(check: Callable[[], object], timeout: float = 15.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
-
-
-class Recorder(ThreadingHTTPServer):
-    """Records every POST; answers from ``script`` ((status, headers, delay) per request),
-    then 200."""
-
-    daemon_threads = True
-
-    def __init__(self, port: int = 0) -> None:
-        self.requests: list[dict] = []
-        self.script: list[tuple[int, dict, float]] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def next_answer(self) -> tuple[int, dict, float]:
-        with self.lock:
-            return self.script.pop(0) if self.script else (200, {}, 0.0)
-
-    def on(self, path: str) -> list[dict]:
-        return [r for r in self.requests if r["path"] == path]
-
-    def wait_for(self, n: int, path: str | None = None, timeout: float = 15.0) -> list[dict]:
-        def enough():
-            got = self.on(path) if path else self.requests
-            return got if len(got) >= n else None
-
-        return wait_until(enough, timeout, f"{n} request(s) on {path or 'any path'}")  # type: ignore[return-value]
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Recorder
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        code, headers, delay = self.server.next_answer()
-        with self.server.lock:
-            self.server.requests.append(
-                {
-                    "path": self.path,
-                    "headers": dict(self.headers),
-                    "body": body,
-                    "at": time.monotonic(),
-                    "answered": code,
-                    "late": delay,
-                }
-            )
-        if delay:
-            time.sleep(delay)
-        try:
-            self.send_response(code)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-        except OSError:
-            pass  # the client gave up (timeout test)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    server = Recorder()
+def recorder() -> Iterator[ScriptedRecorder]:
+    server = ScriptedRecorder()
     yield server
     server.close()
 
@@ -287,7 +207,7 @@ url = "http://127.0.0.1:{port}/hook"
         assert alerting.outbox.items()[0].last_error == "connection refused"
         outage(alerting)  # the incident is over before the receiver comes back
         assert alerting.status().receivers["hook"].queued == 2
-        server = Recorder(port)
+        server = ScriptedRecorder(port)
         try:
             got = server.wait_for(2, "/hook")
             assert [body(r)["status"] for r in got] == ["firing", "resolved"]

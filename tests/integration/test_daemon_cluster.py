@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_alert_receivers import Recorder
 from tests.support.daemon import DaemonProcess, free_port
+from tests.support.dashboard import dashboard_expressions
 from tests.support.prometheus import Prometheus
+from tests.support.receiver import ScriptedRecorder
 
 pytestmark = pytest.mark.cluster
 
@@ -54,7 +55,7 @@ class Stack:
     def __init__(self, lab, root: Path) -> None:
         self.lab = lab
         self.root = root
-        self.receiver = Recorder()
+        self.receiver = ScriptedRecorder()
         self.port = free_port()
         self.late_port = free_port()
         self.config = root / "config.toml"
@@ -188,7 +189,7 @@ def test_outbox_survives_a_receiver_outage_and_a_sigkill_of_the_monitor(healthy_
     s.lab.heal()
     s.daemon.wait_until("recovered", lambda: s.daemon.value(
         "slurm_service_up", service="slurmctld") == 1.0, 60)
-    late = Recorder(s.late_port)  # the receiver comes back
+    late = ScriptedRecorder(s.late_port)  # the receiver comes back
     try:
         def statuses() -> set[str]:
             got = set()
@@ -245,8 +246,6 @@ def test_metrics_stay_fast_while_slurmctld_is_frozen(healthy_stack):
 
 
 def test_every_dashboard_query_runs_against_the_real_cluster(healthy_stack):
-    from tests.integration.test_prometheus_rules import dashboard_expressions
-
     s = healthy_stack
     time.sleep(3)
     failures = []

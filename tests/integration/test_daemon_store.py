@@ -20,8 +20,8 @@ from monitor.ledger.timebase import US
 from monitor.simulator.cluster import SimulatedCluster
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
-from tests.integration.test_daemon_simulated import INTERVAL, NotifyListener, state, write_config
 from tests.support.daemon import DaemonProcess, free_port
+from tests.support.simulated_daemon import INTERVAL, NotifyListener, state, write_config
 
 pytestmark = pytest.mark.integration
 

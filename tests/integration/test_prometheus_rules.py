@@ -29,18 +29,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.daemon import DaemonProcess, free_port, running_daemon
+from tests.support.dashboard import CLUSTER, DASHBOARD, dashboard_queries, substitute
 from tests.support.prometheus import Prometheus, PrometheusError
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
-DASHBOARD = REPO / "grafana" / "dashboards" / "slurm-sla-monitor.json"
 RULE_FILES = sorted((REPO / "alert_rules").glob("*.rules.yml"))
-CLUSTER = "lab"
-
-# Grafana's macros, for a 1 s scrape interval and a test that lasts seconds.
-MACROS = {"$__rate_interval": "10s", "$__interval": "10s", "$__range": "5m"}
 
 # Dashboard queries with no data while every daemon is up, and why. Keys: "panel / refId".
 EMPTY_WHEN_HEALTHY = {
@@ -183,46 +179,6 @@ def _executable(path: Path, text: str) -> None:
 
 
 # --- the dashboard's PromQL --------------------------------------------------------------
-
-
-def dashboard_queries(dashboard: dict) -> dict[str, str]:
-    """Every PromQL expression of the dashboard, by "panel title / refId" (annotations: by
-    "annotation NAME"; the $cluster variable's label_values() as the series it reads)."""
-    queries: dict[str, str] = {}
-
-    def panels(items: list[dict]) -> Iterator[dict]:
-        for p in items:
-            yield p
-            yield from panels(p.get("panels", []))
-
-    for p in panels(dashboard["panels"]):
-        for t in p.get("targets", []):
-            if t.get("expr"):
-                key = f"{p['title']} / {t['refId']}"
-                assert key not in queries, f"two queries named {key}"
-                queries[key] = t["expr"]
-    for a in dashboard["annotations"]["list"]:
-        if a.get("expr"):
-            queries[f"annotation {a['name']}"] = a["expr"]
-    for v in dashboard["templating"]["list"]:
-        if v["type"] == "query":
-            m = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", v["definition"])
-            assert m, f"variable {v['name']}: unexpected query {v['definition']}"
-            queries[f"variable {v['name']}"] = f"group by ({m.group(2)}) ({m.group(1)})"
-    return queries
-
-
-def substitute(expr: str, cluster: str = CLUSTER) -> str:
-    for macro, value in MACROS.items():
-        expr = expr.replace(macro, value)
-    return expr.replace("${cluster}", cluster).replace("$cluster", cluster)
-
-
-def dashboard_expressions(cluster: str = CLUSTER) -> list[str]:
-    """Every PromQL expression of the dashboard, ready to run: $cluster set to ``cluster``,
-    Grafana's macros to MACROS (also used by tests against the real cluster)."""
-    queries = dashboard_queries(json.loads(DASHBOARD.read_text()))
-    return [substitute(expr, cluster) for expr in queries.values()]
 
 
 @dataclass

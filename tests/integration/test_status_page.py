@@ -24,10 +24,10 @@ import pytest
 
 from monitor.simulator.cluster import SimulatedCluster
 from monitor.status.render_json import MONTH_KEYS
-from tests.integration.test_daemon_simulated import write_config
-from tests.integration.test_report_html import CHROMIUM_FLAGS, decode_png
+from tests.support.chromium import CHROMIUM_FLAGS, decode_png
 from tests.support.daemon import DaemonProcess, free_port
 from tests.support.debian import ensure_packages
+from tests.support.simulated_daemon import write_config
 
 pytestmark = pytest.mark.integration
 
