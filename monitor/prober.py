@@ -25,11 +25,12 @@ from monitor.errors import ParseError
 from monitor.observation import LocalProcess
 from monitor.parsers import parser_for
 from monitor.parsers.show_config import SlurmConfig
-from monitor.probes import BY_NAME, CATALOG, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
+from monitor.probes import ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version, for_backend
 from monitor.probes.base import Clock, Runner, utc_now
 from monitor.probes.process import check_process
 from monitor.probes.slurmctld import PING, SHOW_CONFIG
 from monitor.reasons import Reason
+from monitor.rest.client import RestClient
 from monitor.runner import run_command
 from monitor.topology import Topology, topology_from
 from monitor.verdict import ProbeRound
@@ -48,6 +49,7 @@ class ClusterProber:
         clock: Clock = utc_now,
         local_check: Callable[[str], LocalProcess] = check_process,
         local_host: str | None = None,
+        rest: RestClient | None = None,
     ) -> None:
         self.cluster = cluster
         self.settings = settings
@@ -55,7 +57,8 @@ class ClusterProber:
         self._clock = clock
         self._local_check = local_check
         self._local_host = local_host or socket.gethostname().split(".")[0]
-        self._target = ProbeTarget(cluster, run=run, munge_socket=cluster.munge_socket)
+        self._target = ProbeTarget(cluster, run=run, munge_socket=cluster.munge_socket, rest=rest)
+        self._probes = for_backend("cli" if rest is None else "rest")
         self.topology = Topology()
         self._set_topology(read_slurm_conf(cluster.slurm_conf))
         self._latest: dict[str, ProbeResult] = {}
@@ -77,7 +80,7 @@ class ClusterProber:
         futures = {
             s.name: self._submit(s.name, carried) for s in specs if s.trigger is Trigger.ROUND
         }
-        fast = [f for n, f in futures.items() if wait_slow or not BY_NAME[n].background]
+        fast = [f for n, f in futures.items() if wait_slow or not self._probes[n].background]
         wait(fast)
         self._collect(skip=carried)
         with self._lock:
@@ -97,7 +100,7 @@ class ClusterProber:
         version = self._version()
         return [
             s
-            for s in CATALOG
+            for s in self._probes.values()
             if s.service in lanes
             and (self.cluster.accounting or not s.accounting)
             and s.applies(version)
@@ -113,10 +116,12 @@ class ClusterProber:
         return False
 
     def _version(self) -> Version | None:
-        """The release series the controller said it runs (``show config``), if known."""
+        """The release series the controller said it runs (``show config``; through
+        slurmrestd, the release its answers carry), if known."""
         with self._lock:
-            config = self._latest.get(SHOW_CONFIG.name)
+            config, ping = self._latest.get(SHOW_CONFIG.name), self._latest.get(PING.name)
         version = getattr(config.data, "version", None) if config and config.data else None
+        version = version or (getattr(ping.data, "slurm_release", None) if ping else None)
         if not version:
             return None
         try:
@@ -141,7 +146,7 @@ class ClusterProber:
             return future
 
     def _run(self, name: str) -> ProbeResult:
-        spec = BY_NAME[name]
+        spec = self._probes[name]
         timeout = (
             self.settings.slow_command_timeout_seconds
             if spec.long_timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 from monitor.probes.base import Probe, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
 from monitor.probes.munge import MUNGE
 from monitor.probes.readyz import READYZ
+from monitor.probes.rest import REST_DBD_DIAG, REST_DBD_PING, REST_DIAG, REST_PING
 from monitor.probes.slurmctld import PING, SDIAG, SHOW_CONFIG
 from monitor.probes.slurmdbd import CONTROLHOST, DBD_LISTEN, DBD_PING, DBD_STATS
 
@@ -23,8 +24,19 @@ CATALOG: tuple[ProbeSpec, ...] = (
     DBD_STATS,
     CONTROLHOST,
     DBD_LISTEN,
+    REST_PING,
+    REST_DIAG,
+    REST_DBD_PING,
+    REST_DBD_DIAG,
 )
-BY_NAME: dict[str, ProbeSpec] = {spec.name: spec for spec in CATALOG}
+
+
+def for_backend(backend: str) -> dict[str, ProbeSpec]:
+    """The probes of one backend by name (a REST probe has its CLI counterpart's name)."""
+    return {spec.name: spec for spec in CATALOG if backend in spec.backends}
+
+
+BY_NAME: dict[str, ProbeSpec] = for_backend("cli")
 
 
 def slurm_commands() -> tuple[ProbeSpec, ...]:
@@ -41,5 +53,6 @@ __all__ = [
     "ProbeTarget",
     "Trigger",
     "Version",
+    "for_backend",
     "slurm_commands",
 ]

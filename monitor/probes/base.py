@@ -31,6 +31,7 @@ from monitor.config import ClusterConfig
 from monitor.errors import ParseError
 from monitor.parsers import parser_for
 from monitor.reasons import Reason
+from monitor.rest.client import RestClient
 from monitor.runner import CommandResult, run_command
 
 
@@ -56,6 +57,7 @@ class ProbeTarget:
     dbd_endpoints: tuple[tuple[str, str, int], ...] = ()  # (role, host, port)
     ctl_endpoints: tuple[tuple[str, str, int], ...] = ()  # (role, host, SlurmctldPort)
     munge_socket: Path | None = None
+    rest: RestClient | None = None  # backend = "rest": the cluster's slurmrestd
 
     def binary(self, name: str) -> str:
         return str(self.cluster.slurm_bin / name)
@@ -104,6 +106,8 @@ class ProbeSpec:
     argv: tuple[str, ...] = ()  # a Slurm command: program (found in slurm_bin) and arguments
     json_argv: tuple[str, ...] = ()  # the command's --json form, where Slurm has one
     http_path: str = ""  # an HTTP probe: the path it asks each controller for
+    rest: tuple[str, str] = ()  # a slurmrestd probe: (api, endpoint), e.g. ("slurm", "ping")
+    backends: frozenset[str] = frozenset({"cli"})  # the cluster backends it belongs to
     background: bool = False  # takes 9-12 s in some failures: rounds do not wait for it
     long_timeout: bool = False  # gets slow_command_timeout_seconds
     since: Version | None = None  # the first release that has it

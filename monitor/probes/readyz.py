@@ -78,4 +78,11 @@ def _ask(role: str, host: str, port: int, target: ProbeTarget, timeout: float) -
         conn.close()
 
 
-READYZ = ProbeSpec("readyz", "slurmctld", probe_readyz, http_path="/readyz", since=(25, 11))
+READYZ = ProbeSpec(
+    "readyz",
+    "slurmctld",
+    probe_readyz,
+    http_path="/readyz",
+    since=(25, 11),
+    backends=frozenset({"cli", "rest"}),
+)

@@ -1,0 +1,215 @@
+"""One cluster's slurmrestd: a pooled HTTP session, the JWT, the URLs in order, and the
+newest data_parser version both sides know.
+
+The token file is re-read when it changes (sites rotate tokens without restarting their
+monitors). URLs are tried in order, starting with the last one that answered. The
+versions slurmrestd offers come from its OpenAPI document, read once per answering URL;
+when that cannot be read, the known versions are tried newest first and the first that is
+not 404 is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+import structlog
+
+from monitor.reasons import Reason
+from monitor.rest.answer import RestAnswer, judge
+from monitor.rest.settings import RestSettings
+
+log = structlog.get_logger("slurm_sla_monitor")
+
+# data_parser versions, newest first: v0.0.39-v0.0.45 (23.02-26.05) and 22.05's
+# v0.0.36-v0.0.38 (openapi/v0.0.3x plugins, same paths).
+KNOWN_VERSIONS = tuple(f"v0.0.{n}" for n in range(45, 35, -1))
+_PATH_VERSION = re.compile(r"^/(slurm|slurmdb)/(v0\.0\.\d+)/")
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class RestClient:
+    def __init__(
+        self,
+        settings: RestSettings,
+        *,
+        session: requests.Session | None = None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.settings = settings
+        self._session = session or requests.Session()
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._preferred = 0  # index into settings.urls of the last URL that answered
+        self._versions: dict[tuple[str, str], str] = {}  # (url, "slurm"|"slurmdb") -> vX
+        self._token: tuple[tuple[float, int], str] | None = None  # ((mtime, size), token)
+        if settings.insecure_skip_verify:
+            log.warning(
+                "rest.tls_not_verified",
+                urls=list(settings.urls),
+                why="insecure_skip_verify = true: anyone on the path can impersonate slurmrestd",
+            )
+            requests.packages.urllib3.disable_warnings()  # type: ignore[attr-defined]
+
+    # -- requests ------------------------------------------------------------------------
+    def get(self, api: str, endpoint: str, timeout: float | None = None) -> RestAnswer:
+        """GET ``/{api}/{version}/{endpoint}`` from the first URL that answers."""
+        token, why = self._read_token()
+        if why:
+            return RestAnswer(self.settings.urls[0], None, "", Reason.AUTH, why)
+        timeout = min(timeout or self.settings.timeout_seconds, self.settings.timeout_seconds)
+        answer = RestAnswer(self.settings.urls[0], None, "", Reason.COMMAND_FAILED, "no URL")
+        for index in self._order():
+            base = self.settings.urls[index].rstrip("/")
+            version, failed = self._version(base, api, token, timeout)
+            if version is None:
+                answer = failed
+                if answer.status is None:
+                    continue  # slurmrestd not reachable there: the next URL
+                return answer
+            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, timeout)
+            if answer.status is None:
+                continue
+            with self._lock:
+                self._preferred = index
+            return answer
+        return answer
+
+    def _order(self) -> list[int]:
+        with self._lock:
+            first = self._preferred
+        n = len(self.settings.urls)
+        return [(first + i) % n for i in range(n)]
+
+    def _request(self, base: str, path: str, token: str | None, timeout: float) -> RestAnswer:
+        url = base + path
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["X-SLURM-USER-TOKEN"] = token
+        if self.settings.user:
+            headers["X-SLURM-USER-NAME"] = self.settings.user
+        t0 = time.monotonic()
+        try:
+            with self._session.get(
+                url, headers=headers, timeout=timeout, verify=self._verify(), stream=True
+            ) as response:
+                body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+                status = response.status_code
+        except requests.Timeout:
+            return _unreachable(url, "timed out", time.monotonic() - t0, Reason.TIMEOUT)
+        except requests.exceptions.SSLError as exc:
+            return _unreachable(url, f"TLS: {_short(exc)}", time.monotonic() - t0)
+        except requests.RequestException as exc:
+            return _unreachable(url, _short(exc), time.monotonic() - t0)
+        seconds = time.monotonic() - t0
+        if len(body) > MAX_BODY_BYTES:
+            return RestAnswer(
+                url, status, "", Reason.PARSE, f"{url}: answer over {MAX_BODY_BYTES} bytes", seconds
+            )
+        return judge(url, status, body.decode("utf-8", errors="replace"), seconds)
+
+    def _verify(self) -> bool | str:
+        if self.settings.insecure_skip_verify:
+            return False
+        return str(self.settings.ca_file) if self.settings.ca_file else True
+
+    # -- versions ------------------------------------------------------------------------
+    def _version(
+        self, base: str, api: str, token: str | None, timeout: float
+    ) -> tuple[str, None] | tuple[None, RestAnswer]:
+        """The version to use at ``base``, or the answer that says why there is none (not
+        reachable, token rejected, no version this monitor knows). Only a found version
+        is remembered: a rejected token is asked about again."""
+        with self._lock:
+            known = self._versions.get((base, api))
+        if known:
+            return known, None
+        answer = self._request(base, "/openapi/v3", token, timeout)
+        if answer.status is None or answer.reason is Reason.AUTH:
+            return None, answer
+        offered: set[str] = set()
+        if answer.ok:
+            paths = json.loads(answer.text).get("paths") or {}
+            for path in paths:
+                m = _PATH_VERSION.match(str(path))
+                if m and m.group(1) == api:
+                    offered.add(m.group(2))
+        if not offered:
+            found = self._probe_versions(base, api, token, timeout)
+            if isinstance(found, RestAnswer):
+                return None, found
+            offered = found
+        newest = next((v for v in KNOWN_VERSIONS if v in offered), None)
+        if newest is None:
+            return None, RestAnswer(
+                base,
+                answer.status,
+                "",
+                Reason.COMMAND_FAILED,
+                f"slurmrestd at {base} offers no /{api}/ version this monitor knows "
+                f"({KNOWN_VERSIONS[-1]}-{KNOWN_VERSIONS[0]})",
+            )
+        with self._lock:
+            self._versions[(base, api)] = newest
+        return newest, None
+
+    def _probe_versions(
+        self, base: str, api: str, token: str | None, timeout: float
+    ) -> set[str] | RestAnswer:
+        """No OpenAPI document: the first known version whose ping is not 404."""
+        endpoint = "ping" if api == "slurm" else "diag"
+        for version in KNOWN_VERSIONS:
+            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, timeout)
+            if answer.status is None or answer.reason is Reason.AUTH:
+                return answer
+            if answer.status != 404:
+                return {version}
+        return set()
+
+    # -- the token -----------------------------------------------------------------------
+    def _read_token(self) -> tuple[str | None, str]:
+        s = self.settings
+        if s.token_env:
+            token = self._environ.get(s.token_env, "").strip()
+            return (token, "") if token else (None, f"token_env {s.token_env} is not set")
+        if s.token_file is None:
+            return None, ""
+        return self._token_from(s.token_file)
+
+    def _token_from(self, path: Path) -> tuple[str | None, str]:
+        try:
+            st = path.stat()
+            key = (st.st_mtime, st.st_size)
+            with self._lock:
+                if self._token is not None and self._token[0] == key:
+                    return self._token[1], ""
+            token = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError as exc:
+            return None, f"token_file {path}: {exc.strerror or exc}"
+        if token.startswith("SLURM_JWT="):
+            token = token.removeprefix("SLURM_JWT=")  # `scontrol token` prints it so
+        if not token:
+            return None, f"token_file {path} is empty"
+        with self._lock:
+            self._token = (key, token)
+        return token, ""
+
+
+def _unreachable(
+    url: str, why: str, seconds: float, reason: Reason = Reason.COMMAND_FAILED
+) -> RestAnswer:
+    return RestAnswer(url, None, "", reason, f"slurmrestd unreachable at {url}: {why}", seconds)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return text[:200]
