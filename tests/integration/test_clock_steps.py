@@ -35,7 +35,7 @@ INTERVAL = 1.0
 
 
 def rounds(daemon: Daemon) -> float:
-    return daemon.metrics.rounds.labels("prod")._value.get()  # noqa: SLF001
+    return daemon.metrics.rounds.labels("prod", "slurmctld")._value.get()  # noqa: SLF001
 
 
 class OutageRunner(FakeRunner):
