@@ -12,39 +12,11 @@ diff before committing: a golden is a claim about Slurm's output, not a snapshot
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 from monitor.errors import ParseError
 from monitor.parsers import KINDS, parser_for
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-GOLDEN_SUFFIX = ".parsed.json"
-
-
-def is_stdout_fixture(path: Path) -> bool:
-    """A recorded or written stdout: ``.txt`` or ``.json``, but no golden and no meta file."""
-    name = path.name
-    if name.endswith(GOLDEN_SUFFIX) or name.endswith(".meta.json"):
-        return False
-    return path.is_file() and path.suffix in (".txt", ".json")
-
-
-def golden_path(fixture: Path) -> Path:
-    return fixture.with_name(fixture.name + GOLDEN_SUFFIX)
-
-
-def stdout_fixtures(kind: str) -> list[Path]:
-    directory = FIXTURES / kind
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if is_stdout_fixture(p))
-
-
-def render(document: dict) -> str:
-    """The golden text: the document as ``slurm-sla parse`` prints it, plus a newline."""
-    return json.dumps(document, indent=2) + "\n"
+from tests.support.fixtures import FIXTURES, golden_path, render, stdout_fixtures
 
 
 def regenerate(kind: str) -> tuple[int, int]:

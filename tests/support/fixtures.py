@@ -1,5 +1,6 @@
 """Reading recorded and hand-written fixtures, and checking a parser against their goldens
-(one place for what every parser's tests do with ``tests/fixtures``)."""
+(one place for what every parser's tests and ``python -m tests.regen_golden`` do with
+``tests/fixtures``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,33 @@ from typing import Any
 import pytest
 
 from monitor.errors import ParseError
-from tests.regen_golden import golden_path, render
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GOLDEN_SUFFIX = ".parsed.json"
+
+
+def is_stdout_fixture(path: Path) -> bool:
+    """A recorded or written stdout: ``.txt`` or ``.json``, but no golden and no meta file."""
+    name = path.name
+    if name.endswith(GOLDEN_SUFFIX) or name.endswith(".meta.json"):
+        return False
+    return path.is_file() and path.suffix in (".txt", ".json")
+
+
+def golden_path(fixture: Path) -> Path:
+    return fixture.with_name(fixture.name + GOLDEN_SUFFIX)
+
+
+def stdout_fixtures(kind: str) -> list[Path]:
+    directory = FIXTURES / kind
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if is_stdout_fixture(p))
+
+
+def render(document: dict) -> str:
+    """The golden text: the document as ``slurm-sla parse`` prints it, plus a newline."""
+    return json.dumps(document, indent=2) + "\n"
 
 
 def read_fixture(path: Path) -> str:

@@ -21,7 +21,7 @@ from monitor.cli import main
 from monitor.config import ConfigError, parse_config
 from monitor.errors import ParseError
 from monitor.parsers import KINDS, parser_for
-from tests.regen_golden import FIXTURES, stdout_fixtures
+from tests.support.fixtures import FIXTURES, stdout_fixtures
 
 FUZZ = FIXTURES / "fuzz"
 PARSE_CORPUS = sorted((FUZZ / "parse").iterdir())

@@ -13,7 +13,7 @@ from monitor.parsers import KINDS, parser_for
 from monitor.probes.base import parsed_result
 from monitor.reasons import Reason
 from monitor.runner import CommandResult
-from tests.regen_golden import FIXTURES
+from tests.support.fixtures import FIXTURES
 
 # show-config is parsed in its text form only: it refuses JSON before decoding it.
 JSON_KINDS = [k for k in KINDS if k not in ("slurm-conf", "show-config")]

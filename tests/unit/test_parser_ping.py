@@ -10,8 +10,7 @@ import pytest
 from monitor.errors import ParseError
 from monitor.parsers import parser_for
 from monitor.parsers.ping import BANNER, Ping, mode_name, parse, parse_ping_line
-from tests.regen_golden import FIXTURES, stdout_fixtures
-from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import FIXTURES, assert_matches_golden, stdout_fixtures
 from tests.support.fixtures import fixture_meta as _meta
 from tests.support.fixtures import read_fixture as _read
 

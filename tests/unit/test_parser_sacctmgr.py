@@ -12,8 +12,7 @@ from monitor.errors import ParseError
 from monitor.parsers import parser_for, sacctmgr_ping, sacctmgr_stats
 from monitor.parsers.ping import Ping
 from monitor.parsers.sacctmgr_stats import ClusterRollup, Rollup, RpcTypeStat, RpcUserStat
-from tests.regen_golden import FIXTURES, stdout_fixtures
-from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import FIXTURES, assert_matches_golden, stdout_fixtures
 from tests.support.fixtures import fixture_meta as _meta
 from tests.support.fixtures import read_fixture as _read
 

@@ -22,8 +22,7 @@ from monitor.parsers.sdiag import (
     ScheduleExit,
     parse,
 )
-from tests.regen_golden import FIXTURES, golden_path, stdout_fixtures
-from tests.support.fixtures import assert_matches_golden
+from tests.support.fixtures import FIXTURES, assert_matches_golden, golden_path, stdout_fixtures
 from tests.support.fixtures import fixture_meta as _meta
 from tests.support.fixtures import read_fixture as _read
 

@@ -1,4 +1,4 @@
-"""The monthly report over the known month of ``test_report_ledger``: the numbers worked
+"""The monthly report over the known month of ``support/report_month``: the numbers worked
 out by hand, the golden md, json and csv (``REGEN_GOLDEN=1`` rewrites them: review the
 diff), byte-identical output, the JSON schema, and a month not over yet."""
 

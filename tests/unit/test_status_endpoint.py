@@ -1,5 +1,5 @@
 """``/status`` and ``/status.json`` on the HTTP endpoint, over the known month of
-``test_report_ledger``: behind the web config's basic auth like ``/metrics``, or open with
+``support/report_month``: behind the web config's basic auth like ``/metrics``, or open with
 ``[status] auth = false`` while ``/metrics`` stays protected; per customer; 503 without a
 store. Also ``slurm-sla status --output DIR``."""
 

@@ -1,4 +1,4 @@
-"""The status page on the known month of ``test_report_ledger`` (October 2026 in
+"""The status page on the known month of ``support/report_month`` (October 2026 in
 Europe/Berlin, the monitor running from 2026-09-30T20:00Z to 2026-11-02T00:00Z): its model
 against the hand-worked figures, its month to date against the report's JSON, the public
 mode, customers, and the rendered HTML and JSON."""
