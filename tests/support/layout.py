@@ -109,3 +109,18 @@ def support_overreach(support: Path, repo: Path = REPO) -> list[Import]:
         if imp.target.split(".")[0] in ours
         and not any(imp.target == a or imp.target.startswith(a + ".") for a in SUPPORT_MAY_IMPORT)
     ]
+
+
+def helpers_named_like_tests(root: Path, repo: Path = REPO) -> list[str]:
+    """``test_*.py`` files under ``root`` that define no test at module level (a function
+    ``test*`` or a class ``Test*``): helpers that pytest collects and that others import."""
+    found = []
+    for path in sorted(root.rglob("test_*.py")):
+        body = ast.parse(path.read_text(), filename=str(path)).body
+        if not any(
+            (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test"))
+            or (isinstance(n, ast.ClassDef) and n.name.startswith("Test"))
+            for n in body
+        ):
+            found.append(str(path.relative_to(repo)))
+    return found
