@@ -23,12 +23,14 @@ from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
 from monitor.report.settings import ReportSettings, read_report
+from monitor.rest.settings import REST_KEYS, RestSettings, read_rest
 from monitor.status.settings import StatusSettings, read_status
 
 DEFAULT_CONFIG_PATH = Path("/etc/slurm-sla-monitor/config.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/slurm-sla-monitor")
 DEFAULT_LISTEN = "0.0.0.0:9817"
 SERVICES = ("slurmctld", "slurmdbd")
+BACKENDS = ("cli", "rest")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_ROUNDS = 1000  # consecutive probe rounds: more would never confirm a change
 MAX_WORKERS = 1024  # concurrent cluster probes: more is a thread bomb, not a setting
@@ -112,6 +114,9 @@ class ClusterConfig:
     host_addresses: Mapping[str, str] = field(default_factory=dict)
     slo: SloTargets = field(default_factory=SloTargets)
     customer: str | None = None  # whose cluster it is: the status page's ?customer=NAME
+    backend: str = "cli"  # cli: Slurm's client commands; rest: slurmrestd
+    rest: RestSettings | None = None  # backend = "rest"
+    slurmctld_port: int = 6817  # for /readyz (25.11+) where no show config tells it (rest)
 
     def command_env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.slurm_conf)} if self.slurm_conf else {}
@@ -436,11 +441,12 @@ def _read_thresholds(r: Reader, raw: Any) -> Thresholds:
 
 
 def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> ClusterConfig:
-    r.table(d, p, (*ClusterConfig.__dataclass_fields__,))
+    r.table(d, p, (*(f for f in ClusterConfig.__dataclass_fields__ if f != "rest"), *REST_KEYS))
     name = r.string(d, p, "name", "", required=True) or ""
     if name and not _NAME.match(name):
         r.error((*p, "name"), "use letters, digits, '.', '_' and '-' (it becomes a label)")
     dflt = ClusterConfig(name="")
+    backend = r.string(d, p, "backend", dflt.backend, choices=BACKENDS) or dflt.backend
     return ClusterConfig(
         name=name,
         slurm_conf=r.path(d, p, "slurm_conf", None),
@@ -452,6 +458,9 @@ def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> 
         host_addresses=_read_addresses(r, d, p),
         slo=_read_slo(r, d.get("slo"), (*p, "slo"), slo) if "slo" in d else slo,
         customer=_read_customer(r, d, p),
+        backend=backend,
+        rest=read_rest(r, d, p, backend),
+        slurmctld_port=r.integer(d, p, "slurmctld_port", 6817, minimum=1, maximum=65535),
     )
 
 

@@ -24,6 +24,7 @@ from monitor.config import ClusterConfig, MonitorSettings
 from monitor.errors import ParseError
 from monitor.observation import LocalProcess
 from monitor.parsers import parser_for
+from monitor.parsers.ping import PingReport
 from monitor.parsers.show_config import SlurmConfig
 from monitor.probes import ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version, for_backend
 from monitor.probes.base import Clock, Runner, utc_now
@@ -57,6 +58,8 @@ class ClusterProber:
         self._clock = clock
         self._local_check = local_check
         self._local_host = local_host or socket.gethostname().split(".")[0]
+        if rest is None and cluster.backend == "rest" and cluster.rest is not None:
+            rest = RestClient(cluster.rest)
         self._target = ProbeTarget(cluster, run=run, munge_socket=cluster.munge_socket, rest=rest)
         self._probes = for_backend("cli" if rest is None else "rest")
         self.topology = Topology()
@@ -84,8 +87,10 @@ class ClusterProber:
         wait(fast)
         self._collect(skip=carried)
         with self._lock:
-            config = self._latest.get(SHOW_CONFIG.name)
+            config, ping = self._latest.get(SHOW_CONFIG.name), self._latest.get(PING.name)
         self._learn(config)
+        if self._target.rest is not None:
+            self._learn_controllers(ping)
         extra = {s.name: self._run(s.name) for s in specs if self._triggered(s.trigger)}
         local = {d: self._local_check(d) for d in self.cluster.local_daemons if d in lanes}
         with self._lock:
@@ -178,6 +183,16 @@ class ClusterProber:
             return
         self._learned = result
         self._set_topology(topology_from(result.data))
+
+    def _learn_controllers(self, ping: ProbeResult | None) -> None:
+        """Through slurmrestd there is no show config: the controllers are the ones its
+        ping lists, on the configured port (for /readyz)."""
+        if ping is None or not isinstance(ping.data, PingReport):
+            return
+        controllers = tuple((p.hostname, p.mode) for p in ping.data.pings)
+        if controllers != self.topology.controllers:
+            port = self.cluster.slurmctld_port
+            self._set_topology(replace(self.topology, controllers=controllers, ctl_port=port))
 
     def _set_topology(self, topology: Topology) -> None:
         self.topology = topology
