@@ -12,27 +12,10 @@ import time
 
 import pytest
 
-from monitor.simulator.cluster import SimulatedCluster
 from tests.support.daemon import DaemonProcess, free_port
-from tests.support.simulated_daemon import CONFIRM, INTERVAL, NotifyListener, state, write_config
+from tests.support.simulated_daemon import CONFIRM, INTERVAL, state, write_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sim(tmp_path):
-    cluster = SimulatedCluster(tmp_path / "sim")
-    cluster.install()
-    cluster.set_situation("healthy")
-    yield cluster
-    cluster.close()
-
-
-@pytest.fixture
-def notify(tmp_path):
-    listener = NotifyListener(tmp_path / "notify.sock")
-    yield listener
-    listener.close()
 
 
 def test_daemon_end_to_end(sim, tmp_path, notify):

@@ -17,29 +17,12 @@ from monitor.ledger.query import service_period
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US
-from monitor.simulator.cluster import SimulatedCluster
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import DB_NAME, Database
 from tests.support.daemon import DaemonProcess, free_port
-from tests.support.simulated_daemon import INTERVAL, NotifyListener, state, write_config
+from tests.support.simulated_daemon import INTERVAL, state, write_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sim(tmp_path):
-    cluster = SimulatedCluster(tmp_path / "sim")
-    cluster.install()
-    cluster.set_situation("healthy")
-    yield cluster
-    cluster.close()
-
-
-@pytest.fixture
-def notify(tmp_path):
-    listener = NotifyListener(tmp_path / "notify.sock")
-    yield listener
-    listener.close()
 
 
 def monitor_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from monitor.simulator.cluster import SimulatedCluster
 from monitor.status.render_json import MONTH_KEYS
 from tests.support.chromium import CHROMIUM_FLAGS, decode_png
 from tests.support.daemon import DaemonProcess, free_port
@@ -44,15 +43,6 @@ start = {start}
 end = {end}
 reason = "Slurm upgrade to 26.05"
 """
-
-
-@pytest.fixture
-def sim(tmp_path):
-    cluster = SimulatedCluster(tmp_path / "sim")
-    cluster.install()
-    cluster.set_situation("healthy")
-    yield cluster
-    cluster.close()
 
 
 @dataclasses.dataclass
