@@ -35,6 +35,7 @@ from monitor.config import Config, load_config
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.alerting import DOWN, EXPOSITION_GOLDEN, UP, status
+from tests.support.daemon import free_port
 from tests.support.debian import ensure_packages
 from tests.support.receiver import ScriptedRecorder, wait_until
 
@@ -44,12 +45,6 @@ FAST_RETRY = "[alerts.outbox]\nretry_initial_seconds = 0.2\nretry_max_seconds = 
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def now() -> dt.datetime:
