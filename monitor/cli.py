@@ -272,6 +272,13 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
         "demo's temporary state is removed on exit)",
     )
     p.add_argument(
+        "--backend",
+        choices=("cli", "rest"),
+        default="cli",
+        help="cli: stand-in Slurm commands (default); rest: a simulated slurmrestd "
+        "replaying JSON recorded from a real Slurm 26.05 cluster",
+    )
+    p.add_argument(
         "--real",
         action="store_true",
         help="run the same script against the real HA cluster of tests/cluster "
@@ -287,6 +294,8 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(
             "--duration must be at least 20 seconds (each step needs a few probe rounds)"
         )
+    if args.real and args.backend != "cli":
+        raise UsageError("--real runs the CLI backend (the lab has no slurmrestd in the demo)")
     if args.real and args.demo_target is None:
         become_real_demo(args.duration, args.listen, args.output)
     from monitor.report.files import write_reports
@@ -294,9 +303,10 @@ def _demo(args: argparse.Namespace) -> int:
     def reports(config: Path, directory: Path) -> list[Path]:
         return write_reports(config, directory, month="current", formats=("md", "html"))
 
-    return run_demo(
-        args.duration, args.listen, args.output, report=reports, target=args.demo_target
-    )
+    from monitor.demo import BACKENDS
+
+    target = args.demo_target or BACKENDS[args.backend]
+    return run_demo(args.duration, args.listen, args.output, report=reports, target=target)
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

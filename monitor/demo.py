@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol, TextIO
 
 from monitor.errors import UsageError
-from monitor.simulator.cluster import SimulatedCluster
+from monitor.simulator.cluster import SimulatedCluster, recordings_dir
+from monitor.simulator.restd import TOKEN, SimulatedRestd
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,43 @@ class _Simulated:
         self.sim.close()
 
 
+class _SimulatedRest:
+    """``--backend rest``: the same story through a simulated slurmrestd (real HTTP,
+    replaying JSON recorded on a real Slurm 26.05 HA cluster)."""
+
+    banner = (
+        "SIMULATION: slurm-sla demo runs the real monitor against a simulated slurmrestd\n"
+        "  (HTTP answers replaying JSON recorded from a real Slurm 26.05 HA cluster; the\n"
+        "  blind step is a rejected token)"
+    )
+    tag = "SIMULATION"
+    says = {
+        "munge-down": "slurmrestd rejects the monitor's token: the monitor is blind "
+        "(unknown, never down)",
+    }
+
+    def __init__(self, work: Path) -> None:
+        self.situation = "healthy"
+        self.token = work / "slurmrestd.jwt"
+        self.token.write_text(TOKEN + "\n")
+        self.restd = SimulatedRestd(recordings_dir(), lambda _: self.situation).start()
+
+    def cluster_toml(self) -> str:
+        return f'backend = "rest"\nurl = "{self.restd.url}"\ntoken_file = "{self.token}"\n'
+
+    def covers(self, situation: str) -> bool:
+        return True
+
+    def enter(self, situation: str) -> None:
+        self.situation = situation
+
+    def close(self) -> None:
+        self.restd.close()
+
+
+BACKENDS: dict[str, Callable[[Path], DemoTarget]] = {}
+
+
 class DemoTarget(Protocol):
     """What the demo's script drives: the simulated cluster here, or the real test lab that
     a checkout supplies (``tests/support/real_demo.py``, for ``--real``)."""
@@ -210,6 +248,9 @@ class DemoTarget(Protocol):
     def enter(self, situation: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+BACKENDS.update(cli=_Simulated, rest=_SimulatedRest)
 
 
 # ``--real``: the real HA cluster is the test lab of a source checkout. The package imports
@@ -364,7 +405,8 @@ def _drive(
     for step in steps:
         t0 = time.monotonic()
         target.enter(step.situation)
-        print(f"[{_now()}] {target.tag} step: {step.situation}: {step.says}", file=out, flush=True)
+        says = getattr(target, "says", {}).get(step.situation, step.says)
+        print(f"[{_now()}] {target.tag} step: {step.situation}: {says}", file=out, flush=True)
         time.sleep(max(0.0, step.share * duration / total - (time.monotonic() - t0)))
     time.sleep(2)  # let the last resolved notices go out
     service.request_stop()

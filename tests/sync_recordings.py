@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from monitor.simulator.cluster import RECORDED_VERSION
+from monitor.simulator.restd import ENDPOINTS, REST_VERSION
 from monitor.simulator.situations import COMMANDS, SITUATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +24,12 @@ def wanted() -> list[Path]:
         for _, _, kind in COMMANDS:
             for ext in (".txt", ".stderr", ".meta.json"):
                 rel = Path(kind) / f"{RECORDED_VERSION}-{situation.recording}{ext}"
+                if (FIXTURES / rel).exists():
+                    out.append(rel)
+        # the simulated slurmrestd replays the --json forms recorded on the newest release
+        for kind in ENDPOINTS.values():
+            for ext in (".json", ".meta.json"):
+                rel = Path(kind) / f"{REST_VERSION}-{situation.recording}-json{ext}"
                 if (FIXTURES / rel).exists():
                     out.append(rel)
     return sorted(set(out))

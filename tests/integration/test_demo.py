@@ -26,12 +26,15 @@ def scratch_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     return {**os.environ, "TMPDIR": str(scratch)}, scratch
 
 
-def test_demo_fires_and_resolves_alerts_and_writes_the_report(tmp_path):
+@pytest.mark.parametrize("backend", ["cli", "rest"])
+def test_demo_fires_and_resolves_alerts_and_writes_the_report(tmp_path, backend):
+    """The same story and the same alerts through stand-in commands (cli) and through a
+    simulated slurmrestd replaying recorded 26.05 JSON (rest)."""
     out = tmp_path / "reports"
     env, scratch = scratch_env(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "demo", "--duration", "40", "--listen",
-         "127.0.0.1:0", "--output", str(out)],
+         "127.0.0.1:0", "--output", str(out), "--backend", backend],
         capture_output=True, text=True, timeout=180, env=env)
     text = result.stdout
     assert result.returncode == 0, text + result.stderr
