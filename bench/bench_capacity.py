@@ -1,36 +1,59 @@
 """How many clusters one daemon keeps on schedule at a 10 s interval on one core, and its
-RSS and CPU per cluster, on simulated clusters (stand-in commands replaying recorded 22.05
-output without delays). The baseline is the same daemon with one cluster, same run.
+RSS and CPU per cluster, on simulated clusters. The baseline is the same daemon with one
+cluster, same run.
 
-    python -m bench.bench_capacity [--clusters 1 50 200] [--seconds 60]
+- ``--backend cli``: stand-in commands replaying recorded 22.05 output without delays
+  (every probe is a process start);
+- ``--backend rest``: a simulated slurmrestd in its own process, off the daemon's core,
+  replaying JSON recorded on a real 26.05 cluster over keep-alive HTTP, one URL per cluster.
+
+The last line is one JSON object for the largest size: clusters, on_schedule_ratio,
+cpu_core_fraction, rss_mib, backend.
+
+    python -m bench.bench_capacity [--backend cli|rest] [--clusters 1 50 200] [--seconds 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
 from bench.common import machine
 from monitor.simulator.cluster import SimulatedCluster
+from monitor.simulator.restd import TOKEN
 from tests.support.daemon import DaemonProcess, free_port
 
 INTERVAL = 10.0
 
 
-def run(n: int, seconds: float, root: Path, sim: SimulatedCluster) -> dict[str, float]:
+def cli_clusters(sim: SimulatedCluster) -> Callable[[int], str]:
+    addresses = ", ".join(f'{h} = "{a}"' for h, a in sim.host_addresses().items())
+    return lambda i: (
+        f'[[clusters]]\nname = "c{i:04d}"\nslurm_bin = "{sim.bin_dir}"\n'
+        f'munge_bin = "{sim.bin_dir}"\nhost_addresses = {{ {addresses} }}\n'
+    )
+
+
+def rest_clusters(url: str, token: Path) -> Callable[[int], str]:
+    return lambda i: (
+        f'[[clusters]]\nname = "c{i:04d}"\nbackend = "rest"\nurl = "{url}/c{i:04d}"\n'
+        f'token_file = "{token}"\n'
+    )
+
+
+def run(n: int, seconds: float, root: Path, cluster: Callable[[int], str]) -> dict[str, float]:
     port = free_port()
     config = root / f"capacity-{n}.toml"
-    addresses = ", ".join(f'{h} = "{a}"' for h, a in sim.host_addresses().items())
-    clusters = "".join(
-        f'[[clusters]]\nname = "c{i:03d}"\nslurm_bin = "{sim.bin_dir}"\n'
-        f'munge_bin = "{sim.bin_dir}"\nhost_addresses = {{ {addresses} }}\n'
-        for i in range(n)
-    )
+    clusters = "".join(cluster(i) for i in range(n))
     config.write_text(
         f'[monitor]\ninterval_seconds = {INTERVAL}\nlisten = "127.0.0.1:{port}"\n'
         f'state_dir = "{root}/state-{n}"\nlog_format = "json"\nmax_workers = 16\n'
@@ -93,24 +116,50 @@ def _rounds(daemon: DaemonProcess) -> float:
     )
 
 
+def _restd(root: Path) -> tuple[subprocess.Popen, str, Path]:
+    """The simulated slurmrestd in its own process, on another core than the daemon's."""
+    token = root / "jwt"
+    token.write_text(TOKEN + "\n")
+    cores = sorted(os.sched_getaffinity(0))
+    other = {cores[-1]} if len(cores) > 1 else set(cores)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.simulator.restd"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, other),  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    return proc, url, token
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=("cli", "rest"), default="cli")
     ap.add_argument("--clusters", type=int, nargs="+", default=[1, 50, 200])
     ap.add_argument("--seconds", type=float, default=60)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
         root = Path(tmp)
         sim = SimulatedCluster(root / "sim")
-        sim.install()
-        sim.set_situation("healthy")
+        restd = None
+        if args.backend == "rest":
+            restd, url, token = _restd(root)
+            cluster = rest_clusters(url, token)
+            what = "a simulated slurmrestd replaying recorded 26.05 JSON, in its own process"
+        else:
+            sim.install()
+            sim.set_situation("healthy")
+            cluster = cli_clusters(sim)
+            what = "stand-in commands replaying recorded 22.05 output"
         print(
-            f"# one daemon pinned to one core, {INTERVAL:g} s interval, simulated clusters "
-            f"(recorded 22.05 output), {args.seconds:g} s per size; {machine()}"
+            f"# one daemon pinned to one core, {INTERVAL:g} s interval, backend {args.backend}: "
+            f"{what}; {args.seconds:g} s per size; {machine()}"
         )
-        base = None
+        base = r = None
         try:
             for n in args.clusters:
-                r = run(n, args.seconds, root, sim)
+                r = run(n, args.seconds, root, cluster)
                 base = base or r
                 per_cluster_cpu = r["cpu"] / n * 100
                 print(
@@ -126,6 +175,19 @@ def main() -> None:
                 )
         finally:
             sim.close()
+            if restd is not None:
+                restd.terminate()
+                restd.wait(10)
+        if r is not None:
+            summary = {
+                "backend": args.backend,
+                "clusters": r["clusters"],
+                "on_schedule_ratio": round(r["on_time"], 4),
+                "cpu_core_fraction": round(r["cpu"], 4),
+                "rss_mib": round(r["rss"] / 2**20, 1),
+                "last_probe_age_p99_seconds": round(r["age_p99"], 2),
+            }
+            print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ ENDPOINTS = {
     ("slurm", "ping"): "ping",
     ("slurm", "diag"): "sdiag",
     ("slurmdb", "ping"): "sacctmgr-ping",
+    ("slurmdb", "diag"): "sacctmgr-stats",
 }
 TOKEN = "simulated-token"
 
@@ -115,3 +116,23 @@ class SimulatedRestd:
 
 def _error(status: int, text: str) -> _Answer:
     return _Answer(status, json.dumps({"errors": [{"description": text}]}).encode())
+
+
+def main() -> None:
+    """``python -m monitor.simulator.restd --port N``: every cluster healthy, until killed
+    (the fleet benchmark runs it in its own process, off the monitor's core)."""
+    import argparse
+
+    from monitor.simulator.cluster import recordings_dir
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--situation", default="healthy", choices=sorted(SITUATIONS))
+    args = ap.parse_args()
+    restd = SimulatedRestd(recordings_dir(), lambda _: args.situation, port=args.port)
+    print(restd.url, flush=True)
+    restd.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
