@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.cluster import layout, netns, procs
+from tests.cluster import layout, netns, procs, roots
 
 
 def kill_in_lab_namespaces(timeout: float = 15) -> None:
@@ -42,11 +42,35 @@ def cleanup_leftovers(tmp_base: str) -> None:
             continue
         for pid, start in state.get("procs", {}).values():
             procs.ProcRef(pid, start).signal(signal.SIGKILL)
+        if keeper := state.get("keeper"):  # a detached lab's lock holder (lab.detach)
+            procs.ProcRef(*keeper).signal(signal.SIGKILL)
     kill_in_lab_namespaces()
     netns.teardown_network(tmp_base)
     for d in dirs:
         if (d / "lab.json").exists():
             shutil.rmtree(d, ignore_errors=True)
+    # The empty mount points a crashed lab of 24.11/26.05 left in the cached Debian roots.
+    for suite in (r.suite for r in roots.RELEASES.values() if r.suite):
+        for point in (roots.root_dir(suite) / tmp_base.lstrip("/")).glob(f"{layout.PREFIX}-*"):
+            with contextlib.suppress(OSError):
+                point.rmdir()
+
+
+def keeper_pids() -> list[int]:
+    """Processes holding the lock of a detached lab (lab.Lab.detach), found by the mark
+    at the end of their command line."""
+    mark = f"{layout.PREFIX}-keeper".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[-2] == mark:  # cmdline ends with a NUL
+            found.append(int(entry.name))
+    return found
 
 
 def leftovers(tmp_base: str | None = None) -> dict[str, list]:
@@ -55,7 +79,7 @@ def leftovers(tmp_base: str | None = None) -> dict[str, list]:
     ids = {i for i in netns.lab_net_ns_ids().values() if i}
     return {
         "namespaces": sorted(netns.lab_net_ns_ids()),
-        "processes": procs.pids_in_net_ns(ids) if ids else [],
+        "processes": (procs.pids_in_net_ns(ids) if ids else []) + keeper_pids(),
         "mounts": netns.lab_mounts(tmp_base),
         "routes": [layout.SUBNET_CIDR] if netns.guard_route_present() else [],
         "directories": [

@@ -81,6 +81,12 @@ class Paths:
         return self.root / "bin"
 
     @property
+    def hub_bin_dir(self) -> Path:
+        """Wrappers for code already running on the hub (the <tmp>/bin ones enter the hub
+        from the root namespace and do not work from inside it)."""
+        return self.root / "hubbin"
+
+    @property
     def state_file(self) -> Path:
         """What a later run needs to clean up after a crash of this one."""
         return self.root / "lab.json"
@@ -214,8 +220,10 @@ def render_db_init_sql(db_password: str) -> str:
     )
 
 
-def render_wrapper(enter_argv: list[str], program_path: str) -> str:
+def render_wrapper(enter_argv: list[str], program: str) -> str:
     """A shell wrapper that execs the program in the hub's namespaces, in place (same PID,
-    so a caller that kills it on timeout kills the client itself)."""
-    argv = " ".join(shlex.quote(a) for a in [*enter_argv, program_path])
-    return f'#!/bin/sh\nexec {argv} "$@"\n'
+    so a caller that kills it on timeout kills the client itself). `program` is shell
+    text ending in "$@" (runtime.Runtime.wrapper_argv); `enter_argv` may be empty (a
+    wrapper used on the hub itself)."""
+    prefix = "".join(shlex.quote(a) + " " for a in enter_argv)
+    return f"#!/bin/sh\nexec {prefix}{program}\n"

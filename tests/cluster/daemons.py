@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.cluster import configs, layout, procs
 from tests.cluster.configs import Paths
+from tests.cluster.runtime import Runtime
 
 DAEMON_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -20,6 +21,11 @@ DAEMON_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 class Launch:
     argv: list[str]
     user: str | None = None  # only for root-namespace daemons (munged)
+    exe: str | None = None  # what /proc/PID/exe becomes once started (default argv[0])
+
+    @property
+    def program(self) -> str:
+        return self.exe or self.argv[0]
 
 
 def ensure_packages() -> None:
@@ -71,11 +77,15 @@ def write_configs(paths: Paths) -> None:
         (paths.host_dir(node) / "spool").mkdir(parents=True, exist_ok=True)
 
 
-def write_wrappers(paths: Paths, hub_enter: list[str]) -> None:
+def write_wrappers(paths: Paths, hub_enter: list[str], runtime: Runtime) -> None:
+    """<tmp>/bin: from the root namespace into the hub; <tmp>/hubbin: on the hub itself.
+    Both run the release's own programs (from its Debian root if it has one)."""
+    paths.hub_bin_dir.mkdir(parents=True, exist_ok=True)
     for program in layout.CLIENT_PROGRAMS:
-        wrapper = paths.bin_dir / program
-        wrapper.write_text(configs.render_wrapper(hub_enter, program_path(program)))
-        wrapper.chmod(0o755)
+        for directory, enter in ((paths.bin_dir, hub_enter), (paths.hub_bin_dir, [])):
+            wrapper = directory / program
+            wrapper.write_text(configs.render_wrapper(enter, runtime.wrapper_argv(program)))
+            wrapper.chmod(0o755)
 
 
 def _chown_tree(path: Path, user: str) -> None:
@@ -112,7 +122,7 @@ def prepare_mariadb(paths: Paths) -> None:
     )
 
 
-def launch(paths: Paths, name: str) -> Launch:
+def launch(paths: Paths, name: str, runtime: Runtime | None = None) -> Launch:
     conf = str(paths.slurm_conf)
     if name == "munge":
         m = paths.munge_dir
@@ -154,12 +164,13 @@ def launch(paths: Paths, name: str) -> Launch:
             ],  # fmt: skip
         )
     program = layout.DAEMONS[name].program
+    rt = runtime or Runtime("22.05", None)
     if program == "slurmdbd":
-        return Launch([program_path("slurmdbd"), "-D"])
+        return Launch(rt.argv("slurmdbd", "-D"), exe=rt.exe("slurmdbd"))
     if program == "slurmctld":
-        return Launch([program_path("slurmctld"), "-D", "-f", conf])
+        return Launch(rt.argv("slurmctld", "-D", "-f", conf), exe=rt.exe("slurmctld"))
     if program == "slurmd":
-        return Launch([program_path("slurmd"), "-D", "-N", name, "-f", conf])
+        return Launch(rt.argv("slurmd", "-D", "-N", name, "-f", conf), exe=rt.exe("slurmd"))
     raise KeyError(name)
 
 

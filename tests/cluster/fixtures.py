@@ -1,7 +1,9 @@
 """pytest fixtures for the real Slurm HA test cluster (registered in tests/conftest.py).
 
 - `lab` (session): the cluster, started once per session, stopped at the end of the
-  session whatever happened. Skipped, with one line saying why, off Debian or as non-root.
+  session whatever happened. Its Slurm release comes from env `SSLAB_SLURM` (22.05,
+  the default, from the host's packages; 24.11 or 26.05 from a Debian root). Skipped,
+  with one line saying why, off Debian or as non-root.
 - `healthy_lab` (function): the same cluster after `lab.heal()`: every daemon running,
   no link cut, ctl1 and dbd1 in control, nodes idle. Use it in every test that breaks
   something; it restarts the lab if an earlier test stopped it.
@@ -38,7 +40,7 @@ def lab() -> Iterator[Lab]:
     previous = signal.getsignal(signal.SIGTERM)
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    the_lab = Lab()
+    the_lab = Lab(slurm=os.environ.get("SSLAB_SLURM") or None)
     try:
         the_lab.start()
         yield the_lab

@@ -1,6 +1,7 @@
-"""A real Slurm 22.05 HA cluster on one Debian machine, for tests (run as root).
+"""A real Slurm HA cluster on one Debian machine, for tests (run as root): Slurm 22.05 from
+the host's packages, or 24.11 / 26.05 from a Debian root (runtime.py, roots.py).
 
-    lab = Lab()
+    lab = Lab()                      # or Lab(slurm="24.11"), Lab(slurm="26.05")
     lab.start()                      # from nothing to healthy; installs packages if missing
     lab.run_client(["scontrol", "ping"], timeout=20)
     lab.kill("ctl1"); lab.wait_serving("ctl2"); lab.heal()
@@ -23,13 +24,20 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cluster import cleanup, daemons, layout, netns, procs, status
+from tests.cluster import cleanup, daemons, layout, netns, procs, roots, status
 from tests.cluster.configs import Paths
+from tests.cluster.runtime import Runtime
+
+# Holds the lab lock for a lab that outlives the process that started it (the command
+# line's `up`); the last argument is what cleanup.leftovers() looks for.
+KEEPER_MARK = f"{layout.PREFIX}-keeper"
+KEEPER_CODE = "import signal\nwhile True:\n    signal.pause()\n"
 
 
 def poll(
@@ -53,15 +61,22 @@ def poll(
 class Lab:
     """One running test cluster; see the module docstring."""
 
-    def __init__(self, tmp_base: str | None = None, keep_logs: str | None = None) -> None:
+    def __init__(
+        self, tmp_base: str | None = None, keep_logs: str | None = None, slurm: str | None = None
+    ) -> None:
         self.tmp_base = tmp_base or tempfile.gettempdir()
         self.keep_logs = keep_logs or os.environ.get("SSLAB_KEEP_LOGS")
+        self.slurm = slurm or roots.DEFAULT_SLURM  # release series: 22.05, 24.11, 26.05
+        roots.release(self.slurm)  # ValueError on an unknown one, before anything starts
+        self.runtime: Runtime | None = None
         self.paths: Paths | None = None
         self.hosts: netns.Hosts | None = None
         self.startup_seconds: float | None = None
         self.slurm_version: str | None = None
         self._lock: int | None = None
+        self._keeper: procs.ProcRef | None = None  # holds the lock for a detached lab
         self._procs: dict[str, procs.ProcRef] = {}
+        self._launchers: dict[str, procs.ProcRef] = {}  # the nsenter above each daemon
         self._popens: dict[str, subprocess.Popen] = {}
         self._cut: set[str] = set()
 
@@ -89,6 +104,12 @@ class Lab:
         return self._p().bin_dir
 
     @property
+    def hub_bin_dir(self) -> Path:
+        """Client wrappers for programs already running on the hub (the monitor under
+        test there: its `slurm_bin`/`munge_bin`). They run the release's own clients."""
+        return self._p().hub_bin_dir
+
+    @property
     def munge_socket(self) -> Path:
         return self._p().munge_socket
 
@@ -109,6 +130,14 @@ class Lab:
         env["PATH"] = f"{self.bin_dir}:{env.get('PATH', daemons.DAEMON_PATH)}"
         return env
 
+    def hub_env(self, conf: Path | None = None) -> dict[str, str]:
+        """os.environ for a program run on the hub: SLURM_CONF set and the release's own
+        clients (hub_bin_dir) first on PATH."""
+        env = dict(os.environ)
+        env["SLURM_CONF"] = str(conf or self.slurm_conf)
+        env["PATH"] = f"{self.hub_bin_dir}:{env.get('PATH', daemons.DAEMON_PATH)}"
+        return env
+
     # --- running programs on hosts ----------------------------------------------------
 
     def host_argv(self, host: str, argv: list[str]) -> list[str]:
@@ -117,6 +146,13 @@ class Lab:
         if self.hosts is None:
             raise RuntimeError("the lab is not running")
         prog = argv[0]
+        if "/" not in prog and prog in layout.CLIENT_PROGRAMS and self.runtime is not None:
+            # The release's own client (from its Debian root for 24.11 and 26.05).
+            return [
+                *self.hosts.enter_argv(host),
+                *self.runtime.client_argv(prog, os.getcwd()),
+                *argv[1:],
+            ]
         if "/" not in prog:
             prog = shutil.which(prog, path=daemons.DAEMON_PATH) or prog
         return [*self.hosts.enter_argv(host), prog, *argv[1:]]
@@ -175,6 +211,7 @@ class Lab:
         if self.running:
             return self.startup_seconds or 0.0
         daemons.ensure_packages()
+        self.runtime = Runtime.for_release(self.slurm)  # builds the Debian root if missing
         self._acquire_lock()
         try:
             cleanup.cleanup_leftovers(self.tmp_base)
@@ -208,11 +245,71 @@ class Lab:
             os.close(fd)
 
     def _release_lock(self) -> None:
-        if self._lock is not None:
+        if self._lock is not None or self._keeper is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(layout.LOCK_FILE)
+        if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+        if self._keeper is not None:
+            self._keeper.signal(signal.SIGKILL)
+            self._keeper.wait_gone(10)
+            self._keeper = None
+
+    # --- a lab that outlives its process (the command line) ------------------------------
+
+    def detach(self) -> None:
+        """Let this lab outlive the calling process: a small keeper process takes over
+        the lab lock, and lab.json records all a later `Lab.attach()` needs. The daemons
+        already run in their own sessions and are not stopped when the caller exits."""
+        if self._lock is None:
+            raise RuntimeError("only a lab started by this process can be detached")
+        keeper = subprocess.Popen(
+            [sys.executable, "-I", "-c", KEEPER_CODE, KEEPER_MARK],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=[self._lock],  # the flock belongs to the open file: shared with it
+            start_new_session=True,
+        )
+        ref = procs.ProcRef.of(keeper.pid)
+        if ref is None:
+            raise RuntimeError("the lab keeper exited at once")
+        self._keeper = ref
+        self._save_state()
+        os.close(self._lock)
+        self._lock = None
+
+    @classmethod
+    def attach(cls, tmp_base: str | None = None) -> Lab:
+        """The detached lab running on this machine (RuntimeError when there is none)."""
+        tmp_base = tmp_base or tempfile.gettempdir()
+        for state_file in sorted(Path(tmp_base).glob(f"{layout.PREFIX}-*/lab.json")):
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, ValueError):
+                continue
+            keeper = _ref(state.get("keeper"))
+            if keeper is None or not keeper.alive():
+                continue
+            lab = cls(tmp_base, slurm=state.get("slurm"))
+            lab._attach(state_file.parent, state, keeper)
+            return lab
+        raise RuntimeError("no lab is running (start one with: python3 -m tests.cluster up)")
+
+    def _attach(self, root: Path, state: dict, keeper: procs.ProcRef) -> None:
+        self._keeper = keeper
+        self.runtime = Runtime.for_release(self.slurm, build=False)
+        self.paths = Paths(root)
+        self.slurm_version = state.get("slurm_version")
+        self.startup_seconds = state.get("startup_seconds")
+        self.hosts = netns.Hosts(self.paths, self.runtime)
+        for host, pair in state.get("inits", {}).items():
+            if (ref := _ref(pair)) is not None:
+                self.hosts.inits[host] = ref
+        self._procs = {n: r for n, p in state.get("procs", {}).items() if (r := _ref(p))}
+        self._launchers = {n: r for n, p in state.get("launchers", {}).items() if (r := _ref(p))}
+        self._cut = set(state.get("cut", []))
 
     def _bring_up(self) -> None:
         root = Path(tempfile.mkdtemp(prefix=f"{layout.PREFIX}-", dir=self.tmp_base))
@@ -220,13 +317,23 @@ class Lab:
         self.paths = paths = Paths(root)
         self._save_state()
         daemons.write_configs(paths)
-        self.slurm_version = procs.run(
-            ["scontrol", "--version"], timeout=10, env={"SLURM_CONF": str(paths.slurm_conf)}
-        ).stdout.split()[-1]
-        self.hosts = netns.Hosts(paths)
+        runtime = self.runtime or Runtime.for_release(self.slurm)
+        if runtime.root is None:
+            self.slurm_version = procs.run(
+                ["scontrol", "--version"], timeout=10, env={"SLURM_CONF": str(paths.slurm_conf)}
+            ).stdout.split()[-1]
+        else:
+            # Mount points for the lab inside the Debian root (see netns._bind_into_root).
+            (runtime.root / root.relative_to("/")).mkdir(parents=True, exist_ok=True)
+            (runtime.root / "etc/hosts").touch()
+        self.hosts = netns.Hosts(paths, runtime)
         self.hosts.create()
         self._save_state()
-        daemons.write_wrappers(paths, self.hosts.enter_argv("hub"))
+        daemons.write_wrappers(paths, self.hosts.enter_argv("hub"), runtime)
+        if runtime.root is not None:
+            self.slurm_version = self.run_client(
+                ["scontrol", "--version"], timeout=30
+            ).stdout.split()[-1]
         daemons.prepare_munge(paths)
         self._start("munge")
         poll("munged socket", lambda: (daemons.unix_socket_answers(paths.munge_socket), None), 10)
@@ -238,6 +345,13 @@ class Lab:
         self._start("dbd2")
         self._start("ctl1")
         self.wait_serving("ctl1", timeout=30)
+        if not status.state_saved(self):
+            # 24.11/26.05 first save their whole state after 5 minutes, and a 26.05 backup
+            # that takes over before that dies (no assoc_usage). A clean shutdown saves
+            # it at once: stop and start the primary once, before the backup exists.
+            self._kill_proc("ctl1", signal.SIGTERM)
+            self._start("ctl1")
+            self.wait_serving("ctl1", timeout=30)
         self._start("ctl2")
         for node in layout.NODES:
             self._start(node)
@@ -249,7 +363,7 @@ class Lab:
         namespaces, mounts, guard route and the temp directory. Idempotent; every step
         runs even when an earlier one fails (the first error is raised at the end).
         Without the lab lock nothing here is ours (maybe another process's lab): no-op."""
-        if self._lock is None:
+        if self._lock is None and self._keeper is None:
             return
         errors: list[Exception] = []
 
@@ -273,6 +387,9 @@ class Lab:
         if self.paths is not None:
             step(self._keep_logs)
             shutil.rmtree(self.paths.root, ignore_errors=True)
+            if self.runtime is not None and self.runtime.root is not None:
+                step(_rmdir, self.runtime.root / self.paths.root.relative_to("/"))
+        self._launchers.clear()
         self.paths = None
         self.hosts = None
         self._release_lock()
@@ -290,15 +407,28 @@ class Lab:
             shutil.copy(out, dest / out.name)
 
     def _save_state(self) -> None:
-        """Record our root-namespace processes for cleanup_leftovers after a crash."""
-        state = {"procs": {n: [r.pid, r.start] for n, r in self._procs.items()}}
-        self._p().state_file.write_text(json.dumps(state))
+        """Record our processes for cleanup_leftovers after a crash, and all that
+        Lab.attach() needs to take over a detached lab."""
+        pair = lambda r: [r.pid, r.start]  # noqa: E731
+        state = {
+            "procs": {n: pair(r) for n, r in self._procs.items()},
+            "launchers": {n: pair(r) for n, r in self._launchers.items()},
+            "inits": {h: pair(r) for h, r in (self.hosts.inits if self.hosts else {}).items()},
+            "keeper": pair(self._keeper) if self._keeper else None,
+            "slurm": self.slurm,
+            "slurm_version": self.slurm_version,
+            "startup_seconds": self.startup_seconds,
+            "cut": sorted(self._cut),
+        }
+        tmp = self._p().state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self._p().state_file)
 
     # --- daemons ----------------------------------------------------------------------
 
     def _start(self, name: str) -> None:
         paths, d = self._p(), layout.DAEMONS[name]
-        launch = daemons.launch(paths, name)
+        launch = daemons.launch(paths, name, self.runtime)
         stdio = open(paths.stdio_file(name), "ab")  # noqa: SIM115 - handed to the child
         kwargs = dict(
             stdin=subprocess.DEVNULL,
@@ -318,7 +448,9 @@ class Lab:
                     raise RuntimeError(f"{name} exited at once; see {paths.stdio_file(name)}")
             else:
                 popen = procs.NsPopen(self.host_argv(d.host, launch.argv), **kwargs)
-                ref = procs.wait_exec_child(popen, launch.argv[0])
+                ref = procs.wait_exec_child(popen, launch.program)
+                if (launcher := procs.ProcRef.of(popen.pid)) is not None:
+                    self._launchers[name] = launcher
         finally:
             stdio.close()
         self._popens[name] = popen
@@ -335,6 +467,9 @@ class Lab:
         popen = self._popens.get(name)
         if popen is not None:
             _reap(popen)
+        elif (launcher := self._launchers.get(name)) is not None:
+            launcher.signal(signal.SIGCONT)  # an attached lab: let a stopped nsenter exit
+        self._launchers.pop(name, None)
 
     def _check_name(self, name: str) -> None:
         if name not in layout.DAEMONS:
@@ -401,15 +536,19 @@ class Lab:
         popen = self._popens.get(name)
         if popen is not None and popen.poll() is None:
             os.kill(popen.pid, signal.SIGCONT)
+        elif popen is None and (launcher := self._launchers.get(name)) is not None:
+            launcher.signal(signal.SIGCONT)
 
     def cut_link(self, host: str) -> None:
         """Disconnect `host` from the bridge (it keeps running, unreachable)."""
         self._hosts().cut(host)
         self._cut.add(host)
+        self._save_state()
 
     def restore_link(self, host: str) -> None:
         self._hosts().restore(host)
         self._cut.discard(host)
+        self._save_state()
 
     @property
     def cut_links(self) -> frozenset[str]:
@@ -509,6 +648,15 @@ class Lab:
         self.wait_nodes_idle(timeout=max(5.0, t0 + timeout - time.monotonic()))
         self.wait_healthy(timeout=max(5.0, t0 + timeout - time.monotonic()))
         return time.monotonic() - t0
+
+
+def _ref(pair: list[int] | None) -> procs.ProcRef | None:
+    return procs.ProcRef(pair[0], pair[1]) if pair else None
+
+
+def _rmdir(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.rmdir()
 
 
 def _reap(popen: subprocess.Popen) -> None:

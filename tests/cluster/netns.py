@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tests.cluster import layout, procs
 from tests.cluster.configs import Paths
+from tests.cluster.runtime import Runtime
 
 IP_TIMEOUT = 10
 
@@ -55,8 +56,9 @@ def netns_path(host: str) -> str:
 class Hosts:
     """Creates, enters, cuts and destroys the lab's host namespaces."""
 
-    def __init__(self, paths: Paths) -> None:
+    def __init__(self, paths: Paths, runtime: Runtime | None = None) -> None:
         self.paths = paths
+        self.runtime = runtime
         self.inits: dict[str, procs.ProcRef] = {}
         self._init_popens: dict[str, subprocess.Popen] = {}
 
@@ -140,6 +142,23 @@ class Hosts:
         procs.run([*mnt, "mount", "--bind", str(hdir), str(self.paths.local)], timeout=10)
         # The copy of <tmp>/ns would pin the other hosts' namespaces from inside this one.
         procs.run([*mnt, "umount", "--lazy", str(self.paths.ns_dir)], timeout=10, check=False)
+        if self.runtime is not None and self.runtime.root is not None:
+            self._bind_into_root(mnt, self.runtime.root)
+
+    def _bind_into_root(self, mnt: list[str], root: Path) -> None:
+        """Make the release's Debian root see what the host sees: the lab directory
+        (with this host's <tmp>/local) at the same path, the lab's /etc/hosts (minimal
+        roots have none), and this host's /proc, /dev and /sys. Only in this host's mount
+        namespace: nothing shows in the root namespace or in the cached root."""
+        binds = [
+            ("--rbind", str(self.paths.root), f"{root}{self.paths.root}"),
+            ("--bind", str(self.paths.hosts_file), f"{root}/etc/hosts"),
+            ("--rbind", "/proc", f"{root}/proc"),
+            ("--rbind", "/dev", f"{root}/dev"),
+            ("--rbind", "/sys", f"{root}/sys"),
+        ]
+        for how, source, target in binds:
+            procs.run([*mnt, "mount", how, source, target], timeout=10)
 
     # --- using ----------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""Record real Slurm 22.05 outputs from the test cluster as parser fixtures.
+"""Record real Slurm outputs (22.05, 24.11, 26.05) from the test cluster as parser fixtures.
 
-    python -m tests.cluster.record_fixtures [--out tests/fixtures] [--only SITUATION ...]
+    python -m tests.cluster.record_fixtures [--slurm 22.05|24.11|26.05] [--out tests/fixtures]
+                                            [--only SITUATION ...]
 
 Starts the lab, drives it through situations (a killed, frozen or unreachable primary, a
 takeover, slurmdbd and MariaDB and munge down, ...) and in each runs every probe command
@@ -9,6 +10,13 @@ on the hub, concurrently as the monitor does, writing for each command
 returncode, duration_seconds, situation, slurm_version, recorded_at). Failed commands are
 recorded too: their failure is the fixture. Takes several minutes. Never edit the output
 by hand; rerun this instead (then `python -m tests.regen_golden`).
+
+From 24.11 on (releases run from a Debian root), every situation also records the --json
+forms, as `<kind>/<series>-<situation>-json.json` (+ .stderr, .meta.json: the `-json` in
+the name keeps each recording's meta file its own), and the HTTP answers of `/livez`,
+`/readyz` and `/healthz` on each controller's slurmctld port, as
+`http-readyz/<series>-<situation>.json` (26.05 serves them; 24.11 has no HTTP there, and
+that is recorded too). The 22.05 `json-unsupported` situation is 22.05 only.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.cluster import layout, roots, status
 from tests.cluster.lab import Lab
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -53,6 +62,35 @@ EPOCH_DATA_SINCE = re.compile(r"^Data since .*\(0\)$", re.M)
 BF_CYCLES = re.compile(r"Backfilling stats.*?Total cycles: (\d+)", re.S)
 
 
+HTTP_PATHS = ("/livez", "/readyz", "/healthz")
+HTTP_TIMEOUT = 3.0
+# Run on the hub with the host's Python: GET each path on each controller at once; prints
+# {"ctl1": {"/readyz": {"status", "body", "error", "seconds"}, ...}, ...}.
+HTTP_CODE = """\
+import http.client, json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+hosts, paths = sys.argv[1].split(","), sys.argv[2].split(",")
+port, timeout = int(sys.argv[3]), float(sys.argv[4])
+def get(hp):
+    host, path = hp
+    t0 = time.monotonic()
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=timeout)
+        c.request("GET", path)
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+        out = {"status": r.status, "body": body, "error": None}
+    except Exception as e:
+        out = {"status": None, "body": None, "error": f"{type(e).__name__}: {e}"}
+    out["seconds"] = round(time.monotonic() - t0, 3)
+    return hp, out
+pairs = [(h, p) for h in hosts for p in paths]
+with ThreadPoolExecutor(len(pairs)) as pool:
+    done = dict(pool.map(get, pairs))
+print(json.dumps({h: {p: done[(h, p)] for p in paths} for h in hosts}, indent=2))
+"""
+
+
 @dataclass(frozen=True)
 class Recording:
     kind: str
@@ -61,16 +99,37 @@ class Recording:
     stderr: str
     returncode: int | None  # None: killed after COMMAND_TIMEOUT
     duration_seconds: float
+    form: str = "txt"  # "json": stdout of a --json form
 
 
-def run_probe(lab: Lab, kind: str, argv: list[str]) -> Recording:
+def run_probe(lab: Lab, kind: str, argv: list[str], form: str = "txt") -> Recording:
     t0 = time.monotonic()
     try:
         p = lab.run_client(argv, timeout=COMMAND_TIMEOUT)
         out, err, rc = p.stdout, p.stderr, p.returncode
     except subprocess.TimeoutExpired as e:
         out, err, rc = _text(e.stdout), _text(e.stderr), None
-    return Recording(kind, argv, out, err, rc, round(time.monotonic() - t0, 3))
+    return Recording(kind, argv, out, err, rc, round(time.monotonic() - t0, 3), form)
+
+
+def http_argv() -> list[str]:
+    return [
+        sys.executable, "-I", "-c", HTTP_CODE, ",".join(layout.CONTROLLERS),
+        ",".join(HTTP_PATHS), str(layout.SLURMCTLD_PORT), str(HTTP_TIMEOUT),
+    ]  # fmt: skip
+
+
+def run_http(lab: Lab) -> Recording:
+    """/livez, /readyz, /healthz on each controller's slurmctld port, from the hub."""
+    rec = run_probe(lab, HTTP_KIND, http_argv(), form="json")
+    # The argv recorded is what it means, not the Python that did it.
+    what = [f"GET http://{h}:{layout.SLURMCTLD_PORT}{p}" for h in layout.CONTROLLERS
+            for p in HTTP_PATHS]  # fmt: skip
+    return Recording(rec.kind, what, rec.stdout, rec.stderr, rec.returncode,
+                     rec.duration_seconds, "http")  # fmt: skip
+
+
+HTTP_KIND = "http-readyz"
 
 
 def _text(data: str | bytes | None) -> str:
@@ -79,10 +138,23 @@ def _text(data: str | bytes | None) -> str:
     return data or ""
 
 
-def capture(lab: Lab, probes: dict[str, list[str]]) -> list[Recording]:
+def capture(
+    lab: Lab,
+    probes: dict[str, list[str]],
+    json_probes: dict[str, list[str]] | None = None,
+    http: bool = False,
+) -> list[Recording]:
     """Every probe at once, as the monitor runs them."""
-    with ThreadPoolExecutor(len(probes)) as pool:
-        return list(pool.map(lambda kv: run_probe(lab, *kv), probes.items()))
+    tasks: list[Callable[[], Recording]] = [
+        (lambda k=k, a=a: run_probe(lab, k, a)) for k, a in probes.items()
+    ]
+    tasks += [
+        (lambda k=k, a=a: run_probe(lab, k, a, "json")) for k, a in (json_probes or {}).items()
+    ]
+    if http:
+        tasks.append(lambda: run_http(lab))
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        return list(pool.map(lambda task: task(), tasks))
 
 
 class Recorder:
@@ -95,17 +167,31 @@ class Recorder:
     def version(self) -> str:
         return self.lab.slurm_version or "unknown"
 
+    @property
+    def newer(self) -> bool:
+        """24.11 and later (run from a Debian root): --json forms and HTTP recorded too."""
+        return status.newer(self.lab)
+
     def record(self, situation: str, probes: dict[str, list[str]] = PROBES) -> None:
-        self.write(situation, capture(self.lab, probes))
+        if not self.newer:
+            self.write(situation, capture(self.lab, probes))
+            return
+        json_probes = {k: JSON_PROBES[k] for k in probes if k in JSON_PROBES}
+        self.write(situation, capture(self.lab, probes, json_probes, http=True))
 
     def write(self, situation: str, recordings: list[Recording]) -> None:
         series = ".".join(self.version.split(".")[:2])
         recorded_at = datetime.now(UTC).isoformat(timespec="seconds")
         print(f"{situation}:")
         for rec in recordings:
-            base = self.out / rec.kind / f"{series}-{situation}"
+            name, ext = f"{series}-{situation}", ".txt"
+            if rec.form == "json":
+                name, ext = f"{name}-json", ".json"
+            elif rec.form == "http":
+                ext = ".json"
+            base = self.out / rec.kind / name
             base.parent.mkdir(parents=True, exist_ok=True)
-            Path(f"{base}.txt").write_text(rec.stdout)
+            Path(f"{base}{ext}").write_text(rec.stdout)
             Path(f"{base}.stderr").write_text(rec.stderr)
             meta = {
                 "argv": rec.argv,
@@ -116,11 +202,11 @@ class Recorder:
                 "recorded_at": recorded_at,
             }
             Path(f"{base}.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-            self.written.append(Path(f"{base}.txt"))
+            self.written.append(Path(f"{base}{ext}"))
             first_err = rec.stderr.strip().splitlines()[-1:] or [""]
             print(
-                f"  {rec.kind:15} rc={rec.returncode!s:4} {rec.duration_seconds:6.2f}s "
-                f"{first_err[0][:90]}"
+                f"  {rec.kind + ('/' + rec.form if rec.form != 'txt' else ''):20} "
+                f"rc={rec.returncode!s:4} {rec.duration_seconds:6.2f}s {first_err[0][:90]}"
             )
 
 
@@ -149,7 +235,8 @@ def fresh_start(r: Recorder) -> None:
 
 def healthy(r: Recorder) -> None:
     r.lab.heal()
-    r.record("json-unsupported", JSON_PROBES)
+    if not r.newer:
+        r.record("json-unsupported", JSON_PROBES)
     # A minute of statistics, so that sdiag prints every line it can.
     rec = sdiag_until(r.lab, lambda out: "Cycles per minute" in out, timeout=120)
     if rec is None:
@@ -285,6 +372,22 @@ def backfill_and_reset(r: Recorder) -> None:
     r.record("after-reset", SDIAG)
 
 
+def reconfigure(r: Recorder) -> None:
+    """What the probes answer while `scontrol reconfigure` runs (from 24.05 slurmctld
+    restarts itself for it; 26.05's /readyz is not 204 while reconfiguring)."""
+    lab = r.lab
+    lab.heal()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(lab.run_client, ["scontrol", "reconfigure"], timeout=60)
+        time.sleep(0.2)  # the reconfigure request is in flight, not finished
+        r.record("reconfigure")
+        pending.result()
+    # A re-exec'd slurmctld may be a new process: start from a fresh lab afterwards.
+    if not lab.is_running("ctl1"):
+        print("  (ctl1 is a new process after the reconfigure: the lab restarts)")
+        lab.stop()
+
+
 SCENARIOS: dict[str, Callable[[Recorder], None]] = {
     "fresh-start": fresh_start,
     "healthy": healthy,  # also json-unsupported
@@ -300,12 +403,14 @@ SCENARIOS: dict[str, Callable[[Recorder], None]] = {
     "munge-down": munge_down,
     "scontrol-takeover": scontrol_takeover,
     "backfill": backfill_and_reset,  # also after-reset
+    "reconfigure": reconfigure,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=FIXTURES, help="fixtures directory")
+    parser.add_argument("--slurm", default=roots.DEFAULT_SLURM, choices=sorted(roots.RELEASES))
     parser.add_argument(
         "--only",
         nargs="+",
@@ -314,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"only these scenarios: {', '.join(SCENARIOS)}",
     )
     args = parser.parse_args(argv)
-    lab = Lab()
+    lab = Lab(slurm=args.slurm)
     t0 = time.monotonic()
     recorder = Recorder(lab, args.out)
     try:

@@ -117,6 +117,7 @@ def health(lab: Lab, primary: bool) -> tuple[bool, dict[str, object]]:
         obs["sacctmgr show stats rc"] = stats_rc = "timeout"
     obs["nodes"] = nodes = node_states(lab)
     obs["DBD agent queue"] = queue = dbd_agent_queue(lab)
+    obs["state saved"] = saved = state_saved(lab)
     serving = sorted(h for h, s in ctl.items() if s == "serving")
     dbd_serving = sorted(h for h, s in dbd.items() if s == "serving")
     ok = (
@@ -129,15 +130,40 @@ def health(lab: Lab, primary: bool) -> tuple[bool, dict[str, object]]:
         and bool(nodes)
         and all(s == "idle" for s in nodes.values())
         and queue == 0
+        and saved
     )
     return ok, obs
+
+
+def newer(lab: Lab) -> bool:
+    """A release run from a Debian root (24.11, 26.05), not the host's 22.05."""
+    return lab.runtime is not None and lab.runtime.root is not None
+
+
+# 26.05: a backup that takes over before the primary ever saved its state dies with
+# `fatal: No Assoc usage file (.../assoc_usage) to recover`, taking the cluster down. A
+# lab is only healthy once that file exists (22.05 is left exactly as it was).
+STATE_FILES = ("assoc_usage",)
+
+
+def state_saved(lab: Lab) -> bool:
+    if not newer(lab):
+        return True
+    state = lab.paths.state if lab.paths else None
+    return state is not None and all((state / f).exists() for f in STATE_FILES)
+
+
+def failback_grace(lab: Lab) -> float:
+    """How long a failback may take before the lab restarts a daemon: 1-3 s on 22.05,
+    but on 24.11 and 26.05 both controllers stop answering for about 28 s."""
+    return 45.0 if newer(lab) else 20.0
 
 
 def fail_back(lab: Lab, deadline: float) -> None:
     """Wait for the primaries to be back in control; a primary that does not get control
     back on its own within a grace period is restarted (a restarted primary asks the
     backup to hand over)."""
-    grace = 20.0
+    grace = failback_grace(lab)
     try:
         lab.wait_serving("ctl1", timeout=min(grace, max(1.0, deadline - time.monotonic())))
     except TimeoutError:

@@ -37,7 +37,10 @@ def test_recorded_fixture_agrees_with_its_run(fixture: Path) -> None:
             parse(text)
         return
     report = parse(text)
-    if meta.get("returncode") == 0:
+    if report.form == "json":
+        # `scontrol ping --json` exits 0 even when no controller answers (24.11, 26.05).
+        assert meta.get("returncode") == 0
+    elif meta.get("returncode") == 0:
         assert report.any_responding
     elif meta.get("returncode") == 1:
         assert not report.any_responding

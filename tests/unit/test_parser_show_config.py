@@ -42,8 +42,13 @@ def test_recorded_fixture_agrees_with_its_run(fixture: Path) -> None:
         with pytest.raises(ParseError, match="empty input"):
             parse(text)
         return
+    if text.lstrip().startswith("{"):  # the --json form (26.05) is not parsed, by design
+        # (24.11 ignores --json here and prints the text form: 24.11-*-json.json)
+        with pytest.raises(ParseError, match="only the text form"):
+            parse(text)
+        return
     config = parse(text)
-    assert config.version.startswith("22.05.")
+    assert config.version.startswith(fixture.name.split("-")[0] + ".")  # 22.05-healthy.txt
     assert config.controllers and config.pings is not None
     assert [p.hostname for p in config.pings.pings] == [c.hostname for c in config.controllers]
     assert config.cluster_name and config.slurmctld_timeout and config.message_timeout
