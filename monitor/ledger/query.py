@@ -16,7 +16,7 @@ from monitor.ledger.sla import (
     Policy,
     Timeline,
     error_budget,
-    timeline,
+    overlay_maintenance,
 )
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import HOUR_US, US, iso, month_bounds
@@ -40,10 +40,12 @@ def load_timeline(
     hi: int,
     policy: Policy,
 ) -> Timeline:
-    coverage = store.coverage(cluster, lo, hi)
-    transitions = store.service_transitions(cluster, service, lo, hi, coverage)
+    if hi <= lo:
+        raise ValueError("an empty interval has no timeline")
+    # A merged ledger (several replicas, ``ledger.replicas``) answers service_steps too.
+    steps = store.service_steps(cluster, service, lo, hi)
     maintenance = merged_windows(windows, cluster, service, lo, hi)
-    return timeline(transitions, coverage, maintenance, lo, hi, policy)
+    return Timeline(overlay_maintenance(steps, maintenance), policy)
 
 
 def maintenance_us(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.ledger.maintenance import StoredWindow
-from monitor.ledger.sla import Coverage, Transition
+from monitor.ledger.sla import Coverage, Steps, Transition, state_steps
 from monitor.statestore import open_state_store
 from monitor.store.db import Database
 from monitor.store.db import describe_error as describe
@@ -204,6 +204,12 @@ class LedgerStore:
                     (stream, lo, min(first, lo), run),
                 )
         return out
+
+    def service_steps(self, cluster: str, service: str, lo: int, hi: int) -> Steps:
+        """The service's state over [lo, hi) as this ledger recorded it (before maintenance)."""
+        coverage = self.coverage(cluster, lo, hi)
+        transitions = self.service_transitions(cluster, service, lo, hi, coverage)
+        return state_steps(transitions, coverage, lo, hi)
 
     def _transitions(self, where: str, params: Sequence[object]) -> list[Transition]:
         rows = self._read(
