@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
+from monitor.alerting.amconfig import register as _register_alertmanager_config
 from monitor.alerting.testalert import register as _register_test_alert
 from monitor.boundedread import read_bytes, read_stream
 from monitor.cli_args import COULD_NOT_RUN, ArgumentParser, add_config_argument
@@ -316,6 +317,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_run,
     _register_demo,
     _register_test_alert,
+    _register_alertmanager_config,
     _register_maintenance,
     _register_report,
     _register_slo,

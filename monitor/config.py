@@ -22,6 +22,7 @@ from monitor.boundedread import read_bytes
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
+from monitor.ha.settings import HaSettings, read_ha
 from monitor.report.settings import ReportSettings, read_report
 from monitor.rest.settings import REST_KEYS, RestSettings, read_rest
 from monitor.status.settings import StatusSettings, read_status
@@ -153,6 +154,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
+    ha: HaSettings | None = None  # None: single-replica mode
     source: Path | None = None
 
     def cluster(self, name: str) -> ClusterConfig:
@@ -231,6 +233,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
             "alerts",
             "report",
             "status",
+            "ha",
         ),
     )
     monitor = _read_monitor(r, data.get("monitor"))
@@ -258,6 +261,15 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
     for i, name in enumerate(rnames):
         if name and rnames.index(name) != i:
             r.error(("receivers", i, "name"), f"duplicate receiver name {name!r}")
+    ha = read_ha(
+        r,
+        data.get("ha"),
+        ("ha",),
+        receivers=[(x.name, x.type) for x in receivers],
+        read_receiver=_read_receiver,
+    )
+    # In HA mode the routes choose among the Alertmanager's receivers (alertmanager-config)
+    routed = [x.name for x in ha.receivers] if ha is not None else rnames
     return Config(
         monitor=monitor,
         clusters=clusters,
@@ -266,11 +278,12 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         thresholds=_read_thresholds(r, data.get("thresholds")),
         maintenance=windows,
         receivers=receivers,
-        alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=rnames),
+        alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=routed),
         report=read_report(
             r, data.get("report"), ("report",), receivers=[(x.name, x.type) for x in receivers]
         ),
         status=read_status(r, data.get("status"), ("status",)),
+        ha=ha,
         source=source,
     )
 

@@ -51,6 +51,7 @@ class AlertEngine:
         in_maintenance: InMaintenance = lambda cluster, service, now: False,
         sla_source: SlaSource | None = None,
         on_enqueue: Callable[[], None] = lambda: None,
+        inhibitions: Sequence[policy.Inhibition] = policy.INHIBITIONS,
     ) -> None:
         self.db = db
         self.outbox = Outbox(db)
@@ -60,6 +61,7 @@ class AlertEngine:
         self._in_maintenance = in_maintenance
         self._sla_source = sla_source
         self._on_enqueue = on_enqueue
+        self._inhibitions = tuple(inhibitions)
         self._lock = threading.Lock()
         self._records: dict[str, AlertRecord] = {}
         self._groups: dict[tuple[str, str], GroupRecord] = {}
@@ -100,10 +102,13 @@ class AlertEngine:
         clusters: Collection[str],
         now: dt.datetime,
         in_maintenance: InMaintenance | None = None,
+        inhibitions: Sequence[policy.Inhibition] | None = None,
     ) -> list[Notification]:
         """Take a reloaded config; alerts of clusters no longer configured resolve."""
         with self._lock:
             self._settings, self._thresholds = settings, thresholds
+            if inhibitions is not None:
+                self._inhibitions = tuple(inhibitions)
             if in_maintenance is not None:
                 self._in_maintenance = in_maintenance
             self._receivers = list(receivers)
@@ -164,7 +169,9 @@ class AlertEngine:
         muted = set()
         for rec in firing:
             if self._silenced(rec, now) or policy.inhibited(
-                [s.labels for s in firing if s.fingerprint != rec.fingerprint], rec.labels
+                [s.labels for s in firing if s.fingerprint != rec.fingerprint],
+                rec.labels,
+                self._inhibitions,
             ):
                 muted.add(rec.fingerprint)
         return muted

@@ -18,20 +18,56 @@ import datetime as dt
 import random
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from monitor.alerting.engine import AlertEngine, SlaSource
 from monitor.alerting.grouping import ReceiverPolicy
 from monitor.alerting.model import Notification
 from monitor.alerting.outbox import Outbox, ReceiverQueue
-from monitor.alerting.policy import InMaintenance, maintenance_from_windows
+from monitor.alerting.policy import (
+    INHIBITIONS,
+    Inhibition,
+    InMaintenance,
+    maintenance_from_windows,
+)
+from monitor.alerting.providers import PROVIDERS
+from monitor.alerting.settings import AlertSettings
 from monitor.alerting.sender import Clock, OutboxSender, Receiver, RetryPolicy
 from monitor.alerting.status import AlertingStatus, ReceiverStatus
 from monitor.config import Config
 from monitor.errors import StoreError
+from monitor.ha.settings import CLUSTER_RECEIVER
 from monitor.health import HealthEvent
 from monitor.probes.base import utc_now
 from monitor.snapshot import ClusterStatus
 from monitor.store.db import Database
+
+
+def delivery_receivers(config: Config) -> list[Receiver]:
+    """Where notices go: the ``[[receivers]]``, and in HA mode the Alertmanager cluster of
+    ``[ha]`` too (the only non-Alertmanager receivers there are refused by check-config)."""
+    receivers = [Receiver.from_config(rc) for rc in config.receivers]
+    if config.ha is not None:
+        spec = PROVIDERS["alertmanager"]
+        options = spec.options(urls=config.ha.alertmanagers)  # type: ignore[call-arg]
+        receivers.append(Receiver(CLUSTER_RECEIVER, spec, options))
+    return receivers
+
+
+def engine_settings(config: Config) -> AlertSettings:
+    """In HA mode the Alertmanager routes and groups (alertmanager-config writes its routes
+    from these settings): the engine hands it every alert at once, unrouted."""
+    if config.ha is None:
+        return config.alerts
+    return replace(config.alerts, routes=(), group_wait_seconds=0.0, group_interval_seconds=0.0)
+
+
+def engine_inhibitions(config: Config) -> tuple[Inhibition, ...]:
+    """In HA mode the Alertmanager inhibits, with the same rules (alertmanager-config writes
+    them from INHIBITIONS): it sees both replicas' alerts, so a SlurmctldDown that only one
+    replica saw still mutes the other's SlurmctldFailover, and no replica withdraws an alert
+    the other still sends."""
+    return () if config.ha is not None else INHIBITIONS
 
 
 def receiver_policy(r: Receiver) -> ReceiverPolicy:
@@ -63,7 +99,7 @@ class Alerting:
         self.outbox = Outbox(db)
         self._queues: dict[str, ReceiverQueue] = {}
         self._queues_lock = threading.Lock()
-        receivers = [Receiver.from_config(rc) for rc in config.receivers]
+        receivers = delivery_receivers(config)
         out = config.alerts.outbox
         self.sender = OutboxSender(
             self.outbox,
@@ -78,12 +114,13 @@ class Alerting:
         )
         self.engine = AlertEngine(
             db,
-            config.alerts,
+            engine_settings(config),
             config.thresholds,
             [receiver_policy(r) for r in receivers],
             in_maintenance=in_maintenance or maintenance_from_windows(config.maintenance),
             sla_source=sla_source,
             on_enqueue=self._enqueued,
+            inhibitions=engine_inhibitions(config),
         )
         self._refresh()
 
@@ -101,15 +138,16 @@ class Alerting:
         self.sender.stop(timeout)
 
     def reload(self, config: Config) -> None:
-        receivers = [Receiver.from_config(rc) for rc in config.receivers]
+        receivers = delivery_receivers(config)
         self.sender.set_receivers(receivers)
         self.engine.configure(
-            config.alerts,
+            engine_settings(config),
             config.thresholds,
             [receiver_policy(r) for r in receivers],
             [c.name for c in config.clusters],
             self._clock(),
             None if self._fixed_maintenance else maintenance_from_windows(config.maintenance),
+            engine_inhibitions(config),
         )
 
     # -- metrics -------------------------------------------------------------------------
