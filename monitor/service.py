@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporters.collectors import register_all
 from exporters.collectors.alerts import AlertCollector
+from exporters.collectors.replica import ReplicaCollector
 from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig, load_web_config
 from monitor.alerting.service import Alerting
@@ -129,6 +130,7 @@ class Service:
         register_all(self.registry, self.daemon.box.get)
         # the outbox's times are on the monitor's clock: its age is measured on the same one
         self.registry.register(AlertCollector(self.alerting.status, clock=self.clock))
+        self.registry.register(ReplicaCollector(lambda: self.config.ha))
         web = load_web(config)
         host, _, port = config.monitor.listen.rpartition(":")
         # /status reads the config through this object, so a reload applies at once.
