@@ -118,6 +118,13 @@ class ClusterConfig:
     backend: str = "cli"  # cli: Slurm's client commands; rest: slurmrestd
     rest: RestSettings | None = None  # backend = "rest"
     slurmctld_port: int = 6817  # for /readyz (25.11+) where no show config tells it (rest)
+    # /readyz on each controller (25.11+): by default where the monitor talks to the
+    # controllers' port anyway (cli), not through slurmrestd, whose monitors often cannot.
+    readyz: bool | None = None
+
+    @property
+    def asks_readyz(self) -> bool:
+        return self.readyz if self.readyz is not None else self.backend == "cli"
 
     def command_env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.slurm_conf)} if self.slurm_conf else {}
@@ -474,6 +481,7 @@ def _read_cluster(r: Reader, d: dict[str, Any], p: KeyPath, slo: SloTargets) -> 
         backend=backend,
         rest=read_rest(r, d, p, backend),
         slurmctld_port=r.integer(d, p, "slurmctld_port", 6817, minimum=1, maximum=65535),
+        readyz=r.boolean(d, p, "readyz", True) if "readyz" in d else None,
     )
 
 

@@ -108,6 +108,7 @@ class ClusterProber:
             for s in self._probes.values()
             if s.service in lanes
             and (self.cluster.accounting or not s.accounting)
+            and (not s.http_path or self.cluster.asks_readyz)
             and s.applies(version)
         ]
 

@@ -56,3 +56,10 @@ def test_the_default_backend_is_the_cli_and_has_no_rest_settings():
 def test_each_problem_is_named(body, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_config(cluster(body))
+
+
+def test_readyz_is_asked_by_default_through_the_cli_only():
+    cli = parse_config(cluster("")).clusters[0]
+    rest = parse_config(cluster('backend = "rest"\nurl = "http://a"')).clusters[0]
+    forced = parse_config(cluster('backend = "rest"\nurl = "http://a"\nreadyz = true')).clusters[0]
+    assert (cli.asks_readyz, rest.asks_readyz, forced.asks_readyz) == (True, False, True)
