@@ -33,14 +33,15 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
     previous = signal.getsignal(signal.SIGTERM)
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    the_lab = Lab(slurm=os.environ.get("SSLAB_SLURM") or None)
+    # The release: the test's parameter (tests/conftest.py, marker `slurm_versions`).
+    the_lab = Lab(slurm=getattr(request, "param", None) or os.environ.get("SSLAB_SLURM") or None)
     try:
         the_lab.start()
         yield the_lab
