@@ -264,6 +264,11 @@ def _slurmdbd(
             )
             for e in dbd_ping.pings
         ]
+        # `sacctmgr ping` lists a backup only while the primary does not answer: an instance
+        # it leaves out is judged as before 24.11, by its port (a standby does not listen).
+        listed = {d.hostname for d in daemons}
+        if rnd.results.get("dbd_listen") is not None:
+            daemons += [d for d in _dbd_from_listen(rnd, endpoints) if d.hostname not in listed]
     else:
         daemons = _dbd_from_listen(rnd, endpoints)
     return daemons, _dbd_service(answer, daemons, th, sdiag)

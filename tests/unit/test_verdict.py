@@ -182,3 +182,15 @@ def test_slurmdbd_redundancy_is_unknown_until_its_instances_are_known():
                      Topology("lab", TOPOLOGY.controllers), {}, "ctl1")
     dbd = evaluate(rnd, Thresholds()).services["slurmdbd"]
     assert dbd.up is True and dbd.redundancy_ok is None
+
+
+def test_sacctmgr_ping_hides_a_standby_backup_whose_port_then_decides():
+    """24.11+: `sacctmgr ping` lists the backup slurmdbd only while the primary does not
+    answer (recorded on 24.11 and 26.05); the backup is then judged by its port."""
+    dbd = parser_for("sacctmgr-ping")(recorded("sacctmgr-ping", "26.05-healthy"))
+    assert [p.hostname for p in dbd.pings] == ["dbd1"]
+    obs = verdict(ping("UP", "UP"), ok("dbd_ping", dbd), listen(True, False))
+    assert states(obs)["dbd1"] == ("up", None)
+    assert states(obs)["dbd2"] == ("unknown", "standby")
+    without_port_check = verdict(ping("UP", "UP"), ok("dbd_ping", dbd))
+    assert "dbd2" not in states(without_port_check)
