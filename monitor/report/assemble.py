@@ -24,6 +24,7 @@ from monitor.ledger.query import (
     service_period,
     services_of,
 )
+from monitor.ledger.replicas import MergedLedger
 from monitor.ledger.sla import (
     DEGRADED,
     DOWN,
@@ -67,7 +68,7 @@ def current_month(now_us: int, tz: ZoneInfo) -> tuple[int, int]:
 
 
 def build_report(
-    store: LedgerStore,
+    store: LedgerStore | MergedLedger,
     config: Config,
     year: int,
     month: int,
@@ -122,9 +123,10 @@ def build_report(
         __version__,
         policy,
     )
+    merged = isinstance(store, MergedLedger)
     return Report(
         year, month, config.sla.timezone, start, end, period_end, partial, inputs,
-        tuple(sections),
+        tuple(sections), store.names if merged else (), store.rule if merged else "",
     )  # fmt: skip
 
 
@@ -135,7 +137,7 @@ def _clip(first: int | None, last: int | None, end: int) -> tuple[int | None, in
 
 
 def _service(
-    store: LedgerStore,
+    store: LedgerStore | MergedLedger,
     config: Config,
     windows: Sequence[StoredWindow],
     policy: Policy,
@@ -178,6 +180,9 @@ def _service(
     tl = load_timeline(
         store, windows, cluster, service, start - max(pad, LOOKBACK_US), end + pad, policy
     )
+    disagreements = ()
+    if isinstance(store, MergedLedger):
+        disagreements = store.disagreements(cluster, service, start, end) if end > start else ()
     return ServiceSection(
         period,
         tuple(bands(tl, start, end)),
@@ -189,6 +194,7 @@ def _service(
         projected_av,
         best,
         owed,
+        disagreements,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from monitor.cli_args import add_config_argument
 from monitor.errors import MonitorError
+from monitor.ledger.merge import RULES
 from monitor.report.files import make_report, read_config, write_atomic, write_output
 from monitor.report.render import FORMATS, file_name, render
 
@@ -52,6 +53,20 @@ def register_report(sub: argparse._SubParsersAction) -> None:
         "mail them when [report] mail_receiver is set (the monthly timer)",
     )
     p.add_argument("--no-mail", action="store_true", help="with --archive: do not mail")
+    p.add_argument(
+        "--ledger",
+        action="append",
+        metavar="[NAME=]PATH",
+        help="HA: merge this replica's ledger (a state directory or a store file; "
+        "repeatable); NAME defaults to the host of its latest run. Without: the state "
+        "store, merged with the peers' ledgers pulled into state_dir/peers if any",
+    )
+    p.add_argument(
+        "--disagreement",
+        choices=RULES,
+        help="where merged replicas observed different states, which counts (default: "
+        "[ha] disagreement, else up)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -64,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         raise MonitorError("--no-mail goes with --archive")
     config, digest = read_config(args.config)
     now = dt.datetime.now(dt.UTC)
-    report = make_report(config, digest, args.month, args.cluster, now)
+    report = make_report(
+        config, digest, args.month, args.cluster, now, ledgers=args.ledger,
+        disagreement=args.disagreement,
+    )  # fmt: skip
     if args.archive:
         return _archive(config, report, now, mail=not args.no_mail)
     fmt = args.format or "md"

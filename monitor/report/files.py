@@ -25,6 +25,14 @@ from zoneinfo import ZoneInfo
 from monitor.boundedread import read_bytes
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
+from monitor.ledger.merge import DEFAULT_RULE
+from monitor.ledger.replicas import (
+    PEER_SUFFIX,
+    MergedLedger,
+    Replica,
+    peer_paths,
+    replica_name,
+)
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import parse_month, to_us
 from monitor.report.assemble import (
@@ -35,7 +43,8 @@ from monitor.report.assemble import (
 )
 from monitor.report.model import Report
 from monitor.report.render import file_name, render
-from monitor.statestore import open_state_store
+from monitor.statestore import MIGRATIONS, open_state_store
+from monitor.store.db import Database
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -147,12 +156,63 @@ def read_config(path: Path) -> tuple[Config, str]:
         raise MonitorError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def open_ledgers(
+    config: Config, ledgers: Sequence[str] | None = None, disagreement: str | None = None
+) -> LedgerStore | MergedLedger:
+    """What a report reads. ``ledgers`` (``--ledger [NAME=]PATH``, a state directory or a
+    store file): those replicas merged. Without: the state store, merged with the peers'
+    ledgers pulled into ``state_dir/peers`` when there are any (HA), else alone."""
+    ha = getattr(config, "ha", None)  # [ha]: read by monitor.ha.settings
+    rule = disagreement or getattr(ha, "disagreement", None) or DEFAULT_RULE
+    if ledgers:
+        replicas: list[Replica] = []
+        try:
+            for arg in ledgers:
+                replicas.append(_replica_arg(arg))
+            return MergedLedger(replicas, rule)
+        except BaseException:
+            for r in replicas:
+                r.store.db.close()
+            raise
+    local = open_store(config)
+    peers = peer_paths(config.monitor.state_dir)
+    if not peers:
+        return local
+    replicas = [Replica(ha.replica if ha else replica_name(local, "local"), local)]
+    try:
+        for path in peers:
+            name = path.name.removesuffix(PEER_SUFFIX)
+            replicas.append(Replica(name, LedgerStore(Database(path, migrations=MIGRATIONS))))
+        return MergedLedger(replicas, rule)
+    except BaseException:
+        for r in replicas:
+            r.store.db.close()
+        raise
+
+
+def _replica_arg(arg: str) -> Replica:
+    name, sep, text = arg.partition("=")
+    if not sep:
+        name, text = "", arg
+    path = Path(text)
+    if path.is_dir():
+        store = LedgerStore(open_state_store(path, create=False))
+    elif path.is_file():
+        store = LedgerStore(Database(path, migrations=MIGRATIONS))
+    else:
+        raise MonitorError(f"--ledger {arg}: no such state directory or store file")
+    return Replica(name or replica_name(store, path.stem), store)
+
+
 def make_report(
     config: Config,
     digest: str,
     month: str | None,
     clusters: Sequence[str] | None,
     now: dt.datetime,
+    *,
+    ledgers: Sequence[str] | None = None,
+    disagreement: str | None = None,
 ) -> Report:
     tz = ZoneInfo(config.sla.timezone)
     year, mon = resolve_month(month, tz, now)
@@ -161,13 +221,16 @@ def make_report(
         if name not in names:
             source = config.source or "the configuration"
             raise MonitorError(f"no cluster named {name!r} in {source}")
-    store = open_store(config)
+    store = open_ledgers(config, ledgers, disagreement)
     try:
         return build_report(
             store, config, year, mon, config_sha256=digest, clusters=clusters, now=now
         )
     finally:
-        store.db.close()
+        if isinstance(store, MergedLedger):
+            store.close()
+        else:
+            store.db.close()
 
 
 def write_reports(

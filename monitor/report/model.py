@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from monitor.ledger.merge import Disagreement
 from monitor.ledger.query import ServicePeriod
 from monitor.ledger.sla import Policy
 from monitor.report.credits import Credit, largest
@@ -86,6 +87,8 @@ class ServiceSection:
     projected_availability: float | None = None
     best_availability: float | None = None  # the month's, if no more downtime comes
     credit: Credit | None = None  # None: no [[sla.credits]] tier applies, or no data
+    # Merged replicas (HA) only: where they observed different states, with every view.
+    disagreements: tuple[Disagreement, ...] = ()
 
     @property
     def cluster(self) -> str:
@@ -147,6 +150,14 @@ class Report:
     partial: bool  # the month is not over: reported up to ``end``
     inputs: Inputs
     clusters: tuple[ClusterSection, ...]
+    # Merged from several replicas' ledgers (HA): their names, and the rule that decided
+    # where they disagreed. Empty for one ledger, whose report is unchanged.
+    replicas: tuple[str, ...] = ()
+    disagreement_rule: str = ""
+
+    @property
+    def merged(self) -> bool:
+        return bool(self.replicas)
 
     @property
     def label(self) -> str:

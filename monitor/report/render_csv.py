@@ -1,6 +1,10 @@
 """``--format csv``: one ``service`` row per cluster and service (its status: met, at_risk,
 breached or no_data; availability; credit owed), then one ``incident`` row per incident,
-every cluster and service, in time order. Times ISO 8601 UTC, durations in seconds."""
+every cluster and service, in time order. Times ISO 8601 UTC, durations in seconds.
+
+A report merged from replicas (HA) adds one ``disagreement`` row per interval where they
+observed different states, after the incidents: ``cause`` holds every replica's view
+(``a: down; b: up``) and ``status`` the state that counted."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import csv
 import io
 
 from monitor.ledger.timebase import US, iso
+from monitor.report import ha_text
 from monitor.report.causes import readable
 from monitor.report.model import Report
 
@@ -76,4 +81,11 @@ def render(report: Report) -> str:
         )
     for *_, row in sorted(rows, key=lambda r: r[:3]):
         writer.writerow(row)
+    for c in report.clusters if report.merged else ():
+        for service, d in ha_text.disagreements(c):
+            views = "; ".join(f"{name}: {state}" for name, state in d.views)
+            writer.writerow(
+                [report.label, "disagreement", c.name, service, iso(d.start), iso(d.end)]
+                + [_seconds(d.duration_us), "", "", "", "", views, "", d.chosen, "", ""]
+            )
     return out.getvalue()

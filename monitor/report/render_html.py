@@ -8,7 +8,7 @@ import html
 from zoneinfo import ZoneInfo
 
 from monitor.ledger.timebase import US
-from monitor.report import svg, text
+from monitor.report import ha_text, svg, text
 from monitor.report.model import ClusterSection, Report, ServiceSection
 from monitor.report.status import Status
 
@@ -134,6 +134,7 @@ def _header(report: Report, tz: ZoneInfo) -> str:
         ["config", f"sha256 <code>{e(inputs.config_sha256)}</code>"],
         ["program", e(f"{inputs.program} {inputs.version}")],
         ["counting", e(counting)],
+        *([["replicas", e(ha_text.merged_input(report))]] if report.merged else []),
     ]
     body = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
     parts.append(f'<table class="inputs"><tbody>{body}</tbody></table>')
@@ -281,6 +282,12 @@ def _lists(c: ClusterSection, tz: ZoneInfo) -> str:
     return "\n".join(x for x in out if x)
 
 
+def _disagreements(c: ClusterSection, tz: ZoneInfo) -> str:
+    head, rows = ha_text.disagreement_table(c, tz)
+    table = _table(head, rows, "ttn") if rows else ""
+    return f"<h4>{e(ha_text.TITLE)}</h4>" + (table or f'<p class="none">{e(ha_text.NONE)}</p>')
+
+
 def _page_footer(report: Report) -> str:
     inputs = report.inputs
     words = f"SLA report {report.label}{' (partial)' if report.partial else ''} \u00b7 "
@@ -311,6 +318,7 @@ def render(report: Report, *, title: str | None = None) -> str:
             + _credits(c, tz)
             + "".join(_service(s, report, tz, c.ledger_first) for s in c.services)
             + _lists(c, tz)
+            + (_disagreements(c, tz) if report.merged else "")
             + "</section>"
         )
     body.append(

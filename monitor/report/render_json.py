@@ -27,6 +27,17 @@ def _time(us: int | None) -> str | None:
 
 
 def document(report: Report) -> dict[str, Any]:
+    doc = _document(report)
+    if report.merged:  # only then: a single ledger's report keeps its bytes
+        doc["inputs"]["replicas"] = list(report.replicas)
+        doc["inputs"]["settings"]["disagreement"] = report.disagreement_rule
+        for c, cdoc in zip(report.clusters, doc["clusters"], strict=True):
+            for s, sdoc in zip(c.services, cdoc["services"], strict=True):
+                sdoc["disagreements"] = [d.to_dict() for d in s.disagreements]
+    return doc
+
+
+def _document(report: Report) -> dict[str, Any]:
     policy = report.inputs.policy
     return {
         "schema": SCHEMA_ID,
@@ -175,13 +186,30 @@ _STATUS = {
 }
 
 
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
+def _object(properties: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every property required, none other allowed, but ``optional`` ones (a merged
+    report's)."""
     return {
         "type": "object",
         "required": list(properties),
         "additionalProperties": False,
-        "properties": properties,
+        "properties": {**properties, **(optional or {})},
     }
+
+
+_DISAGREEMENT = _object(
+    {
+        "start": _TIME,
+        "end": _TIME,
+        "seconds": _NONNEG,
+        "chosen": {"enum": ["up", "degraded", "down"], "description": "what counted"},
+        "views": {
+            "type": "object",
+            "additionalProperties": {"enum": ["up", "degraded", "down", "unknown", "unmonitored"]},
+            "description": "each replica's state, by replica name",
+        },
+    }
+)
 
 
 _INCIDENT = _object(
@@ -283,7 +311,14 @@ _SERVICE = _object(
             "description": "null: no [[sla.credits]] tier applies, or not enough data",
         },
         "credit_tier_below_percent": {"type": ["number", "null"]},
-    }
+    },
+    {
+        "disagreements": {
+            "type": "array",
+            "items": _DISAGREEMENT,
+            "description": "merged replicas only: where they observed different states",
+        }
+    },
 )
 _RANGE = _object({"first": _TIME_OR_NULL, "last": _TIME_OR_NULL})
 _CUSTOMER = _object(
@@ -325,9 +360,11 @@ SCHEMA: dict[str, Any] = {
                                 "maximum": 1,
                                 "description": "share of degraded time counted as down",
                             },
-                        }
+                        },
+                        {"disagreement": {"enum": ["up", "down", "majority"]}},
                     ),
-                }
+                },
+                {"replicas": {"type": "array", "items": {"type": "string"}}},
             ),
             "clusters": {
                 "type": "array",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from monitor.report import text
+from monitor.report import ha_text, text
 from monitor.report.model import ClusterSection, Report
 from monitor.report.status import Status
 
@@ -70,6 +70,7 @@ def header(report: Report) -> list[str]:
                 ["config", f"sha256 {inputs.config_sha256}"],
                 ["program", f"{inputs.program} {inputs.version}"],
                 ["counting", text.counting(policy)],
+                *([["replicas", ha_text.merged_input(report)]] if report.merged else []),
             ],
         ),
         "",
@@ -82,7 +83,11 @@ def header(report: Report) -> list[str]:
 
 
 def cluster_section(
-    c: ClusterSection, tz: ZoneInfo, partial: bool = False, period: tuple[int, int] = (0, 0)
+    c: ClusterSection,
+    tz: ZoneInfo,
+    partial: bool = False,
+    period: tuple[int, int] = (0, 0),
+    merged: bool = False,
 ) -> list[str]:
     lines = ["", f"## Cluster {c.name}: {text.headline(c, partial)}", ""]
     if c.customer:
@@ -154,6 +159,10 @@ def cluster_section(
         )
     else:
         lines.append("The monitor saw the whole period.")
+    if merged:
+        lines += ["", f"### {ha_text.TITLE}", ""]
+        head, rows = ha_text.disagreement_table(c, tz)
+        lines += table(head, rows, "llrlll") if rows else [ha_text.NONE]
     return lines
 
 
@@ -163,5 +172,7 @@ def render(report: Report) -> str:
     if not report.clusters:
         lines += ["", "No clusters."]
     for c in report.clusters:
-        lines += cluster_section(c, tz, report.partial, (report.month_start, report.end))
+        lines += cluster_section(
+            c, tz, report.partial, (report.month_start, report.end), report.merged
+        )
     return "\n".join(lines) + "\n"
