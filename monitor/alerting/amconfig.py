@@ -4,8 +4,13 @@ the user's one source of truth (the monitor's TOML) behind them.
 
 What maps to what:
 - ``[alerts]`` ``group_by``, ``group_wait_seconds``, ``group_interval_seconds``,
-  ``repeat_interval_seconds`` -> the root route (Alertmanager refuses a zero group interval:
-  0 becomes 1s, the nearest it allows);
+  ``repeat_interval_seconds`` -> the root route. The engine's group interval 0 ("notify each
+  change at once") becomes Alertmanager's own default, 5m: Alertmanager refuses 0, and in a
+  cluster a short one pages twice. Each flush of a later peer works on the alerts as they
+  were when it started, after waiting ``--cluster.peer-timeout`` (15 s) per position for
+  the earlier peer's notice; a resolve that lands in that wait meets a stale "firing" and
+  the later peer sends it again. The window is open peer-timeout out of every group
+  interval: always, at 1 s; one time in twenty, at 5m;
 - the receivers (``[[ha.receivers]]`` in HA mode, else ``[[receivers]]``) -> one Alertmanager
   receiver each; webhook -> webhook_configs, slack -> slack_configs, pagerduty ->
   pagerduty_configs, email -> email_configs; secrets as written (``KEY_file`` stays a file);
@@ -35,6 +40,7 @@ from monitor.config import Config, ReceiverConfig, load_config
 from monitor.config_schema import KeyPath, dotted
 from monitor.errors import ConfigError
 
+DEFAULT_GROUP_INTERVAL_SECONDS = 300.0  # Alertmanager's own default (see the docstring)
 NOWHERE = "slurm-sla-nowhere"  # the root's receiver: alerts no route sends anywhere end here
 
 
@@ -124,7 +130,7 @@ def _route(config: Config, receivers: Sequence[ReceiverConfig]) -> dict[str, Any
         "receiver": NOWHERE,
         "group_by": list(s.group_by),
         "group_wait": duration(s.group_wait_seconds),
-        "group_interval": duration(max(s.group_interval_seconds, 1.0)),
+        "group_interval": duration(s.group_interval_seconds or DEFAULT_GROUP_INTERVAL_SECONDS),
         "repeat_interval": duration(s.repeat_interval_seconds),
     }
     if children:
