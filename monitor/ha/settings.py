@@ -7,6 +7,7 @@ path and line. HA mode is the table being present.
 replica = "a"                                    # this replica: a label value
 peers = ["https://mon-b:9817"]                   # the other replicas (ledger exchange)
 alertmanagers = ["http://am1:9093", "http://am2:9093"]   # the cluster both replicas send to
+disagreement = "up"                              # merged reports: up | down | majority
 
 [[ha.receivers]]          # same schema as [[receivers]]; only `slurm-sla alertmanager-config`
 name = "oncall"           # reads them, to write the Alertmanager's own receivers
@@ -32,6 +33,7 @@ from monitor.config_schema import KeyPath, Reader
 # The receiver the daemon sends to in HA mode: every URL of `alertmanagers`, through the
 # `alertmanager` provider and the outbox. Reserved, so no [[receivers]] entry can shadow it.
 CLUSTER_RECEIVER = "alertmanager-cluster"
+DISAGREEMENT_RULES = ("up", "down", "majority")  # the README's "HA: one SLA truth"
 _REPLICA = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DIRECT_REFUSED = (
     "two replicas would page twice: in HA mode every notice goes through the Alertmanager "
@@ -49,6 +51,9 @@ class HaSettings:
     peers: tuple[str, ...] = ()
     alertmanagers: tuple[str, ...] = ()
     receivers: tuple[Any, ...] = ()  # monitor.config.ReceiverConfig: for the AM config only
+    # How a merged report counts a slice the replicas saw differently (monitor.report):
+    # None leaves it to the report's default.
+    disagreement: str | None = None
 
 
 def read_ha(
@@ -94,7 +99,8 @@ def read_ha(
                 "an Alertmanager does not forward to another Alertmanager; list it in "
                 "ha.alertmanagers instead",
             )
-    return HaSettings(replica, peers, alertmanagers, ha_receivers)
+    disagreement = r.string(d, p, "disagreement", None, choices=DISAGREEMENT_RULES)
+    return HaSettings(replica, peers, alertmanagers, ha_receivers, disagreement)
 
 
 def _urls(r: Reader, d: dict[str, Any], p: KeyPath, key: str) -> tuple[str, ...]:
