@@ -38,9 +38,9 @@ def config_text(lab: Lab, listen_port: int, hook_port: int, state_dir: Path,
         "[[clusters]]\n"
         'name = "lab"\n'
         f'slurm_conf = "{lab.slurm_conf}"\n'
-        # On the hub itself: the real client binaries (the lab's wrappers enter the hub).
-        'slurm_bin = "/usr/bin"\n'
-        'munge_bin = "/usr/bin"\n'
+        # On the hub itself: the release's own clients (wrappers for a monitor on the hub).
+        f'slurm_bin = "{lab.hub_bin_dir}"\n'
+        f'munge_bin = "{lab.hub_bin_dir}"\n'
         "[[receivers]]\n"
         'name = "oncall"\n'
         'type = "webhook"\n'
