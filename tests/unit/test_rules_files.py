@@ -17,8 +17,10 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from exporters.collectors.replica import ReplicaCollector
 from exporters.collectors.store import StoreCollector
 from monitor.alerting.settings import RULE_SEVERITY
+from monitor.ha.settings import HaSettings
 from monitor.selfmetrics import MonitorMetrics
 from monitor.snapshot import Snapshot, StoreStatus
 from tests.support.debian import ensure_packages
@@ -103,6 +105,7 @@ def known_metrics() -> set[str]:
     ProcessCollector(registry=registry)
     now = dt.datetime.now(dt.UTC)
     registry.register(StoreCollector(lambda: Snapshot(now, now, store=StoreStatus(True))))
+    registry.register(ReplicaCollector(lambda: HaSettings(replica="a")))
     for family in registry.collect():
         kind_suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
         names |= {family.name + s for s in kind_suffixes.get(family.type, ("",))}
