@@ -33,28 +33,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.probes import slurm_commands
 from tests.cluster import layout, roots, status
 from tests.cluster.lab import Lab
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 COMMAND_TIMEOUT = 90.0
 
-PROBES: dict[str, list[str]] = {
-    "ping": ["scontrol", "ping"],
-    "sdiag": ["sdiag"],
-    "show-config": ["scontrol", "show", "config"],
-    "sacctmgr-stats": ["sacctmgr", "show", "stats"],
-    "cluster": ["sacctmgr", "-nP", "show", "cluster", "format=cluster,controlhost,controlport,rpc"],
-    "sacctmgr-ping": ["sacctmgr", "ping"],  # no such command before 24.11
-}
-# The --json forms (23.02 and later); 22.05 rejects the option.
+# What to record: every Slurm command a probe declares (monitor/probes), by fixture kind,
+# and its --json form (23.02 and later; 22.05 rejects the option). A new probe command is
+# recorded with no edit here.
+PROBES: dict[str, list[str]] = {s.kind or s.name: list(s.argv) for s in slurm_commands()}
 JSON_PROBES: dict[str, list[str]] = {
-    "ping": ["scontrol", "ping", "--json"],
-    "sdiag": ["sdiag", "--json"],
-    "show-config": ["scontrol", "show", "config", "--json"],
-    "sacctmgr-stats": ["sacctmgr", "show", "stats", "--json"],
-    "cluster": ["sacctmgr", "--json", "show", "cluster"],
-    "sacctmgr-ping": ["sacctmgr", "ping", "--json"],
+    s.kind or s.name: list(s.json_argv) for s in slurm_commands() if s.json_argv
 }
 SDIAG = {"sdiag": PROBES["sdiag"]}
 DBD_QUEUE = re.compile(r"DBD Agent queue size: (\d+)")
