@@ -1,5 +1,6 @@
-"""Which replica of an HA pair this monitor is (``[ha] replica``), so Prometheus rules and
-dashboards can take ``max``/``min`` across replicas: ``slurm_sla_monitor_replica_info{replica="a"} 1``.
+"""Which replica of an HA pair this monitor is (``[ha] replica``), so Prometheus rules
+and dashboards can take ``max``/``min`` across replicas:
+``slurm_sla_monitor_replica_info{replica="a"} 1``.
 Nothing in single-replica mode (no ``[ha]``): its exposition stays as it was."""
 
 from __future__ import annotations

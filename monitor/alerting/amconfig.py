@@ -206,7 +206,9 @@ def _receiver(rc: ReceiverConfig, p: KeyPath, problems: list[str]) -> dict[str, 
     if rc.type == "webhook":
         cfg = {**secret(o.url, "url", "url"), **base}
         if o.bearer_token:
-            cred = secret(o.bearer_token, "bearer_token", "credentials", file_key="credentials_file")
+            cred = secret(
+                o.bearer_token, "bearer_token", "credentials", file_key="credentials_file"
+            )
             cfg["http_config"] = {"authorization": {"type": "Bearer", **cred}}
         if o.hmac_secret:
             problems.append(
@@ -218,7 +220,9 @@ def _receiver(rc: ReceiverConfig, p: KeyPath, problems: list[str]) -> dict[str, 
         return {"name": rc.name, "webhook_configs": [cfg]}
     if rc.type == "slack":
         cfg = {**secret(o.url, "url", "api_url", file_key="api_url_file"), **base}
-        cfg.update({k: getattr(o, k) for k in ("channel", "username", "icon_emoji") if getattr(o, k)})
+        cfg.update(
+            {k: getattr(o, k) for k in ("channel", "username", "icon_emoji") if getattr(o, k)}
+        )
         return {"name": rc.name, "slack_configs": [cfg]}
     if rc.type == "pagerduty":
         cfg = {
@@ -234,7 +238,9 @@ def _receiver(rc: ReceiverConfig, p: KeyPath, problems: list[str]) -> dict[str, 
     return {"name": rc.name}
 
 
-def _email(o: Any, p: KeyPath, base: Mapping[str, Any], secret: Any, problems: list[str]) -> dict[str, Any]:
+def _email(
+    o: Any, p: KeyPath, base: Mapping[str, Any], secret: Any, problems: list[str]
+) -> dict[str, Any]:
     port = o.effective_port
     if o.security == "tls" and port != 465:
         problems.append(

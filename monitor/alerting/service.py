@@ -31,8 +31,8 @@ from monitor.alerting.policy import (
     maintenance_from_windows,
 )
 from monitor.alerting.providers import PROVIDERS
-from monitor.alerting.settings import AlertSettings
 from monitor.alerting.sender import Clock, OutboxSender, Receiver, RetryPolicy
+from monitor.alerting.settings import AlertSettings
 from monitor.alerting.status import AlertingStatus, ReceiverStatus
 from monitor.config import Config
 from monitor.errors import StoreError

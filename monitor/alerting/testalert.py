@@ -96,12 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    chosen = [rc for rc in config.receivers if args.receiver in (None, rc.name)]
-    if args.receiver and not chosen:
+    from monitor.alerting.service import delivery_receivers  # the daemon's own list
+
+    # In HA mode that includes the Alertmanager cluster (receiver "alertmanager-cluster")
+    receivers = [r for r in delivery_receivers(config) if args.receiver in (None, r.name)]
+    if args.receiver and not receivers:
         raise UsageError(f"no receiver named {args.receiver!r} in {args.config}")
-    if not chosen:
+    if not receivers:
         raise UsageError(f"{args.config}: no [[receivers]] configured")
-    receivers = [Receiver.from_config(rc) for rc in chosen]
     failed = 0
     for name, status, outcome in send_test(config, receivers):
         if outcome.ok:

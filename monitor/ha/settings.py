@@ -77,7 +77,7 @@ def read_ha(
     if not alertmanagers:
         r.error(
             (*p, "alertmanagers"),
-            "name at least one Alertmanager (e.g. [\"http://am1:9093\", \"http://am2:9093\"]):"
+            'name at least one Alertmanager (e.g. ["http://am1:9093", "http://am2:9093"]):'
             " in HA mode it is the only way a notice leaves the monitor",
         )
     for i, (name, kind) in enumerate(receivers):

@@ -55,7 +55,9 @@ def test_amtool_accepts_the_generated_config(tmp_path):
     ensure_packages("prometheus-alertmanager", binary="amtool")
     golden = Path(__file__).parents[1] / "unit" / "golden" / "alertmanager" / "ha.yml"
     mine = tmp_path / "am.yml"
-    mine.write_text(generate(load_config(ha_config(tmp_path, "a", ["http://x:9093"], "http://h/x"))))
+    mine.write_text(
+        generate(load_config(ha_config(tmp_path, "a", ["http://x:9093"], "http://h/x")))
+    )
     for path in (golden, mine):
         result = subprocess.run(
             ["amtool", "check-config", str(path)], capture_output=True, text=True, timeout=30
