@@ -46,6 +46,13 @@ class StatusPages(Protocol):
     def answer(self, target: str) -> Response: ...
 
 
+class LedgerExport(Protocol):
+    """``GET /ledger/export?since=CURSOR``: this replica's ledger records for its HA peers
+    (:mod:`monitor.ledger.exchange`), behind the same basic auth as ``/metrics``."""
+
+    def answer(self, target: str) -> Response: ...
+
+
 @dataclass(frozen=True)
 class Health:
     ok: bool
@@ -65,9 +72,11 @@ class MetricsServer:
         web: WebConfig | None = None,
         limits: Limits | None = None,
         status: StatusPages | None = None,
+        ledger: LedgerExport | None = None,
     ) -> None:
         limits = limits or Limits()
         self._app = _App(registry, health, web or WebConfig(), limits.workers, status)
+        self._app.ledger = ledger
         self._server = HttpServer(
             host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
@@ -105,6 +114,7 @@ class _App:
         self._registry = registry
         self._health = health
         self._status = status
+        self.ledger: LedgerExport | None = None
         self._exposition = _RenderCache()
         # bcrypt takes tens of ms a try: guessers may use all but one worker, so a scraper
         # whose credentials were verified before is still answered while they guess.
@@ -155,6 +165,8 @@ class _App:
             return Response(200 if report.ok else 503, body.encode() + b"\n", "application/json")
         if self._status is not None and self._status.handles(path):
             return self._status.answer(request.target)
+        if path == "/ledger/export" and self.ledger is not None:
+            return self.ledger.answer(request.target)
         if path == "/":
             return Response(200, _INDEX, "text/html; charset=utf-8")
         return Response(404, b"Not found\n")

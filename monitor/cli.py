@@ -28,6 +28,7 @@ from monitor.errors import (
     UsageError,
 )
 from monitor.ledger.cli import register_maintenance as _register_maintenance
+from monitor.ledger.pull_cli import register_ledger as _register_ledger
 from monitor.parsers import KINDS, parser_for
 from monitor.report.cli import register_report as _register_report
 from monitor.slo_export import register_slo as _register_slo
@@ -319,6 +320,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_test_alert,
     _register_alertmanager_config,
     _register_maintenance,
+    _register_ledger,
     _register_report,
     _register_slo,
     _register_status,

@@ -138,11 +138,24 @@ class Service:
             lambda: self.config, self.daemon.box.get, lambda: to_us(self.clock())
         )
         self.server = MetricsServer(
-            host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status
-        )
+            host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status,
+            ledger=self._ledger_export(),
+        )  # fmt: skip
         self.notifier = Notifier()
         self._stop = threading.Event()
         self._reload = threading.Event()
+
+    def _ledger_export(self):
+        """HA: /ledger/export serves this replica's ledger records to its peers; the config
+        is read at each request, so a reload applies (single-replica mode: no such page)."""
+        if getattr(self.config, "ha", None) is None:
+            return None
+        from monitor.ledger.peers import ExportPage
+
+        return ExportPage(
+            lambda: self.config.monitor.state_dir,
+            lambda: self.config.ha.replica if self.config.ha else "",
+        )
 
     def _database(self) -> Database:
         """The shared store, opened on first success (the ledger retries; the error names

@@ -1,0 +1,84 @@
+"""``slurm-sla ledger pull``: fetch the HA peers' ledger records once (from ``--from URL``,
+else every ``[ha] peers`` URL) into ``state_dir/peers``, where ``slurm-sla report`` merges
+them with the state store. Exit 0 when every peer answered, 1 otherwise (one line each)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from monitor.cli_args import add_config_argument
+from monitor.config import load_config
+from monitor.errors import MonitorError
+
+PASSWORD_ENV = "SLURM_SLA_PEER_PASSWORD"
+
+
+def register_ledger(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ledger",
+        help="HA: exchange ledger records with the peer replicas",
+        description="The ledger exchange between HA replicas.",
+    )
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    p.set_defaults(handler=lambda args: (p.print_usage(sys.stderr), 1)[1])
+    pull = actions.add_parser(
+        "pull",
+        help="fetch the peers' ledger records once",
+        description="Fetch each peer's ledger records since the last pull (GET "
+        "/ledger/export on its HTTP endpoint, basic auth as for /metrics) into "
+        "state_dir/peers/NAME.sqlite3; `slurm-sla report` then merges them.",
+    )
+    add_config_argument(pull)
+    pull.add_argument(
+        "--from",
+        dest="peers",
+        action="append",
+        metavar="URL",
+        help="a peer's endpoint, e.g. https://mon-b:9817 (repeatable; default: [ha] peers)",
+    )
+    pull.add_argument("--user", help="basic auth user on the peers' endpoints")
+    pull.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help=f"its password (default: the {PASSWORD_ENV} environment variable)",
+    )
+    pull.add_argument("--ca-file", type=Path, metavar="FILE", help="CA bundle for https peers")
+    pull.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    pull.set_defaults(handler=run_pull)
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from monitor.ledger.peers import pull
+
+    config = load_config(args.config)
+    ha = getattr(config, "ha", None)
+    peers = args.peers or list(getattr(ha, "peers", ()) or ())
+    if not peers:
+        raise MonitorError("no peer to pull from: give --from URL or set [ha] peers")
+    auth = None
+    if args.user is not None:
+        if args.password_file is not None:
+            try:
+                password = args.password_file.read_text().rstrip("\n")
+            except OSError as exc:
+                raise MonitorError(f"{args.password_file}: {exc.strerror or exc}") from None
+        else:
+            password = os.environ.get(PASSWORD_ENV, "")
+        auth = (args.user, password)
+    verify: bool | str = str(args.ca_file) if args.ca_file else True
+    failed = 0
+    for url in peers:
+        try:
+            got = pull(
+                url, config.monitor.state_dir, auth=auth, verify=verify, timeout=args.timeout
+            )
+        except MonitorError as exc:
+            print(f"slurm-sla: {url}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{url}: replica {got.replica}: {got.records} records stored in {got.path}")
+    return 1 if failed else 0
