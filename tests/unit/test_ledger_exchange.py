@@ -133,3 +133,21 @@ def test_an_export_cut_short_is_refused(tmp_path):
         parse_export(b"".join(lines[:-1]))
     with pytest.raises(MonitorError, match="not a ledger export"):
         parse_export(b"<html>")
+
+
+def test_ha_names_the_local_replica_and_its_rule_counts(capsysbinary, served):
+    base, a, _, url = served
+    pull(url, a, auth=AUTH)
+    config = base / "config.toml"
+    config.write_text(
+        CONFIG.format(state=a)
+        + '\n[ha]\nreplica = "east"\npeers = ["http://127.0.0.1:1"]\n'
+        + 'alertmanagers = ["http://127.0.0.1:2"]\ndisagreement = "down"\n'
+    )
+    doc = json.loads(report(capsysbinary, config, "--format", "json"))
+    assert doc["inputs"]["replicas"] == ["east", "mon-b"]
+    assert doc["inputs"]["settings"]["disagreement"] == "down"
+    assert doc["clusters"][0]["services"][0]["downtime_seconds"] == (80 + 30) * 60
+    # the command line wins over the config
+    doc = json.loads(report(capsysbinary, config, "--format", "json", "--disagreement", "up"))
+    assert doc["clusters"][0]["services"][0]["downtime_seconds"] == 80 * 60

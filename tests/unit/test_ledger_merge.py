@@ -147,3 +147,9 @@ def test_bad_rule_and_mismatched_intervals_are_refused() -> None:
         merge_steps({"a": one}, "optimistic")
     with pytest.raises(ValueError, match="interval"):
         merge_steps({"a": one, "b": Steps([0, 11], [UP], ["ok"], [False])})
+
+
+def test_the_config_reader_knows_the_same_rules() -> None:
+    from monitor.ha.settings import DISAGREEMENT_RULES
+
+    assert tuple(DISAGREEMENT_RULES) == RULES
