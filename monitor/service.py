@@ -141,6 +141,7 @@ class Service:
             host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status,
             ledger=self._ledger_export(),
         )  # fmt: skip
+        self.puller = self._peer_puller()
         self.notifier = Notifier()
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -155,6 +156,17 @@ class Service:
         return ExportPage(
             lambda: self.config.monitor.state_dir,
             lambda: self.config.ha.replica if self.config.ha else "",
+        )
+
+    def _peer_puller(self):
+        """HA: pull the peers' ledgers into state_dir/peers, where the report merges them."""
+        if getattr(self.config, "ha", None) is None:
+            return None
+        from monitor.ledger.peers import PeerPuller
+
+        return PeerPuller(
+            lambda: self.config.ha.peers if self.config.ha else (),
+            lambda: self.config.monitor.state_dir,
         )
 
     def _database(self) -> Database:
@@ -193,6 +205,8 @@ class Service:
         self.daemon.metrics.reload_ok.set(1)
         self.daemon.metrics.reload_time.set_to_current_time()
         self.server.start()
+        if self.puller is not None:
+            self.puller.start()
         self.store.start()
         self.daemon.start()
         self.alerting.start()
@@ -219,6 +233,8 @@ class Service:
             self.ledger.close()
             if self.db is not None:
                 self.db.close()
+        if self.puller is not None:
+            self.puller.stop()
         self.server.stop()
         self.status.close()
         self.lock.release()

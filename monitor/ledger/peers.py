@@ -12,10 +12,13 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import structlog
 
 from exporters.http_server import Response
 from monitor.errors import MonitorError
@@ -31,6 +34,7 @@ from monitor.ledger.replicas import PEERS_DIR, peer_path
 from monitor.store.db import DB_NAME
 
 CURSORS = "cursors.json"
+log = structlog.get_logger("slurm_sla_monitor")
 CONTENT_TYPE = "application/x-ndjson"
 
 
@@ -132,3 +136,75 @@ def _write_cursors(state_dir: Path, cursors: dict[str, dict[str, object]]) -> No
     with os.fdopen(fd, "w") as f:
         json.dump(cursors, f, indent=1, sort_keys=True)
     os.replace(tmp, directory / CURSORS)
+
+
+USER_ENV = "SLURM_SLA_PEER_USER"
+PASSWORD_FILE_ENV = "SLURM_SLA_PEER_PASSWORD_FILE"
+PULL_INTERVAL_SECONDS = 60.0
+
+
+def auth_from_env(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
+    """The peers' basic auth for the daemon: ``SLURM_SLA_PEER_USER`` and the password in
+    ``SLURM_SLA_PEER_PASSWORD_FILE`` (a systemd credential) or ``SLURM_SLA_PEER_PASSWORD``;
+    None without a user. Read at each pull, so a rotated password needs no restart."""
+    user = environ.get(USER_ENV)
+    if not user:
+        return None
+    path = environ.get(PASSWORD_FILE_ENV)
+    if path:
+        try:
+            return user, Path(path).read_text().rstrip("\n")
+        except OSError as exc:
+            raise MonitorError(f"{PASSWORD_FILE_ENV}={path}: {exc.strerror or exc}") from None
+    return user, environ.get("SLURM_SLA_PEER_PASSWORD", "")
+
+
+class PeerPuller:
+    """Pulls every peer (``peers()``, read at each pass: a reload applies) every
+    ``interval`` seconds on its own thread, off the probe rounds: a slow or dead peer
+    delays only the next pull. A failure is logged and retried at the next pass; what
+    was pulled before stays."""
+
+    def __init__(
+        self,
+        peers: Callable[[], Sequence[str]],
+        state_dir: Callable[[], Path],
+        *,
+        interval: float = PULL_INTERVAL_SECONDS,
+        auth: Callable[[], tuple[str, str] | None] = auth_from_env,
+        fetch: Callable[..., Pulled] = pull,
+    ) -> None:
+        self._peers, self._state_dir = peers, state_dir
+        self._interval, self._auth, self._fetch = interval, auth, fetch
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last: dict[str, Pulled | str] = {}  # per URL: the last pull, or its error
+
+    def run_once(self) -> dict[str, Pulled | str]:
+        try:
+            auth = self._auth()
+        except MonitorError as exc:
+            return {url: str(exc) for url in self._peers()}
+        for url in self._peers():
+            if self._stop.is_set():
+                break
+            try:
+                self.last[url] = self._fetch(url, self._state_dir(), auth=auth)
+            except MonitorError as exc:
+                self.last[url] = str(exc)
+                log.warning("ha.pull_failed", peer=url, error=str(exc))
+        return dict(self.last)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="ha-pull", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self._interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
