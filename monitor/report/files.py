@@ -182,6 +182,11 @@ def open_ledgers(
     try:
         for path in peers:
             name = path.name.removesuffix(PEER_SUFFIX)
+            if name == replicas[0].name:
+                raise MonitorError(
+                    f"{path}: a peer names itself {name!r}, as this replica does: give each "
+                    "replica its own [ha] replica, then remove the file and pull again"
+                )
             replicas.append(Replica(name, LedgerStore(Database(path, migrations=MIGRATIONS))))
         return MergedLedger(replicas, rule)
     except BaseException:

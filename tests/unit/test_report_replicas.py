@@ -140,3 +140,12 @@ def test_the_same_name_twice_is_refused(capsys, replicas) -> None:
     assert code == 1
     assert "NAME=PATH" in capsys.readouterr().err
 
+
+def test_one_ledger_merged_alone_has_the_same_figures(capsysbinary, replicas) -> None:
+    config, a, _ = replicas
+    plain = doc(capsysbinary, config)
+    alone = doc(capsysbinary, config, "--ledger", str(a))
+    assert alone["inputs"].pop("replicas") == ["mon-a"]
+    assert alone["inputs"]["settings"].pop("disagreement") == "up"
+    assert alone["clusters"][0]["services"][0].pop("disagreements") == []
+    assert alone == plain
