@@ -68,6 +68,7 @@ class ClusterHealth:
         self._failovers = 0
         self._backup_served_at: dt.datetime | None = None
         self._silent_since: dt.datetime | None = None  # first no-controller round in grace
+        self._silent_held = 0  # no-controller rounds the grace has held back since then
         self._last: ClusterObservation | None = None
 
     def retune(self, settings: MonitorSettings) -> None:
@@ -130,8 +131,10 @@ class ClusterHealth:
             tracker = self._services.setdefault(
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
-            began = self._silent_since if name == "slurmctld" and not svc.up else None
-            change = tracker.observe(svc.state, at, svc.condition.value, began=began)
+            silent = name == "slurmctld" and not svc.up
+            began = self._silent_since if silent else None
+            held = self._silent_held + self._weight(svc) - 1 if silent else 0
+            change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
             if change:
                 self._service_cause[name] = change.cause
                 events.append(
@@ -163,19 +166,25 @@ class ClusterHealth:
         if svc.service != "slurmctld":
             return svc
         if svc.condition is Condition.FAILOVER:
-            self._backup_served_at, self._silent_since = at, None
+            self._backup_served_at, self._silent_since, self._silent_held = at, None, 0
             return svc
         if svc.condition is Condition.OK:
             self._backup_served_at = None  # the primary serves: no takeover under way
-            self._silent_since = None
+            self._silent_since, self._silent_held = None, 0
             return svc
         if svc.condition is not Condition.NO_CONTROLLER:
-            self._silent_since = None  # blind or split-brain: a different story
+            self._silent_since, self._silent_held = None, 0  # blind or split-brain
             return svc
         if self._backup_served_at is not None and self._silent_since is None:
             self._silent_since = at
         grace = dt.timedelta(seconds=self._settings.takeover_grace_seconds)
-        if self._backup_served_at is not None and at - self._backup_served_at <= grace:
+        # The silence lasted at least as long as the ping waited for an answer.
+        last_silent = at + dt.timedelta(seconds=svc.evidence_seconds)
+        if self._backup_served_at is not None and last_silent - self._backup_served_at <= grace:
+            # Held back, not forgotten: once the silence outlasts the grace, each held
+            # round is an observation of the outage (Slurm 24.11+'s ~28 s failback, seen by
+            # a ping that waits 20 s, must still reach the failure threshold).
+            self._silent_held += self._weight(svc)
             tracker = self._active.get("slurmctld")
             return replace(
                 svc,
@@ -185,6 +194,11 @@ class ClusterHealth:
                 active=tracker.value if tracker else None,
             )
         return svc
+
+    def _weight(self, svc: ServiceObservation) -> int:
+        """How many observations a no-controller answer stands for: one per interval the
+        probe waited (the rounds it kept from happening), at least one."""
+        return max(1, int(svc.evidence_seconds // self._settings.interval_seconds))
 
     def _observe_daemon(
         self, key: DaemonKey, state: State, reason: Reason | None, at: dt.datetime

@@ -47,13 +47,15 @@ class Hysteresis(Generic[T]):
         cause: str = "",
         immediate: bool = False,
         began: dt.datetime | None = None,
+        held: int = 0,
     ) -> Change[T] | None:
         """Feed one observation; return the confirmed change, if this one confirms it.
 
         ``immediate`` confirms at once (a co-located daemon's process is gone: no ping
         threshold can add certainty to that). ``began``: the new value was already true
         before this observation showed it (rounds that a grace period held back), so the
-        change is dated there.
+        change is dated there; ``held``: how many such rounds there were, each an
+        observation of the new value that counts toward the threshold.
         """
         if value == self.value:
             self._reset()
@@ -61,7 +63,7 @@ class Hysteresis(Generic[T]):
         if not self._has_candidate or value != self._candidate:
             self._has_candidate = True
             since = at if began is None else min(at, began)
-            self._candidate, self._candidate_since, self._count = value, since, 0
+            self._candidate, self._candidate_since, self._count = value, since, held
             self._candidate_cause = cause
         self._count += 1
         if immediate or self._count >= self._threshold(self.value, value):

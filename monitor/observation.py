@@ -81,6 +81,9 @@ class ServiceObservation:
     redundancy_ok: bool | None  # None: an instance cannot be verified (standby slurmdbd)
     active: ActiveInstance | None = None
     reason: Reason | None = None
+    # How long the deciding probe waited for its answer: a ping that waited 20 s for two
+    # silent controllers saw 20 s of silence, not one instant of it.
+    evidence_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

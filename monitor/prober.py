@@ -158,6 +158,10 @@ class ClusterProber:
             if spec.long_timeout
             else self.settings.command_timeout_seconds
         )
+        if name == PING.name:
+            # Ping must outwait Slurm itself, or no controller answering (a failback on
+            # 24.11+, both frozen) looks like "the monitor timed out", not like an outage.
+            timeout = max(timeout, self.topology.ping_seconds() or 0.0)
         try:
             return spec.run(self._target, timeout, self._clock)
         except Exception as exc:  # noqa: BLE001 - a probe bug must not stop the round

@@ -4,6 +4,7 @@ instances and their port, munge's socket. Pure: built from a parsed ``scontrol s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,14 @@ class Topology:
     munge_socket: Path | None = None
     source: str = "none"  # show_config | slurm_conf | none
     ctl_port: int = DEFAULT_CTL_PORT  # the first SlurmctldPort: RPCs, and HTTP from 25.11
+    message_timeout: int | None = None  # seconds a client waits for one controller
+
+    def ping_seconds(self) -> float | None:
+        """What `scontrol ping` may take when no controller answers: MessageTimeout for
+        each one in turn (20 s for a pair at Slurm's default), plus a margin."""
+        if self.message_timeout is None or not self.controllers:
+            return None
+        return self.message_timeout * len(self.controllers) + 5.0
 
 
 def controller_role(index: int, count: int) -> str:
@@ -60,7 +69,14 @@ def _topology(settings: Mapping[str, str], hosts: Sequence[str], source: str) ->
         _path(auth_info_socket(settings.get("AuthInfo"))),
         source,
         _int(str(settings.get("SlurmctldPort", "")).split("-")[0], DEFAULT_CTL_PORT),
+        _leading_int(settings.get("MessageTimeout")),
     )
+
+
+def _leading_int(value: str | None) -> int | None:
+    """``10 sec`` (show config) or ``10`` (slurm.conf)."""
+    m = re.match(r"\s*(\d+)", value or "")
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 
 def _int(value: str | None, default: int = DEFAULT_DBD_PORT) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from monitor.config import ClusterConfig, Thresholds
@@ -154,7 +154,8 @@ def _slurmctld(
                 latency if e.responding else None,
             )
         )
-    return daemons, _ctl_service(daemons, serving, standby)
+    service = _ctl_service(daemons, serving, standby)
+    return daemons, replace(service, evidence_seconds=ping.duration_seconds)
 
 
 def _ctl_service(

@@ -63,7 +63,9 @@ class RestClient:
         token, why = self._read_token()
         if why:
             return RestAnswer(self.settings.urls[0], None, "", Reason.AUTH, why)
-        timeout = min(timeout or self.settings.timeout_seconds, self.settings.timeout_seconds)
+        # request_timeout_seconds bounds connecting and the quick calls; a probe that must
+        # outwait Slurm (ping: MessageTimeout per controller) brings its own, longer budget.
+        timeout = max(timeout or 0.0, self.settings.timeout_seconds)
         answer = RestAnswer(self.settings.urls[0], None, "", Reason.COMMAND_FAILED, "no URL")
         for index in self._order():
             base = self.settings.urls[index].rstrip("/")
@@ -97,7 +99,12 @@ class RestClient:
         t0 = time.monotonic()
         try:
             with self._session.get(
-                url, headers=headers, timeout=timeout, verify=self._verify(), stream=True
+                url,
+                headers=headers,
+                # connecting is quick or never: only the answer may take the long budget
+                timeout=(min(self.settings.timeout_seconds, timeout), timeout),
+                verify=self._verify(),
+                stream=True,
             ) as response:
                 body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
                 status = response.status_code

@@ -4,6 +4,7 @@ periods, a daemon restart. Times are driven by freezegun."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from freezegun import freeze_time
 
@@ -285,3 +286,45 @@ def test_a_round_of_one_lane_leaves_the_other_services_alone():
         assert health.update(nothing, ("slurmdbd",)) == []  # unlisted, but not its lane
         assert daemon_state(health, "ctl1") is State.UP
         assert health.update(down, ("slurmctld",)) == [] and health.pending_for(("slurmctld",))
+
+
+def test_a_failback_outage_seen_by_one_long_ping_is_an_outage():
+    """Slurm 24.11+: a failback leaves both controllers silent for ~28 s; ping waits
+    MessageTimeout for each (20 s) and says DOWN/DOWN. That one answer saw 20 s of
+    silence, past the takeover grace: an outage, dated from the ping's start."""
+    settings = MonitorSettings(interval_seconds=2, failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.DOWN, State.UP))  # the backup serves
+        frozen.tick(dt.timedelta(seconds=2))
+        silent = observation(State.DOWN, State.DOWN)
+        long_ping = replace(silent, services={"slurmctld": replace(
+            silent.services["slurmctld"], evidence_seconds=20.0)})
+        down = [e for e in health.update(long_ping) if e.kind == "service"]
+        assert [e.new for e in down] == ["down"]
+        assert down[0].at == T0 + dt.timedelta(seconds=5)
+        # The same silence, answered at once (a killed pair): within the grace, held back.
+        health2 = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            health2.update(observation(State.DOWN, State.UP))
+        assert not [e for e in health2.update(silent) if e.kind == "service"]
+
+
+def test_silent_rounds_held_by_the_grace_count_once_it_is_outlasted():
+    settings = MonitorSettings(interval_seconds=1, failure_threshold=3, recovery_threshold=2,
+                               takeover_grace_seconds=4)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(2):
+            feed(health, frozen, (State.DOWN, State.UP))  # the backup serves (t=1, 2)
+        events = []
+        for _ in range(4):  # t=3..6: silent, held by the grace (until t=6)
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert not [e for e in events if e.kind == "service"]
+        events += feed(health, frozen, (State.DOWN, State.DOWN))  # t=7: past the grace
+        down = [e for e in events if e.kind == "service"]
+        assert [e.new for e in down] == ["down"]  # at once: the held rounds counted
+        assert down[0].at == T0 + dt.timedelta(seconds=3)
+        assert down[0].confirmed_at == T0 + dt.timedelta(seconds=7)
