@@ -38,9 +38,10 @@ def ensure_packages() -> None:
     if not missing:
         return
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    procs.run(["apt-get", "update"], timeout=600, env=env)
+    procs.run([*layout.APT_LOCKED, "apt-get", "update"], timeout=600, env=env)
     procs.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", *layout.PACKAGES],
+        [*layout.APT_LOCKED, "apt-get", "install", "-y", "--no-install-recommends",
+         *layout.PACKAGES],
         timeout=1200,
         env=env,
     )

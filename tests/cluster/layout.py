@@ -12,6 +12,9 @@ PREFIX = "sslab"  # namespaces, temp dirs, lock file and veth names start with i
 SUBNET = "10.219.77"  # a private /24 used only inside the lab's namespaces
 SUBNET_CIDR = f"{SUBNET}.0/24"
 LOCK_FILE = f"/run/{PREFIX}.lock"
+# Every host apt-get of the test suite takes this lock (tests/support/debian.py too): the
+# real-cluster tests and the others may run at once (`python -m tests`).
+APT_LOCKED = ("flock", "--timeout", "1800", "/run/slurm-sla-tests-apt.lock")
 BRIDGE = "br0"  # lives in the hub namespace
 
 # host -> address. The hub carries the bridge and the clients (and the monitor under test).

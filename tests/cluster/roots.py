@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.cluster.layout import APT_LOCKED
+
 ROOTS_DIR = Path(os.environ.get("SSLAB_ROOTS_DIR", "/var/cache/sslab/roots"))
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PACKAGES = (
@@ -106,8 +108,9 @@ def _ensure_debootstrap(log) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if shutil.which("debootstrap", path="/usr/sbin:/usr/bin:/sbin:/bin"):
             return
-        _run(["apt-get", "update"], 600, log)
-        _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], 600, log)
+        _run([*APT_LOCKED, "apt-get", "update"], 600, log)
+        _run([*APT_LOCKED, "apt-get", "install", "-y", "--no-install-recommends", "debootstrap"],
+             600, log)
 
 
 def ensure_root(slurm: str) -> Path | None:

@@ -42,6 +42,15 @@ pytestmark = pytest.mark.cluster
 # The matrix runs on each release (the chaos sequence on 22.05: its SLA harness times the
 # outages it makes, and on 24.11+ every failback makes one of ~28 s it cannot time).
 ON_EVERY_RELEASE = pytest.mark.slurm_versions("22.05", "24.11", "26.05")
+# On 24.11 (the middle release, time-boxed): the faults whose answers changed after 22.05
+# (failback, sacctmgr ping, munge's signature); the others behave as on 26.05.
+RELEASE_SENSITIVE = {
+    Fault.PRIMARY_SLURMCTLD,
+    Fault.FROZEN_PRIMARY,
+    Fault.PRIMARY_SLURMDBD,
+    Fault.BOTH_SLURMDBD,
+    Fault.MUNGE_ON_MONITOR_HOST,
+}
 
 # Alerts about the error budget stay firing while the burn windows hold the outage: that
 # is their meaning, not a resolve left behind. They are allowed wherever downtime is.
@@ -130,8 +139,10 @@ def recover_and_check_resolves(stack: HubStack, outage: Outage | None) -> float:
 @ON_EVERY_RELEASE
 @pytest.mark.parametrize("fault", list(MATRIX), ids=str)
 def test_each_fault_fires_exactly_its_alerts_and_resolves(stack, fault):
-    settled(stack)
     series = ".".join((stack.lab.slurm_version or "22.05").split(".")[:2])
+    if series == "24.11" and fault not in RELEASE_SENSITIVE:
+        pytest.skip("behaves on 24.11 as on 26.05, where it runs (CI time)")
+    settled(stack)
     during = expected(fault)  # what the fault itself fires: the same on every release
     t0 = time.time()
     break_(stack.lab, fault)
@@ -217,7 +228,7 @@ class Step:
         return Fault.MUNGE_ON_MONITOR_HOST in self.faults
 
 
-def plan(seed: int, steps: int = 12) -> list[Step]:
+def plan(seed: int, steps: int = 8) -> list[Step]:
     rng = random.Random(seed)
     out: list[Step] = []
     singles: list[Fault | str] = [*MATRIX, STAGGERED]

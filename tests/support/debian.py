@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.layout import APT_LOCKED  # one lock for every host apt-get of the suite
+
 _updated = False
 
 
@@ -36,7 +38,9 @@ def ensure_packages(*packages: str, binary: str | None = None) -> None:
         pytest.skip(f"needs Debian packages {', '.join(missing)}: {why}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if not _updated:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run([*APT_LOCKED, "apt-get", "update", "-qq"], check=True, env=env,
+                       timeout=600)
         _updated = True
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+    subprocess.run([*APT_LOCKED, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                    *missing],
                    check=True, env=env, timeout=1200, stdout=subprocess.DEVNULL)
