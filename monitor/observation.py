@@ -84,6 +84,7 @@ class ServiceObservation:
     # How long the deciding probe waited for its answer: a ping that waited 20 s for two
     # silent controllers saw 20 s of silence, not one instant of it.
     evidence_seconds: float = 0.0
+    active_source: str | None = None  # what said which instance serves: readyz | ping | ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class ClusterObservation:
                 if svc.active is None
                 else {"hostname": svc.active.hostname, "role": svc.active.role},
                 "reason": svc.reason.value if svc.reason else None,
+                "active_source": svc.active_source if svc.active is not None else None,
             }
         return {
             "name": self.cluster,

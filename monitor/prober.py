@@ -100,6 +100,10 @@ class ClusterProber:
             self.cluster, observed_at, results, self.topology, local, self._local_host
         )
 
+    def planned(self) -> frozenset[str]:
+        """The probes a round of every lane would run now."""
+        return frozenset(s.name for s in self._specs(self.lanes()))
+
     def _specs(self, lanes: tuple[str, ...]) -> list[ProbeSpec]:
         """The declared probes of these lanes that apply to this cluster and version."""
         version = self._version()
@@ -228,6 +232,13 @@ def observe_once(
     run: Runner = run_command,
     clock: Clock = utc_now,
 ) -> ProbeRound:
-    """One complete round, waiting for every probe: ``slurm-sla probe``."""
+    """One complete round, waiting for every probe: ``slurm-sla probe``. When that round
+    taught the release and the release has more surfaces (``sacctmgr ping`` on 24.11+,
+    ``/readyz`` on 25.11+), one more round uses them, as the daemon's later rounds do."""
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"probe-{cluster.name}") as pool:
-        return ClusterProber(cluster, settings, pool, run=run, clock=clock).round(wait_slow=True)
+        prober = ClusterProber(cluster, settings, pool, run=run, clock=clock)
+        planned = prober.planned()
+        rnd = prober.round(wait_slow=True)
+        if prober.planned() != planned:
+            rnd = prober.round(wait_slow=True)
+        return rnd

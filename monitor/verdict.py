@@ -126,8 +126,9 @@ def _slurmctld(
     latency = ping.duration_seconds if all_answer else None
     standby = _rpc_says_standby(rnd.results)
     serving = _in_control(_data(rnd.results.get("readyz"), ReadyReport), entries)
+    source = "readyz"
     if serving is None:
-        serving = _serving_controller(entries, standby)
+        serving, source = _serving_controller(entries, standby), "ping"
     daemons = []
     for e in entries:
         if e.responding:
@@ -155,7 +156,7 @@ def _slurmctld(
             )
         )
     service = _ctl_service(daemons, serving, standby)
-    return daemons, replace(service, evidence_seconds=ping.duration_seconds)
+    return daemons, replace(service, evidence_seconds=ping.duration_seconds, active_source=source)
 
 
 def _ctl_service(
@@ -346,6 +347,7 @@ def _dbd_service(
         redundancy,
         active,
         Reason.BACKLOG if backlog else None,
+        active_source="sacctmgr ping" if answer.probe == "dbd_ping" else "port",
     )
 
 

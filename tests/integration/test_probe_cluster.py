@@ -64,6 +64,8 @@ def test_healthy(healthy_lab, config):
     assert ctl["up"] is True and ctl["redundancy_ok"] is True
     assert ctl["active"] == {"hostname": "ctl1", "role": "primary"}
     assert c["services"]["slurmdbd"]["active"]["hostname"] == "dbd1"
+    # 26.05 says who is in control (/readyz); before 25.11 only ping's order can
+    assert ctl["active_source"] == ("readyz" if healthy_lab.slurm >= "25.11" else "ping")
     assert c["blind"] is False and c["errors"] == []
     assert c["statistics"]["server_thread_count"] >= 1
     assert c["slurm_version"] == healthy_lab.slurm_version
@@ -83,6 +85,7 @@ def test_primary_killed_before_and_after_takeover(healthy_lab, config):
     assert ctl["condition"] == "failover" and ctl["redundancy_ok"] is False
     assert ctl["active"] == {"hostname": "ctl2", "role": "backup"}
     assert c["blind"] is False
+    assert ctl["active_source"] == ("readyz" if lab.slurm >= "25.11" else "ping")
 
 
 def test_backup_killed(healthy_lab, config):

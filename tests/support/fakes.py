@@ -36,7 +36,8 @@ class FakeRunner:
     """Answers each command with recorded output; ``hold(cmd)`` makes the next runs of a
     command wait until ``release(cmd)``; ``timeout(cmd)`` makes it time out;
     ``situation[cmd] = "22.05-both-dbd-killed"`` answers what Slurm printed then.
-    Commands: ping, show (show config), sdiag, stats (sacctmgr show stats), cluster."""
+    Commands: ping, show (show config), sdiag, stats (sacctmgr show stats), cluster,
+    dbdping (sacctmgr ping)."""
 
     OUTPUTS = {
         ("scontrol", "ping"): ("ping",),
@@ -56,7 +57,9 @@ class FakeRunner:
     def key(argv: Sequence[str]) -> str:
         name = Path(argv[0]).name
         if name == "sacctmgr":
-            return "stats" if "stats" in argv else "cluster"
+            if "stats" in argv:
+                return "stats"
+            return "dbdping" if "ping" in argv else "cluster"
         return "show" if argv[1:2] == ["show"] else ("ping" if name == "scontrol" else name)
 
     def hold(self, cmd: str) -> None:
@@ -86,7 +89,7 @@ class FakeRunner:
             return CommandResult(tuple(argv), None, "", "", timeout, Reason.TIMEOUT,
                                  f"{cmd} timed out after {timeout:.0f} s")
         kind = {"ping": "ping", "show": "show-config", "sdiag": "sdiag",
-                "stats": "sacctmgr-stats", "cluster": "cluster"}[cmd]
+                "stats": "sacctmgr-stats", "cluster": "cluster", "dbdping": "sacctmgr-ping"}[cmd]
         situation = self.situation.get(cmd, "22.05-healthy")
         # Each sdiag run answers a different jobs_submitted, so a test can tell runs apart.
         text = recorded(kind, situation)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from monitor.config import ClusterConfig, MonitorSettings
-from monitor.prober import ClusterProber
+from monitor.prober import ClusterProber, observe_once
 from monitor.reasons import Reason
 from tests.support.fakes import FakeClock, FakeRunner, recorded
 
@@ -108,3 +108,18 @@ def test_a_late_show_config_still_teaches_the_topology(pool):
 def _wait_idle(prober: ClusterProber) -> None:
     for future in list(prober._inflight.values()):  # noqa: SLF001 - the test's sync point
         future.result(timeout=10)
+
+
+def test_the_one_shot_probe_uses_what_the_release_it_learnt_offers():
+    """`slurm-sla probe` on 26.05: the first round teaches the release (show config), the
+    second asks /readyz and `sacctmgr ping`, as the daemon's later rounds do."""
+    runner = FakeRunner()
+    for cmd in ("ping", "show", "sdiag", "dbdping", "cluster"):
+        runner.situation[cmd] = "26.05-healthy"
+    loopback = {h: "127.0.0.1:9" for h in ("ctl1", "ctl2", "dbd1", "dbd2")}  # refused
+    cluster = ClusterConfig(name="prod", host_addresses=loopback)
+    rnd = observe_once(cluster, MonitorSettings(), run=runner, clock=FakeClock())
+    assert {"readyz", "dbd_ping"} <= set(rnd.results)
+    # the first round, before the release was known, used show stats; the second, ping
+    assert (runner.runs.get("stats"), runner.runs.get("dbdping")) == (1, 1)
+    assert runner.runs["show"] == 2  # two rounds, no more
