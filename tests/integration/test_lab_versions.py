@@ -9,6 +9,7 @@ builds the version's Debian root (~35 s, cached in /var/cache/sslab/roots).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,20 @@ def test_lab_runs_the_release_and_fails_over(no_session_lab: None, version: str)
         assert lab.controller_states() == {"ctl1": "serving", "ctl2": "standby"}
         assert lab.dbd_states() == {"dbd1": "serving", "dbd2": "standby"}
         assert all(lab.is_running(d) for d in layout.DAEMONS)
+        # The issue's own check: the lab's monitor config, and `slurm-sla probe` on the hub.
+        config = Path(lab.root) / "lab.toml"
+        printed = cli("config")
+        assert printed.returncode == 0, printed.stderr
+        config.write_text(printed.stdout)
+        probed = cli("exec", sys.executable, "-m", "monitor", "probe", "--config", str(config),
+                     "--json")
+        cluster = json.loads(probed.stdout)["clusters"][0]
+        assert cluster["slurm_version"] == lab.slurm_version, probed.stderr
+        states = {d["hostname"]: d["state"] for d in cluster["daemons"]}
+        assert states == {"ctl1": "up", "ctl2": "up", "dbd1": "up", "dbd2": "unknown"}, states
+        ctl = cluster["services"]["slurmctld"]
+        assert ctl["active"]["hostname"] == "ctl1"
+        assert ctl["active_source"] == ("readyz" if version >= "25.11" else "ping")
 
         killed = cli("kill", "ctl1")
         assert killed.returncode == 0, killed.stderr
