@@ -644,6 +644,10 @@ class Lab:
         for name in layout.START_ORDER:
             self.restore(name)
         status.fail_back(self, deadline=t0 + timeout)
+        # A backup that handed control back may have exited doing so (a 26.05 slurmdbd
+        # backup was seen gone after the primary's return): start whatever is not running.
+        for name in layout.START_ORDER:
+            self.restore(name)
         status.cancel_jobs(self)
         self.wait_nodes_idle(timeout=max(5.0, t0 + timeout - time.monotonic()))
         self.wait_healthy(timeout=max(5.0, t0 + timeout - time.monotonic()))

@@ -39,18 +39,12 @@ from tests.support.faults import (
 from tests.support.hub_stack import INTERVAL, JITTER, RESOLVE_BOUND, HubStack
 
 pytestmark = pytest.mark.cluster
-# The matrix runs on each release (the chaos sequence on 22.05: its SLA harness times the
-# outages it makes, and on 24.11+ every failback makes one of ~28 s it cannot time).
-ON_EVERY_RELEASE = pytest.mark.slurm_versions("22.05", "24.11", "26.05")
-# On 24.11 (the middle release, time-boxed): the faults whose answers changed after 22.05
-# (failback, sacctmgr ping, munge's signature); the others behave as on 26.05.
-RELEASE_SENSITIVE = {
-    Fault.PRIMARY_SLURMCTLD,
-    Fault.FROZEN_PRIMARY,
-    Fault.PRIMARY_SLURMDBD,
-    Fault.BOTH_SLURMDBD,
-    Fault.MUNGE_ON_MONITOR_HOST,
-}
+# The chaos sequence runs on 22.05: its SLA harness times the outages it makes, and on
+# 24.11+ every failback makes one of ~28 s it cannot time.
+# The newest release gets the whole matrix beside the reference 22.05; 24.11 (which
+# behaves as 26.05 here: failback outage, sacctmgr ping) gets the verdict cases of
+# test_probe_cluster and the lab test, to keep the suite within 30 minutes on 2 cores.
+REFERENCE_AND_NEWEST = pytest.mark.slurm_versions("22.05", "26.05")
 
 # Alerts about the error budget stay firing while the burn windows hold the outage: that
 # is their meaning, not a resolve left behind. They are allowed wherever downtime is.
@@ -136,12 +130,10 @@ def recover_and_check_resolves(stack: HubStack, outage: Outage | None) -> float:
 # -- the matrix ---------------------------------------------------------------------------
 
 
-@ON_EVERY_RELEASE
+@REFERENCE_AND_NEWEST
 @pytest.mark.parametrize("fault", list(MATRIX), ids=str)
 def test_each_fault_fires_exactly_its_alerts_and_resolves(stack, fault):
     series = ".".join((stack.lab.slurm_version or "22.05").split(".")[:2])
-    if series == "24.11" and fault not in RELEASE_SENSITIVE:
-        pytest.skip("behaves on 24.11 as on 26.05, where it runs (CI time)")
     settled(stack)
     during = expected(fault)  # what the fault itself fires: the same on every release
     t0 = time.time()
@@ -228,7 +220,7 @@ class Step:
         return Fault.MUNGE_ON_MONITOR_HOST in self.faults
 
 
-def plan(seed: int, steps: int = 8) -> list[Step]:
+def plan(seed: int, steps: int = 6) -> list[Step]:
     rng = random.Random(seed)
     out: list[Step] = []
     singles: list[Fault | str] = [*MATRIX, STAGGERED]

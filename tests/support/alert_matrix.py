@@ -140,13 +140,14 @@ def expected(
     if fault in _FAILBACK_OUTAGE and slurm != "22.05":
         return Expectation(
             e.fires | {"SlurmctldDown"},
-            e.may_fire | {BURN},
+            e.may_fire | {"SlurmctldBackupDown", BURN},  # the backup restarts meanwhile
             e.why + "; the failback is a ~28 s outage on Slurm 24.11+ (SlurmctldDown)",
         )
     if fault in _MAYBE_FAILBACK_OUTAGE and slurm != "22.05":
+        # ... or the thawed primary resumes and the backup restarts (down ~30 s meanwhile)
         return Expectation(
             e.fires,
-            e.may_fire | {"SlurmctldDown", BURN},
+            e.may_fire | {"SlurmctldDown", "SlurmctldBackupDown", BURN},
             e.why + "; on Slurm 24.11+ the thaw may be a ~29 s outage (SlurmctldDown)",
         )
     return e
