@@ -196,8 +196,13 @@ class ClusterHealth:
         return svc
 
     def _weight(self, svc: ServiceObservation) -> int:
-        """How many observations a no-controller answer stands for: one per interval the
-        probe waited (the rounds it kept from happening), at least one."""
+        """How many observations a no-controller answer stands for. After a failover (a
+        backup served), one per interval its ping waited: a failback that silences both
+        controllers for ~28 s (24.11+) is seen by a single 20 s ping. While the primary
+        served, one: a primary frozen or killed, and a backup not yet in control, is the
+        takeover window, judged as the ping rule judges it (a failover), not an outage."""
+        if self._backup_served_at is None:
+            return 1
         return max(1, int(svc.evidence_seconds // self._settings.interval_seconds))
 
     def _observe_daemon(

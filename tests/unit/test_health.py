@@ -328,3 +328,22 @@ def test_silent_rounds_held_by_the_grace_count_once_it_is_outlasted():
         assert [e.new for e in down] == ["down"]  # at once: the held rounds counted
         assert down[0].at == T0 + dt.timedelta(seconds=3)
         assert down[0].confirmed_at == T0 + dt.timedelta(seconds=7)
+
+
+def test_a_long_silent_ping_while_the_primary_served_is_the_takeover_window():
+    """22.05, primary frozen: ping waits 10 s for it, and the backup, not yet in control,
+    may not answer either. The takeover window, as when the primary is killed: not an
+    outage unless the silence is seen again."""
+    settings = MonitorSettings(interval_seconds=2, failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))  # the primary serves
+        frozen.tick(dt.timedelta(seconds=2))
+        silent = observation(State.DOWN, State.DOWN)
+        long_ping = replace(silent, services={"slurmctld": replace(
+            silent.services["slurmctld"], evidence_seconds=10.0)})
+        assert not [e for e in health.update(long_ping) if e.kind == "service"]
+        events = feed(health, frozen, (State.DOWN, State.UP))  # the backup took over
+        assert not [e for e in events if e.kind == "service" and e.new == "down"]
