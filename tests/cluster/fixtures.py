@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
 
+from tests.cluster import roots
 from tests.cluster.lab import Lab
 
 
@@ -30,6 +33,30 @@ def skip_reason() -> str | None:
 
 def _raise_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through the fixture's finally: stop()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the Debian roots of the releases this session will need while the tests of
+    the host's release run: a build is ~33 s of download and dpkg that would otherwise
+    hold up the first test of each newer release. The lab's own `ensure_root` waits on
+    the same per-suite lock, so it takes a finished root, or waits for the build, or
+    (if this one failed) builds it again and reports its error where it is needed."""
+    if skip_reason():
+        return
+    wanted = {i.callspec.params.get("lab") for i in session.items if hasattr(i, "callspec")}
+    suites = {v: roots.RELEASES[v].suite for v in wanted if v in roots.RELEASES}
+    pending = sorted(v for v, suite in suites.items() if suite and not roots.is_complete(suite))
+    if pending:
+        threading.Thread(
+            target=_build_roots, args=(pending,), name="sslab-roots", daemon=True
+        ).start()
+
+
+def _build_roots(releases: list[str]) -> None:
+    for slurm in releases:
+        # A failed build is built again by the lab, which reports the error where it matters.
+        with contextlib.suppress(Exception):
+            roots.ensure_root(slurm)
 
 
 @pytest.fixture(scope="session")
