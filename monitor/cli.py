@@ -114,17 +114,35 @@ def _check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    web_problems = _web_config_problems(config)
+    web_problems = _web_config_problems(config) + _peer_file_problems(config, args.file)
     if web_problems:  # the web config is part of the configuration: invalid alike
         for problem in web_problems:
             print(problem, file=sys.stderr)
         return 1
+    clusters = f"{len(config.clusters)} cluster(s)"
+    if config.monitor.shard is not None:
+        shard = config.monitor.shard
+        clusters = f"{len(config.clusters)} of {config.fleet_size} cluster(s) in shard {shard}"
     print(
-        f"{args.file}: OK ({len(config.clusters)} cluster(s), "
+        f"{args.file}: OK ({clusters}, "
         f"{len(config.receivers)} receiver(s), {len(config.maintenance)} maintenance "
         "window(s))"
     )
     return 0
+
+
+def _peer_file_problems(config: Config, path: Path) -> list[str]:
+    """[ha] credential files this user cannot read (check-config runs as the service's
+    user in ExecStartPre) or every user can, as FILE:LINE like the config's own errors."""
+    from monitor.config_lines import key_lines, line_of
+    from monitor.config_schema import dotted
+    from monitor.ha.peer_auth import file_problems
+
+    found = file_problems(config.ha)
+    if not found:
+        return []
+    lines = key_lines(read_bytes(path).decode("utf-8-sig"))
+    return [f"{path}:{line_of(lines, key) or 0}: {dotted(key)}: {msg}" for key, msg in found]
 
 
 def _web_config_problems(config: Config) -> list[str]:

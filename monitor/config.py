@@ -22,6 +22,7 @@ from monitor.boundedread import read_bytes
 from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
+from monitor.fleet.shard import Shard, parse_shard
 from monitor.ha.settings import HaSettings, read_ha
 from monitor.report.settings import ReportSettings, read_report
 from monitor.rest.settings import REST_KEYS, RestSettings, read_rest
@@ -67,6 +68,7 @@ class MonitorSettings:
     state_dir: Path = DEFAULT_STATE_DIR
     log_format: str = "auto"
     web_config_file: Path | None = None
+    shard: Shard | None = None  # None: every cluster of the file
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class Config:
     status: StatusSettings = field(default_factory=StatusSettings)
     ha: HaSettings | None = None  # None: single-replica mode
     source: Path | None = None
+    fleet_size: int = 0  # clusters in the file; `clusters` is this daemon's shard of them
 
     def cluster(self, name: str) -> ClusterConfig:
         for cluster in self.clusters:
@@ -255,6 +258,14 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
     for i, name in enumerate(names):
         if name and names.index(name) != i:
             r.error(("clusters", i, "name"), f"duplicate cluster name {name!r}")
+    fleet_size = len(clusters)
+    if monitor.shard is not None and not r.errors:
+        clusters = tuple(c for c in clusters if monitor.shard.owns(c.name))
+        if not clusters:
+            r.error(
+                ("monitor", "shard"),
+                f"shard {monitor.shard} owns none of the {fleet_size} cluster(s): use fewer shards",
+            )
     windows = tuple(
         w
         for i, m in enumerate(r.tables(data.get("maintenance"), ("maintenance",)))
@@ -292,6 +303,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         status=read_status(r, data.get("status"), ("status",)),
         ha=ha,
         source=source,
+        fleet_size=fleet_size,
     )
 
 
@@ -341,6 +353,7 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
         )
         or dflt.log_format,
         web_config_file=r.path(d, p, "web_config_file", None),
+        shard=_read_shard(r, d, p),
     )
     if settings.confirm_interval_seconds > settings.interval_seconds:
         r.error(
@@ -353,6 +366,17 @@ def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:
             "must be smaller than interval_seconds" + _unset(d, "jitter_seconds", dflt),
         )
     return settings
+
+
+def _read_shard(r: Reader, d: dict[str, Any], p: KeyPath) -> Shard | None:
+    text = r.string(d, p, "shard", None)
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        r.error((*p, "shard"), str(exc))
+        return None
 
 
 def _unset(d: dict[str, Any], key: str, dflt: MonitorSettings) -> str:

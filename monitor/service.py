@@ -20,7 +20,9 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporters.collectors import register_all
 from exporters.collectors.alerts import AlertCollector
+from exporters.collectors.ha_views import PeerViewCollector
 from exporters.collectors.replica import ReplicaCollector
+from exporters.collectors.shard import ShardCollector
 from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig, load_web_config
 from monitor.alerting.service import Alerting
@@ -30,6 +32,7 @@ from monitor.clock import MonotonicClock
 from monitor.config import Config, load_config
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.ha.live import HaLive
 from monitor.heldreload import reload_requested
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.timebase import to_us
@@ -114,6 +117,7 @@ class Service:
         self.ledger = Ledger(
             config, self._database, close_database=False, retry_seconds=retry, clock=self.clock
         )
+        self.ha = self._ha_live()  # before alerting: the engine calls its gate
         self.alerting = AlertingSlot(self._build_alerting, retry_seconds=retry)
         # The store thread writes the ledger, then runs the alert engine: a transition is
         # written before alerting acts on it, and no store I/O ever runs on a round thread.
@@ -131,6 +135,7 @@ class Service:
         # the outbox's times are on the monitor's clock: its age is measured on the same one
         self.registry.register(AlertCollector(self.alerting.status, clock=self.clock))
         self.registry.register(ReplicaCollector(lambda: self.config.ha))
+        self.registry.register(ShardCollector(lambda: self.config))
         web = load_web(config)
         host, _, port = config.monitor.listen.rpartition(":")
         # /status reads the config through this object, so a reload applies at once.
@@ -139,8 +144,10 @@ class Service:
         )
         self.server = MetricsServer(
             host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status,
-            ledger=self._ledger_export(),
+            ledger=self._ledger_export(), view=self.ha.page if self.ha else None,
         )  # fmt: skip
+        if self.ha is not None:
+            self.registry.register(PeerViewCollector(self.ha.views, self.ha.gate))
         self.puller = self._peer_puller()
         self.notifier = Notifier()
         self._stop = threading.Event()
@@ -158,15 +165,35 @@ class Service:
             lambda: self.config.ha.replica if self.config.ha else "",
         )
 
+    def _ha_live(self) -> HaLive | None:
+        """HA: this replica's /ha/view, its peers' views, and the gate that withholds a
+        Down page a peer contradicts (monitor.ha.gate)."""
+        if getattr(self.config, "ha", None) is None:
+            return None
+        from monitor.ha.peer_auth import peer_auth
+
+        def credentials() -> tuple[tuple[str, str] | None, bool | str]:
+            found = peer_auth(self.config.ha)  # as the ledger pull's: env, else [ha]
+            return found.auth, found.verify
+
+        return HaLive(
+            lambda: self.config,
+            lambda: self.daemon.box.get(),
+            lambda: self.daemon.lane_ages(),
+            credentials,
+        )
+
     def _peer_puller(self):
         """HA: pull the peers' ledgers into state_dir/peers, where the report merges them."""
         if getattr(self.config, "ha", None) is None:
             return None
+        from monitor.ha.peer_auth import peer_auth
         from monitor.ledger.peers import PeerPuller
 
         return PeerPuller(
             lambda: self.config.ha.peers if self.config.ha else (),
             lambda: self.config.monitor.state_dir,
+            credentials=lambda: peer_auth(self.config.ha),  # env, else [ha]: read each pass
         )
 
     def _database(self) -> Database:
@@ -183,6 +210,7 @@ class Service:
             in_maintenance=self.ledger.in_maintenance,
             sla_source=self.ledger.figures,
             clock=self.clock,
+            gate=self.ha.gate if self.ha else None,
         )
 
     def _health(self) -> Health:
@@ -207,6 +235,8 @@ class Service:
         self.server.start()
         if self.puller is not None:
             self.puller.start()
+        if self.ha is not None:
+            self.ha.start()
         self.store.start()
         self.daemon.start()
         self.alerting.start()
@@ -235,6 +265,8 @@ class Service:
                 self.db.close()
         if self.puller is not None:
             self.puller.stop()
+        if self.ha is not None:
+            self.ha.stop()
         self.server.stop()
         self.status.close()
         self.lock.release()

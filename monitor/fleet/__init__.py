@@ -1,0 +1,1 @@
+"""Past one daemon: how a fleet of clusters is split between daemons."""
