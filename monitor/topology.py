@@ -4,7 +4,6 @@ instances and their port, munge's socket. Pure: built from a parsed ``scontrol s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +45,14 @@ def topology_from(config: SlurmConfig | SlurmConf) -> Topology:
     """What the running controller says (show config), or else slurm.conf."""
     if isinstance(config, SlurmConfig):
         hosts = [c.hostname for c in config.controllers]
-        return _topology(config.settings, hosts, "show_config")
-    return _topology(config.settings, [host for host, _ in config.controllers], "slurm_conf")
+        return _topology(config.settings, hosts, "show_config", config.message_timeout or None)
+    hosts = [host for host, _ in config.controllers]
+    return _topology(config.settings, hosts, "slurm_conf", config.message_timeout)
 
 
-def _topology(settings: Mapping[str, str], hosts: Sequence[str], source: str) -> Topology:
+def _topology(
+    settings: Mapping[str, str], hosts: Sequence[str], source: str, message_timeout: int | None
+) -> Topology:
     controllers = tuple((h, controller_role(i, len(hosts))) for i, h in enumerate(hosts))
     dbd = []
     if "slurmdbd" in settings.get("AccountingStorageType", ""):
@@ -69,14 +71,8 @@ def _topology(settings: Mapping[str, str], hosts: Sequence[str], source: str) ->
         _path(auth_info_socket(settings.get("AuthInfo"))),
         source,
         _int(str(settings.get("SlurmctldPort", "")).split("-")[0], DEFAULT_CTL_PORT),
-        _leading_int(settings.get("MessageTimeout")),
+        message_timeout,
     )
-
-
-def _leading_int(value: str | None) -> int | None:
-    """``10 sec`` (show config) or ``10`` (slurm.conf)."""
-    m = re.match(r"\s*(\d+)", value or "")
-    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 
 def _int(value: str | None, default: int = DEFAULT_DBD_PORT) -> int:

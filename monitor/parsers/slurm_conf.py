@@ -58,6 +58,12 @@ class SlurmConf:
     settings: Mapping[str, str]
     controllers: tuple[tuple[str, str], ...]  # (hostname, address)
 
+    @property
+    def message_timeout(self) -> int | None:
+        """Seconds, as written (slurm.conf gives a bare number); None unset or not positive."""
+        value = self.settings.get("MessageTimeout", "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "settings": dict(self.settings),
