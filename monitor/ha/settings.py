@@ -8,6 +8,10 @@ replica = "a"                                    # this replica: a label value
 peers = ["https://mon-b:9817"]                   # the other replicas (ledger exchange)
 alertmanagers = ["http://am1:9093", "http://am2:9093"]   # the cluster both replicas send to
 disagreement = "up"                              # merged reports: up | down | majority
+peer_user = "peer"                               # basic auth on the peers' /ledger/export
+peer_password_file = "/etc/slurm-sla-monitor/peer.pw"   # its password (mode 0640 or tighter)
+peer_ca_file = "/etc/slurm-sla-monitor/peers-ca.pem"    # the peers' private CA (https)
+report_sender = "a"                              # the replica that mails the monthly report
 
 [[ha.receivers]]          # same schema as [[receivers]]; only `slurm-sla alertmanager-config`
 name = "oncall"           # reads them, to write the Alertmanager's own receivers
@@ -25,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from monitor.alerting.providers.base import check_url
@@ -54,6 +59,14 @@ class HaSettings:
     # How a merged report counts a slice the replicas saw differently (monitor.report):
     # None leaves it to the report's default.
     disagreement: str | None = None
+    # Basic auth and CA for pulling the peers' ledgers (monitor.ha.peer_auth says which
+    # source wins: the command line, then the environment, then these).
+    peer_user: str = ""
+    peer_password_file: Path | None = None
+    peer_ca_file: Path | None = None
+    # The replica whose report timer mails the monthly report; the others mail it only
+    # while it does not answer (monitor.ha.report_sender). Empty: no report is mailed.
+    report_sender: str = ""
 
 
 def read_ha(
@@ -100,7 +113,26 @@ def read_ha(
                 "ha.alertmanagers instead",
             )
     disagreement = r.string(d, p, "disagreement", None, choices=DISAGREEMENT_RULES)
-    return HaSettings(replica, peers, alertmanagers, ha_receivers, disagreement)
+    peer_user = r.string(d, p, "peer_user", "") or ""
+    password_file = r.path(d, p, "peer_password_file", None)
+    if peer_user and password_file is None:
+        r.error(
+            (*p, "peer_user"),
+            "needs peer_password_file (the password is never written in this file, which is "
+            "the same on every replica)",
+        )
+    if password_file is not None and not peer_user:
+        r.error((*p, "peer_password_file"), "needs peer_user")
+    sender = r.string(d, p, "report_sender", "") or ""
+    if sender and not _REPLICA.match(sender):
+        r.error((*p, "report_sender"), "a replica name: letters, digits, '.', '_' and '-'")
+    return HaSettings(
+        replica, peers, alertmanagers, ha_receivers, disagreement,
+        peer_user=peer_user,
+        peer_password_file=password_file,
+        peer_ca_file=r.path(d, p, "peer_ca_file", None),
+        report_sender=sender,
+    )  # fmt: skip
 
 
 def _urls(r: Reader, d: dict[str, Any], p: KeyPath, key: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +22,7 @@ import structlog
 
 from exporters.http_server import Response
 from monitor.errors import MonitorError
+from monitor.ha.peer_auth import PeerAuth
 from monitor.ledger.exchange import (
     OVERLAP_US,
     PATH,
@@ -138,32 +139,20 @@ def _write_cursors(state_dir: Path, cursors: dict[str, dict[str, object]]) -> No
     os.replace(tmp, directory / CURSORS)
 
 
-USER_ENV = "SLURM_SLA_PEER_USER"
-PASSWORD_FILE_ENV = "SLURM_SLA_PEER_PASSWORD_FILE"
 PULL_INTERVAL_SECONDS = 60.0
 
 
-def auth_from_env(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
-    """The peers' basic auth for the daemon: ``SLURM_SLA_PEER_USER`` and the password in
-    ``SLURM_SLA_PEER_PASSWORD_FILE`` (a systemd credential) or ``SLURM_SLA_PEER_PASSWORD``;
-    None without a user. Read at each pull, so a rotated password needs no restart."""
-    user = environ.get(USER_ENV)
-    if not user:
-        return None
-    path = environ.get(PASSWORD_FILE_ENV)
-    if path:
-        try:
-            return user, Path(path).read_text().rstrip("\n")
-        except OSError as exc:
-            raise MonitorError(f"{PASSWORD_FILE_ENV}={path}: {exc.strerror or exc}") from None
-    return user, environ.get("SLURM_SLA_PEER_PASSWORD", "")
+def _no_auth() -> PeerAuth:
+    return PeerAuth(None, True, "none")
 
 
 class PeerPuller:
     """Pulls every peer (``peers()``, read at each pass: a reload applies) every
     ``interval`` seconds on its own thread, off the probe rounds: a slow or dead peer
     delays only the next pull. A failure is logged and retried at the next pass; what
-    was pulled before stays."""
+    was pulled before stays. ``credentials()`` is asked at each pass too (the service
+    gives ``monitor.ha.peer_auth.peer_auth`` of the live config: a rotated password or a
+    reload applies); where they come from is logged when it changes, never the secret."""
 
     def __init__(
         self,
@@ -171,25 +160,34 @@ class PeerPuller:
         state_dir: Callable[[], Path],
         *,
         interval: float = PULL_INTERVAL_SECONDS,
-        auth: Callable[[], tuple[str, str] | None] = auth_from_env,
+        credentials: Callable[[], PeerAuth] = _no_auth,
         fetch: Callable[..., Pulled] = pull,
     ) -> None:
         self._peers, self._state_dir = peers, state_dir
-        self._interval, self._auth, self._fetch = interval, auth, fetch
+        self._interval, self._credentials, self._fetch = interval, credentials, fetch
+        self._source: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: dict[str, Pulled | str] = {}  # per URL: the last pull, or its error
 
     def run_once(self) -> dict[str, Pulled | str]:
         try:
-            auth = self._auth()
+            credentials = self._credentials()
         except MonitorError as exc:
-            return {url: str(exc) for url in self._peers()}
+            for url in self._peers():
+                self.last[url] = str(exc)
+            log.warning("ha.pull_failed", peer=None, error=str(exc))
+            return dict(self.last)
+        if credentials.source != self._source:
+            self._source = credentials.source
+            log.info("ha.peer_auth", source=credentials.source, ca=credentials.verify)
         for url in self._peers():
             if self._stop.is_set():
                 break
             try:
-                self.last[url] = self._fetch(url, self._state_dir(), auth=auth)
+                self.last[url] = self._fetch(
+                    url, self._state_dir(), auth=credentials.auth, verify=credentials.verify
+                )
             except MonitorError as exc:
                 self.last[url] = str(exc)
                 log.warning("ha.pull_failed", peer=url, error=str(exc))

@@ -5,15 +5,13 @@ them with the state store. Exit 0 when every peer answered, 1 otherwise (one lin
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from monitor.cli_args import add_config_argument
 from monitor.config import load_config
 from monitor.errors import MonitorError
-
-PASSWORD_ENV = "SLURM_SLA_PEER_PASSWORD"
+from monitor.ha.peer_auth import PASSWORD_ENV, USER_ENV, peer_auth
 
 
 def register_ledger(sub: argparse._SubParsersAction) -> None:
@@ -39,14 +37,22 @@ def register_ledger(sub: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="a peer's endpoint, e.g. https://mon-b:9817 (repeatable; default: [ha] peers)",
     )
-    pull.add_argument("--user", help="basic auth user on the peers' endpoints")
+    pull.add_argument(
+        "--user",
+        help=f"basic auth user on the peers' endpoints (default: {USER_ENV}, else [ha] peer_user)",
+    )
     pull.add_argument(
         "--password-file",
         type=Path,
         metavar="FILE",
         help=f"its password (default: the {PASSWORD_ENV} environment variable)",
     )
-    pull.add_argument("--ca-file", type=Path, metavar="FILE", help="CA bundle for https peers")
+    pull.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="FILE",
+        help="CA bundle for https peers (default: [ha] peer_ca_file, else the system's)",
+    )
     pull.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     pull.set_defaults(handler=run_pull)
 
@@ -59,22 +65,18 @@ def run_pull(args: argparse.Namespace) -> int:
     peers = args.peers or list(getattr(ha, "peers", ()) or ())
     if not peers:
         raise MonitorError("no peer to pull from: give --from URL or set [ha] peers")
-    auth = None
-    if args.user is not None:
-        if args.password_file is not None:
-            try:
-                password = args.password_file.read_text().rstrip("\n")
-            except OSError as exc:
-                raise MonitorError(f"{args.password_file}: {exc.strerror or exc}") from None
-        else:
-            password = os.environ.get(PASSWORD_ENV, "")
-        auth = (args.user, password)
-    verify: bool | str = str(args.ca_file) if args.ca_file else True
+    credentials = peer_auth(
+        ha, user=args.user, password_file=args.password_file, ca_file=args.ca_file
+    )
     failed = 0
     for url in peers:
         try:
             got = pull(
-                url, config.monitor.state_dir, auth=auth, verify=verify, timeout=args.timeout
+                url,
+                config.monitor.state_dir,
+                auth=credentials.auth,
+                verify=credentials.verify,
+                timeout=args.timeout,
             )
         except MonitorError as exc:
             print(f"slurm-sla: {url}: {exc}", file=sys.stderr)

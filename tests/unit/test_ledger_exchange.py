@@ -20,16 +20,9 @@ from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig
 from monitor.cli import main
 from monitor.errors import MonitorError
+from monitor.ha.peer_auth import PeerAuth
 from monitor.ledger.exchange import export_lines, parse_export
-from monitor.ledger.peers import (
-    PASSWORD_FILE_ENV,
-    USER_ENV,
-    ExportPage,
-    PeerPuller,
-    Pulled,
-    auth_from_env,
-    pull,
-)
+from monitor.ledger.peers import ExportPage, PeerPuller, Pulled, pull
 from monitor.ledger.replicas import peer_paths
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
 from monitor.statestore import MIGRATIONS, open_state_store
@@ -165,11 +158,12 @@ def test_ha_names_the_local_replica_and_its_rule_counts(capsysbinary, served):
 def test_the_daemons_puller_pulls_every_peer_and_keeps_going(served, tmp_path):
     _, a, _, url = served
     dead = "http://127.0.0.1:9"
-    puller = PeerPuller(lambda: [dead, url], lambda: a, auth=lambda: AUTH)
+    creds = PeerAuth(AUTH, True, "config")
+    puller = PeerPuller(lambda: [dead, url], lambda: a, credentials=lambda: creds)
     got = puller.run_once()
     assert isinstance(got[dead], str) and dead in got[dead]
     assert isinstance(got[url], Pulled) and got[url].replica == "mon-b"
-    puller = PeerPuller(lambda: [url], lambda: a, auth=lambda: AUTH, interval=3600)
+    puller = PeerPuller(lambda: [url], lambda: a, credentials=lambda: creds, interval=3600)
     puller.start()
     deadline = time.monotonic() + 10
     while url not in puller.last and time.monotonic() < deadline:
@@ -177,13 +171,3 @@ def test_the_daemons_puller_pulls_every_peer_and_keeps_going(served, tmp_path):
     puller.stop(timeout=10)  # stops at once: it waits between pulls on an Event
     assert not puller._thread.is_alive()
     assert puller.last[url].records == 0  # its first pass: nothing new
-
-
-def test_peer_auth_from_the_environment(tmp_path):
-    secret = tmp_path / "pw"
-    secret.write_text("s3cret\n")
-    assert auth_from_env({}) is None
-    assert auth_from_env({USER_ENV: "peer", PASSWORD_FILE_ENV: str(secret)}) == AUTH
-    assert auth_from_env({USER_ENV: "peer", "SLURM_SLA_PEER_PASSWORD": "x"}) == ("peer", "x")
-    with pytest.raises(MonitorError, match=PASSWORD_FILE_ENV):
-        auth_from_env({USER_ENV: "peer", PASSWORD_FILE_ENV: str(tmp_path / "nope")})
