@@ -53,6 +53,13 @@ class LedgerExport(Protocol):
     def answer(self, target: str) -> Response: ...
 
 
+class PeerView(Protocol):
+    """``GET /ha/view``: this replica's live view for its HA peers (:mod:`monitor.ha.view`),
+    behind the same basic auth as ``/metrics``."""
+
+    def answer(self, target: str) -> Response: ...
+
+
 @dataclass(frozen=True)
 class Health:
     ok: bool
@@ -73,10 +80,12 @@ class MetricsServer:
         limits: Limits | None = None,
         status: StatusPages | None = None,
         ledger: LedgerExport | None = None,
+        view: PeerView | None = None,
     ) -> None:
         limits = limits or Limits()
         self._app = _App(registry, health, web or WebConfig(), limits.workers, status)
         self._app.ledger = ledger
+        self._app.view = view
         self._server = HttpServer(
             host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
@@ -115,6 +124,7 @@ class _App:
         self._health = health
         self._status = status
         self.ledger: LedgerExport | None = None
+        self.view: PeerView | None = None
         self._exposition = _RenderCache()
         # bcrypt takes tens of ms a try: guessers may use all but one worker, so a scraper
         # whose credentials were verified before is still answered while they guess.
@@ -167,6 +177,8 @@ class _App:
             return self._status.answer(request.target)
         if path == "/ledger/export" and self.ledger is not None:
             return self.ledger.answer(request.target)
+        if path == "/ha/view" and self.view is not None:
+            return self.view.answer(request.target)
         if path == "/":
             return Response(200, _INDEX, "text/html; charset=utf-8")
         return Response(404, b"Not found\n")

@@ -124,6 +124,16 @@ class Daemon:
             {service: _Lane(service) for service in prober.lanes()},
         )
 
+    def lane_ages(self) -> dict[tuple[str, str], float | None]:
+        """(cluster, service) -> seconds since that lane's last round ended (monotonic),
+        None before its first: how old each verdict is (an HA peer's view reads it)."""
+        now = time.monotonic()
+        return {
+            (name, service): None if lane.last_round_ended is None else now - lane.last_round_ended
+            for name, runtime in list(self._clusters.items())
+            for service, lane in list(runtime.lanes.items())
+        }
+
     @property
     def clock(self) -> Clock:
         """The clock every time of this daemon comes from (the sinks should share it)."""

@@ -26,7 +26,7 @@ from monitor.alerting.lifecycle import AlertRecord, Timing, advance, new_record
 from monitor.alerting.model import FIRING, RESOLVED, Notification, fingerprint
 from monitor.alerting.outbox import Outbox, ts
 from monitor.alerting.policy import InMaintenance
-from monitor.alerting.rules import Candidate, evaluate
+from monitor.alerting.rules import Candidate, Evaluation, evaluate
 from monitor.alerting.settings import AlertSettings
 from monitor.alerting.status import FiringAlert
 from monitor.config import Thresholds
@@ -37,6 +37,10 @@ from monitor.store.db import Database
 
 log = structlog.get_logger("slurm_sla_monitor")
 SlaSource = Callable[[dt.datetime], Sequence[SlaFigures]]
+# Rewrites a round's evaluation before the engine acts on it: in HA mode, withholds a
+# Down-class alert a peer replica contradicts (monitor.ha.gate). Injected: the engine does
+# not know about replicas.
+Gate = Callable[[Evaluation, ClusterStatus, AlertSettings, Thresholds, dt.datetime], Evaluation]
 BURN = "SlurmSLABudgetBurn"
 
 
@@ -52,8 +56,10 @@ class AlertEngine:
         sla_source: SlaSource | None = None,
         on_enqueue: Callable[[], None] = lambda: None,
         inhibitions: Sequence[policy.Inhibition] = policy.INHIBITIONS,
+        gate: Gate | None = None,
     ) -> None:
         self.db = db
+        self._gate = gate
         self.outbox = Outbox(db)
         self._settings = settings
         self._thresholds = thresholds
@@ -127,6 +133,8 @@ class AlertEngine:
         with self._lock:
             sla = self._sla(now)
             ev = evaluate(status, sla or (), self._settings, self._thresholds, now)
+            if self._gate is not None:
+                ev = self._gate(ev, status, self._settings, self._thresholds, now)
             cluster = status.name
             active: dict[str, Candidate] = {
                 fingerprint(cluster, c.alertname, c.instance): c for c in ev.active

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
-from monitor.alerting.engine import AlertEngine, SlaSource
+from monitor.alerting.engine import AlertEngine, Gate, SlaSource
 from monitor.alerting.grouping import ReceiverPolicy
 from monitor.alerting.model import Notification
 from monitor.alerting.outbox import Outbox, ReceiverQueue
@@ -93,6 +93,7 @@ class Alerting:
         sla_source: SlaSource | None = None,
         http: object | None = None,
         rng: random.Random | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._clock = clock
         self._fixed_maintenance = in_maintenance
@@ -121,6 +122,7 @@ class Alerting:
             sla_source=sla_source,
             on_enqueue=self._enqueued,
             inhibitions=engine_inhibitions(config),
+            gate=gate,
         )
         self._refresh()
 
