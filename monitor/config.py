@@ -297,14 +297,29 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         maintenance=windows,
         receivers=receivers,
         alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=routed),
-        report=read_report(
-            r, data.get("report"), ("report",), receivers=[(x.name, x.type) for x in receivers]
-        ),
+        report=_read_report(r, data.get("report"), receivers, ha),
         status=read_status(r, data.get("status"), ("status",)),
         ha=ha,
         source=source,
         fleet_size=fleet_size,
     )
+
+
+def _read_report(
+    r: Reader, raw: Any, receivers: tuple[ReceiverConfig, ...], ha: HaSettings | None
+) -> ReportSettings:
+    """In HA mode the report's email receiver is one of [[ha.receivers]], and one replica
+    mails it ([ha] report_sender), or the customer would get one mail per replica."""
+    mailers = [*receivers, *(ha.receivers if ha is not None else ())]
+    report = read_report(r, raw, ("report",), receivers=[(x.name, x.type) for x in mailers])
+    if ha is not None and report.mail_receiver and not ha.report_sender:
+        r.error(
+            ("ha", "report_sender"),
+            "required with [report] mail_receiver: name the replica that mails the monthly "
+            "report (every replica's timer writes it; the others mail it only while that "
+            "replica does not answer)",
+        )
+    return report
 
 
 def _read_monitor(r: Reader, raw: Any) -> MonitorSettings:

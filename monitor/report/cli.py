@@ -108,6 +108,12 @@ def _archive(config, report, now: dt.datetime, *, mail: bool) -> int:
         write_atomic(path, render(report, fmt))
         paths.append(path)
         print(f"wrote {path}")
+    if mail and settings.mail_receiver and config.ha is not None:
+        from monitor.ha.report_sender import should_mail
+
+        decision = should_mail(config.ha)  # HA: one replica mails, not each
+        print(decision.why)
+        mail = decision.mail
     if mail and settings.mail_receiver:
         from monitor.report.mail import mail_report
 

@@ -68,7 +68,10 @@ def mail_report(
 ) -> Delivery:
     """Send the notice through ``[report] mail_receiver`` (to ``mail_to`` if set)."""
     settings = config.report
-    found = [rc for rc in config.receivers if rc.name == settings.mail_receiver]
+    # in HA mode an email receiver is one of [[ha.receivers]]: the report is mailed
+    # directly (Alertmanager carries no attachment), by one replica (monitor.ha.report_sender)
+    receivers = [*config.receivers, *(config.ha.receivers if config.ha else ())]
+    found = [rc for rc in receivers if rc.name == settings.mail_receiver]
     if not found:
         raise MonitorError(f"[report] mail_receiver: no receiver named {settings.mail_receiver!r}")
     receiver = Receiver.from_config(found[0])
