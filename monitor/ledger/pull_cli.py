@@ -12,13 +12,15 @@ from monitor.cli_args import add_config_argument
 from monitor.config import load_config
 from monitor.errors import MonitorError
 from monitor.ha.peer_auth import PASSWORD_ENV, USER_ENV, peer_auth
+from monitor.ledger.rewind_cli import add_rewind
 
 
 def register_ledger(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ledger",
-        help="HA: exchange ledger records with the peer replicas",
-        description="The ledger exchange between HA replicas.",
+        help="the SLA ledger: exchange records with HA peers, repair a wrong clock's",
+        description="The ledger exchange between HA replicas, and its repair after a "
+        "wall clock set forward by mistake.",
     )
     actions = p.add_subparsers(title="actions", metavar="ACTION")
     p.set_defaults(handler=lambda args: (p.print_usage(sys.stderr), 1)[1])
@@ -55,6 +57,7 @@ def register_ledger(sub: argparse._SubParsersAction) -> None:
     )
     pull.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     pull.set_defaults(handler=run_pull)
+    add_rewind(actions)
 
 
 def run_pull(args: argparse.Namespace) -> int:
