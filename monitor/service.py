@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from exporters.collectors import register_all
 from exporters.collectors.alerts import AlertCollector
 from exporters.collectors.ha_views import PeerViewCollector
+from exporters.collectors.peer_pulls import PeerPullCollector
 from exporters.collectors.replica import ReplicaCollector
 from exporters.collectors.shard import ShardCollector
 from exporters.http import Health, MetricsServer
@@ -149,6 +150,8 @@ class Service:
         if self.ha is not None:
             self.registry.register(PeerViewCollector(self.ha.views, self.ha.gate))
         self.puller = self._peer_puller()
+        if self.puller is not None:
+            self.registry.register(PeerPullCollector(self.puller.status))
         self.notifier = Notifier()
         self._stop = threading.Event()
         self._reload = threading.Event()

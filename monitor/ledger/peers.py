@@ -13,6 +13,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,16 @@ class ExportPage:
         except (MonitorError, sqlite3.Error, OSError) as exc:  # answered, the server goes on
             return Response(503, f"cannot read the ledger: {exc}\n".encode())
         return Response(200, body, CONTENT_TYPE)
+
+
+@dataclass(frozen=True)
+class PullStatus:
+    """One peer's pulls, for /metrics: whether the last one worked, and when one last did
+    (wall clock, seconds; None before the first success)."""
+
+    url: str
+    ok: bool
+    last_success: float | None
 
 
 @dataclass(frozen=True)
@@ -162,10 +173,13 @@ class PeerPuller:
         interval: float = PULL_INTERVAL_SECONDS,
         credentials: Callable[[], PeerAuth] = _no_auth,
         fetch: Callable[..., Pulled] = pull,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._peers, self._state_dir = peers, state_dir
         self._interval, self._credentials, self._fetch = interval, credentials, fetch
+        self._wall = wall  # a timestamp for /metrics, never a duration
         self._source: str | None = None
+        self._success: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: dict[str, Pulled | str] = {}  # per URL: the last pull, or its error
@@ -188,10 +202,20 @@ class PeerPuller:
                 self.last[url] = self._fetch(
                     url, self._state_dir(), auth=credentials.auth, verify=credentials.verify
                 )
+                self._success[url] = self._wall()
             except MonitorError as exc:
                 self.last[url] = str(exc)
                 log.warning("ha.pull_failed", peer=url, error=str(exc))
         return dict(self.last)
+
+    def status(self) -> tuple[PullStatus, ...]:
+        """The configured peers' pulls so far (a peer a reload removed is left out)."""
+        last, success = dict(self.last), dict(self._success)  # copies: the thread writes
+        return tuple(
+            PullStatus(url, isinstance(last[url], Pulled), success.get(url))
+            for url in self._peers()
+            if url in last
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="ha-pull", daemon=True)

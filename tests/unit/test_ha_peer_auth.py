@@ -9,14 +9,21 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
+from exporters.collectors.peer_pulls import PeerPullCollector
 from exporters.http import Health, MetricsServer
 from exporters.web_config import WebConfig
 from monitor.cli import main
 from monitor.config import parse_config
 from monitor.errors import ConfigError, MonitorError
-from monitor.ha.peer_auth import PASSWORD_ENV, PASSWORD_FILE_ENV, USER_ENV, peer_auth
+from monitor.ha.peer_auth import (
+    PASSWORD_ENV,
+    PASSWORD_FILE_ENV,
+    USER_ENV,
+    PeerAuth,
+    peer_auth,
+)
 from monitor.ledger.peers import ExportPage, PeerPuller, Pulled
 from tests.support.replicas import CONFIG, pair
 
@@ -182,3 +189,23 @@ def test_the_daemons_puller_takes_the_credentials_at_each_pass(tmp_path, peer):
     pw.unlink()  # a password file gone fails the pass, named, and keeps what was pulled
     assert "peer_password_file" in puller.run_once()[url]
     assert got.path.exists()
+
+
+def test_each_peers_pulls_are_exported(tmp_path, peer):
+    a, url = peer
+    dead = "http://127.0.0.1:9"
+    peers = [url, dead]
+    creds = PeerAuth(AUTH, True, "config")
+    puller = PeerPuller(lambda: peers, lambda: a, credentials=lambda: creds, wall=lambda: 1.7e9)
+    registry = CollectorRegistry()
+    registry.register(PeerPullCollector(puller.status))
+    assert generate_latest(registry).decode().count("{peer=") == 0  # nothing pulled yet
+    puller.run_once()
+    samples = {(s.name, s.labels["peer"]): s.value for m in registry.collect() for s in m.samples}
+    assert samples == {
+        ("slurm_sla_monitor_peer_pull_last_successful", url): 1.0,
+        ("slurm_sla_monitor_peer_pull_last_successful", dead): 0.0,
+        ("slurm_sla_monitor_peer_pull_last_success_timestamp_seconds", url): 1.7e9,
+    }
+    peers.remove(dead)  # a reload dropped it: its series go
+    assert {row.url for row in puller.status()} == {url}
