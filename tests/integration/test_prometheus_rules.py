@@ -12,6 +12,11 @@ Then:
 2. the primary slurmctld killed, the backup serving: SlurmctldFailover shows up pending (its
    real `for: 1m` is kept) and SlurmctldDown does not; the failover-only queries now have
    data.
+
+The dashboard's "HA pair" row is left to a second test: two daemons in HA mode (replicas a
+and b, each pulling the other's ledger), scraped with a `replica` target label as the README
+says; every query of the row has data, the pair agrees, and a killed replica stays listed as
+down while the count of replicas up drops to 1.
 """
 
 from __future__ import annotations
@@ -218,8 +223,16 @@ def slurm(tmp_path) -> Iterator[StandInSlurm]:
     standin.close()
 
 
-def write_config(tmp_path: Path, slurm: StandInSlurm, port: int) -> Path:
+def write_config(tmp_path: Path, slurm: StandInSlurm, port: int, ha: str = "") -> Path:
+    """``ha``: an [ha] table, in place of the direct receiver (refused in HA mode)."""
     addresses = ", ".join(f'{h} = "{a}"' for h, a in slurm.host_addresses().items())
+    receiver = (
+        # a receiver nobody answers: the notification panels have a receiver to show
+        "[[receivers]]\n"
+        'name = "oncall"\n'
+        'type = "webhook"\n'
+        f'url = "http://127.0.0.1:{free_port()}/hook"\n'
+    )
     path = tmp_path / "monitor.toml"
     path.write_text(
         "[monitor]\n"
@@ -232,12 +245,7 @@ def write_config(tmp_path: Path, slurm: StandInSlurm, port: int) -> Path:
         f'slurm_bin = "{slurm.bin_dir}"\n'
         f'munge_bin = "{slurm.bin_dir}"\n'
         "accounting = true\n"
-        f"host_addresses = {{ {addresses} }}\n"
-        # a receiver nobody answers: the notification panels have a receiver to show
-        "[[receivers]]\n"
-        'name = "oncall"\n'
-        'type = "webhook"\n'
-        f'url = "http://127.0.0.1:{free_port()}/hook"\n'
+        f"host_addresses = {{ {addresses} }}\n" + (ha or receiver)
     )
     return path
 
@@ -246,7 +254,9 @@ def test_rules_and_dashboard_on_a_real_prometheus(slurm, tmp_path):
     t0 = time.monotonic()
     timings: dict[str, float] = {}
     problems: list[str] = []
-    queries = dashboard_queries(json.loads(DASHBOARD.read_text()))
+    dashboard = json.loads(DASHBOARD.read_text())
+    ha_row = ha_row_queries(dashboard)  # the next test's: empty without replicas
+    queries = {k: v for k, v in dashboard_queries(dashboard).items() if k not in ha_row}
     port = free_port()
     config = write_config(tmp_path, slurm, port)
     with (
@@ -343,3 +353,86 @@ def _wait_healthy(prom: Prometheus, daemon: DaemonProcess) -> None:
 
 def _alert(prom: Prometheus, name: str) -> dict | None:
     return next((a for a in prom.alerts() if a["labels"]["alertname"] == name), None)
+
+
+# --- the HA pair ----------------------------------------------------------------------------
+
+HA_ROW = "HA pair (replicas)"
+HA = """
+[ha]
+replica = "{replica}"
+peers = ["http://127.0.0.1:{peer_port}"]
+alertmanagers = ["http://127.0.0.1:{am_port}"]
+"""
+
+
+def ha_row_queries(dashboard: dict) -> dict[str, str]:
+    """The queries of the (collapsed) HA row's panels, by "title / refId"."""
+    (row,) = [p for p in dashboard["panels"] if p["title"] == HA_ROW]
+    assert row["collapsed"] and row["panels"], "the HA row holds its panels (collapsed)"
+    return dashboard_queries({"panels": row["panels"], "annotations": {"list": []},
+                              "templating": {"list": []}})  # fmt: skip
+
+
+def test_the_ha_row_on_two_replicas(slurm, tmp_path):
+    t0 = time.monotonic()
+    queries = ha_row_queries(json.loads(DASHBOARD.read_text()))
+    ports = {"a": free_port(), "b": free_port()}
+    am_port = free_port()  # no Alertmanager: nothing pages here, the outbox just waits
+    configs = {}
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / name).mkdir()
+        ha = HA.format(replica=name, peer_port=ports[other], am_port=am_port)
+        configs[name] = write_config(tmp_path / name, slurm, ports[name], ha=ha)
+    targets = [{"targets": [f"127.0.0.1:{ports[n]}"], "labels": {"replica": n}} for n in ("a", "b")]
+    scrape = {"scrape_configs": [{"job_name": "slurm", "static_configs": targets}]}
+    with (
+        running_daemon(configs["b"], ports["b"], log=tmp_path / "b.log") as b,
+        Prometheus([], rule_files=RULE_FILES, extra_config=scrape) as prom,
+    ):
+        b.wait_ready()  # b's store exists: a's first pull (at its start) finds a ledger
+        with running_daemon(configs["a"], ports["a"], log=tmp_path / "a.log") as a:
+            a.wait_ready()
+            prom.wait_until(
+                lambda: len(prom.query(f'slurm_service_up{{cluster="{CLUSTER}"}} == 1')) == 4,
+                timeout=30,
+                what="both services up as seen by both replicas",
+            )
+            since = time.time()
+            a.wait_until(
+                "a pulled b's ledger",
+                lambda: a.value("slurm_sla_monitor_peer_pull_last_successful") == 1.0,
+                timeout=10,
+            )
+            prom.wait_until(
+                lambda: prom.query("slurm_sla_monitor_peer_pull_last_successful == 1"),
+                timeout=15,
+                what="a's successful pull in Prometheus",
+            )
+            ha_data = evaluate(prom, queries, since, time.time())
+            assert not ha_data.errors, ha_data.errors
+            assert not ha_data.empty, {k: substitute(queries[k]) for k in ha_data.empty}
+            assert _last(prom, queries["Replicas up / A"]) == {(): 2.0}
+            assert set(_last(prom, queries["Replicas disagree / A"]).values()) == {0.0}
+            assert {k[1] for k in _last(prom, queries["Replica scraped / A"])} == {"a", "b"}
+            t_pair = time.monotonic() - t0
+
+        # a is gone (stopped): it stays listed, down, and the count drops to 1
+        prom.wait_until(
+            lambda: _last(prom, queries["Replicas up / A"]) == {(): 1.0},
+            timeout=15,
+            what="Replicas up 1 once a stopped",
+        )
+        scraped = _last(prom, queries["Replica scraped / A"])
+        assert {k[1]: v for k, v in scraped.items()} == {"a": 0.0, "b": 1.0}, scraped
+    print(
+        "timings (s):", {"pair checked": round(t_pair, 1), "all": round(time.monotonic() - t0, 1)}
+    )
+
+
+def _last(prom: Prometheus, expr: str) -> dict[tuple[str, ...], float]:
+    """The instant value of ``expr`` now, by its label values (in label-name order)."""
+    return {
+        tuple(v for _, v in sorted(r["metric"].items())): float(r["value"][1])
+        for r in prom.query(substitute(expr))
+    }

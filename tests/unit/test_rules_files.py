@@ -17,10 +17,12 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from exporters.collectors.peer_pulls import PeerPullCollector
 from exporters.collectors.replica import ReplicaCollector
 from exporters.collectors.store import StoreCollector
 from monitor.alerting.settings import RULE_SEVERITY
 from monitor.ha.settings import HaSettings
+from monitor.ledger.peers import PullStatus
 from monitor.selfmetrics import MonitorMetrics
 from monitor.snapshot import Snapshot, StoreStatus
 from tests.support.debian import ensure_packages
@@ -83,9 +85,14 @@ def dashboard() -> dict:
     return json.loads(DASHBOARD.read_text())
 
 
+def panels(d: dict) -> list[dict]:
+    """Every panel, those inside a collapsed row (which holds its own) included."""
+    return [q for p in d["panels"] for q in (p, *p.get("panels", []))]
+
+
 def dashboard_exprs() -> list[str]:
     d = dashboard()
-    exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", []) if t.get("expr")]
+    exprs = [t["expr"] for p in panels(d) for t in p.get("targets", []) if t.get("expr")]
     exprs += [a["expr"] for a in d["annotations"]["list"] if a.get("expr")]
     return exprs
 
@@ -106,6 +113,7 @@ def known_metrics() -> set[str]:
     now = dt.datetime.now(dt.UTC)
     registry.register(StoreCollector(lambda: Snapshot(now, now, store=StoreStatus(True))))
     registry.register(ReplicaCollector(lambda: HaSettings(replica="a")))
+    registry.register(PeerPullCollector(lambda: [PullStatus("http://mon-b:9817", True, 1.0)]))
     for family in registry.collect():
         kind_suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
         names |= {family.name + s for s in kind_suffixes.get(family.type, ("",))}
@@ -227,23 +235,23 @@ def test_dashboard_uses_the_datasource_variable_never_a_uid():
     text = DASHBOARD.read_text()
     uids = set(re.findall(r'"uid":\s*"([^"]*)"', text)) - {d["uid"]}
     assert uids <= {"${datasource}", "-- Grafana --"}, uids
-    for p in d["panels"]:
+    for p in panels(d):
         if p["type"] != "row":
             assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
 
 
 def test_dashboard_panels_filter_on_cluster_and_are_uniquely_titled():
     d = dashboard()
-    panels = [p for p in d["panels"] if p["type"] != "row"]
-    titles = [p["title"] for p in panels]
+    shown = [p for p in panels(d) if p["type"] != "row"]
+    titles = [p["title"] for p in shown]
     assert len(titles) == len(set(titles))  # the integration test names queries by title
-    ids = [p["id"] for p in d["panels"]]
+    ids = [p["id"] for p in panels(d)]
     assert len(ids) == len(set(ids))
-    for p in panels:
+    for p in shown:
         assert p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, p["title"]
         for t in p["targets"]:
             assert '=~"$cluster"' in t["expr"], (p["title"], t["expr"])
-    kinds = {p["type"] for p in panels}
+    kinds = {p["type"] for p in shown}
     assert "state-timeline" in kinds
 
 
