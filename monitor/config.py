@@ -23,7 +23,7 @@ from monitor.config_lines import key_lines, line_of
 from monitor.config_schema import KeyPath, Reader, dotted
 from monitor.errors import ConfigError, ConfigUnreadable
 from monitor.fleet.shard import Shard, parse_shard
-from monitor.ha.settings import HaSettings, read_ha
+from monitor.ha.settings import HaSettings, check_gate, read_ha
 from monitor.report.settings import ReportSettings, read_report
 from monitor.rest.settings import REST_KEYS, RestSettings, read_rest
 from monitor.status.settings import StatusSettings, read_status
@@ -288,6 +288,9 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
     )
     # In HA mode the routes choose among the Alertmanager's receivers (alertmanager-config)
     routed = [x.name for x in ha.receivers] if ha is not None else rnames
+    alerts = read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=routed)
+    if ha is not None:
+        check_gate(r, blind_enabled=alerts.rule("SlurmMonitorBlind").enabled)
     return Config(
         monitor=monitor,
         clusters=clusters,
@@ -296,7 +299,7 @@ def _read(r: Reader, data: dict[str, Any], source: Path) -> Config | None:
         thresholds=_read_thresholds(r, data.get("thresholds")),
         maintenance=windows,
         receivers=receivers,
-        alerts=read_alerts(r, data.get("alerts"), ("alerts",), clusters=names, receivers=routed),
+        alerts=alerts,
         report=_read_report(r, data.get("report"), receivers, ha),
         status=read_status(r, data.get("status"), ("status",)),
         ha=ha,

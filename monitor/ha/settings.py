@@ -135,9 +135,25 @@ def read_ha(
     )  # fmt: skip
 
 
+def check_gate(r: Reader, *, blind_enabled: bool) -> None:
+    """What the peer-view gate (monitor.ha.gate) needs of ``[alerts]``: a replica cut off
+    from the cluster withholds its Down pages while a peer sees the service up, and says
+    so only with SlurmMonitorBlind."""
+    if not blind_enabled:
+        r.error(
+            ("alerts", "rules", "SlurmMonitorBlind", "enabled"),
+            "must stay enabled in HA mode: a replica cut off from the cluster withholds its "
+            "Down pages while a peer sees the service up, and SlurmMonitorBlind is the only "
+            "alert that says so; disabled, a cut-off replica is silent",
+        )
+
+
 def _urls(r: Reader, d: dict[str, Any], p: KeyPath, key: str) -> tuple[str, ...]:
     urls = r.strings(d, p, key, ()) or ()
     for i, url in enumerate(urls):
         for _, message in check_url(key, url):
             r.error((*p, key, i), message)
+        if url in urls[:i]:
+            # one peer asked twice would count as two views (and two ledgers) of one replica
+            r.error((*p, key, i), f"{url!r} is listed twice")
     return urls
