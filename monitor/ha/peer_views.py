@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import structlog
@@ -70,7 +70,7 @@ class PeerViews:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ha-view")
-        self._inflight: dict[str, object] = {}
+        self._inflight: dict[str, Future[None]] = {}
 
     # -- reading -------------------------------------------------------------------------
     def sights(self, cluster: str) -> list[PeerSight]:
@@ -114,7 +114,7 @@ class PeerViews:
             return
         for url in self._peers():
             pending = self._inflight.get(url)
-            if pending is not None and not pending.done():  # type: ignore[attr-defined]
+            if pending is not None and not pending.done():
                 continue
             self._inflight[url] = self._pool.submit(self._ask, url, credentials)
 
@@ -138,13 +138,18 @@ class PeerViews:
             log.info("ha.view_recovered", peer=url, replica=view.replica)
 
     def start(self) -> None:
+        """Ask every peer once and wait for the answers (at most the request timeout), then
+        go on asking on a thread: a replica's first rounds come before any view would
+        otherwise have arrived, and a Down it saw then would page before its peer is
+        heard. A peer that refuses or is not there yet answers at once: no wait."""
+        self.run_once()
+        wait(list(self._inflight.values()), timeout=self._timeout() + 0.5)
         self._thread = threading.Thread(target=self._loop, name="ha-views", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self._interval()):
             self.run_once()
-            self._stop.wait(self._interval())
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
