@@ -304,6 +304,13 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:
         help="run the same script against the real HA cluster of tests/cluster "
         "(a source checkout, Debian, root; daemons really killed)",
     )
+    p.add_argument(
+        "--ha",
+        action="store_true",
+        help="two monitor replicas paging through a real Alertmanager pair (Debian's "
+        "prometheus-alertmanager), one SIGKILLed mid-outage; ends with the merged report "
+        "and one JSON line (incidents, pages, duplicate_pages, merged_unknown_seconds)",
+    )
     p.set_defaults(handler=_demo)
 
 
@@ -316,6 +323,8 @@ def _demo(args: argparse.Namespace) -> int:
         )
     if args.real and args.backend != "cli":
         raise UsageError("--real runs the CLI backend (the lab has no slurmrestd in the demo)")
+    if args.ha:
+        return _demo_ha(args)
     if args.real and args.demo_target is None:
         become_real_demo(args.duration, args.listen, args.output)
     from monitor.report.files import write_reports
@@ -327,6 +336,21 @@ def _demo(args: argparse.Namespace) -> int:
 
     target = args.demo_target or BACKENDS[args.backend]
     return run_demo(args.duration, args.listen, args.output, report=reports, target=target)
+
+
+def _demo_ha(args: argparse.Namespace) -> int:
+    from monitor.demo import BACKENDS
+    from monitor.demo_ha import MIN_DURATION_SECONDS, run_ha_demo
+
+    if args.real:
+        raise UsageError("--ha runs against the simulated cluster; drop --real")
+    if args.duration < MIN_DURATION_SECONDS:
+        raise UsageError(
+            f"--ha needs --duration of at least {MIN_DURATION_SECONDS:g} seconds (nine steps "
+            "of a few probe rounds each)"
+        )
+    target = args.demo_target or BACKENDS[args.backend]
+    return run_ha_demo(args.duration, args.listen, args.output, target)
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

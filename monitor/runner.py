@@ -322,3 +322,65 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
     with contextlib.suppress(BrokenPipeError):
         proc.stdin.write(data)
         proc.stdin.close()
+
+
+# --- services ----------------------------------------------------------------------------
+# Processes that run until told to stop (the HA demo's Alertmanagers and monitor replicas)
+# start here too, so this stays the one module that starts processes. Their own session,
+# so a terminal's Ctrl-C reaches only the parent, which stops them in its own order.
+
+
+class Child:
+    """A service started by :func:`start_child`: stopped with SIGTERM and killed if it does
+    not exit within the caller's timeout; always reaped."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str) -> None:
+        self._proc = proc
+        self.name = name
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would end it."""
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.kill()
+        self._proc.wait()
+
+    def stop(self, timeout: float) -> int:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds; the exit status."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self._proc.returncode
+
+
+def start_child(
+    argv: Sequence[str], *, name: str, log: os.PathLike[str] | str,
+    env: Mapping[str, str] | None = None,
+) -> Child:
+    """Start ``argv`` with stdout and stderr appended to ``log``; raises ``OSError`` when it
+    cannot start (the caller says what is missing)."""
+    child_env = dict(os.environ)
+    if env:
+        child_env.update(env)
+    child_env["LC_ALL"] = "C"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            [str(a) for a in argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return Child(proc, name)
