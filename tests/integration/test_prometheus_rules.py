@@ -14,9 +14,11 @@ Then:
    data.
 
 The dashboard's "HA pair" row is left to a second test: two daemons in HA mode (replicas a
-and b, each pulling the other's ledger), scraped with a `replica` target label as the README
-says; every query of the row has data, the pair agrees, and a killed replica stays listed as
-down while the count of replicas up drops to 1.
+and b, each pulling the other's ledger, each with its own stand-ins), scraped with a
+`replica` target label as the README says. Agreeing, every query of the row has data but the
+withheld pages; then a sees both controllers down (cut off) while b sees them up: the row
+shows the disagreement and a's withheld SlurmctldDown, and Prometheus raises no
+SlurmctldDown; then a stops, stays listed as down, and the count of replicas up drops to 1.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ FROM_THE_COMPOSITION_ROOT = {
 SITUATIONS = {
     "healthy": "healthy",
     "primary-down": "primary-killed-after-takeover",
+    "both-down": "both-killed",  # what a replica cut off from the controllers sees
 }
 # stand-in -> {its arguments (a `case` pattern: a trailing * globs) -> fixture kind}
 COMMANDS = {
@@ -374,16 +377,22 @@ def ha_row_queries(dashboard: dict) -> dict[str, str]:
                               "templating": {"list": []}})  # fmt: skip
 
 
+WITHHELD = "Down pages withheld / A"  # empty while the replicas agree
+
+
 def test_the_ha_row_on_two_replicas(slurm, tmp_path):
     t0 = time.monotonic()
     queries = ha_row_queries(json.loads(DASHBOARD.read_text()))
     ports = {"a": free_port(), "b": free_port()}
     am_port = free_port()  # no Alertmanager: nothing pages here, the outbox just waits
+    stand_ins = {"a": StandInSlurm(tmp_path / "slurm-a"), "b": slurm}
+    stand_ins["a"].install()
+    stand_ins["a"].set_situation("healthy")
     configs = {}
     for name, other in (("a", "b"), ("b", "a")):
         (tmp_path / name).mkdir()
         ha = HA.format(replica=name, peer_port=ports[other], am_port=am_port)
-        configs[name] = write_config(tmp_path / name, slurm, ports[name], ha=ha)
+        configs[name] = write_config(tmp_path / name, stand_ins[name], ports[name], ha=ha)
     targets = [{"targets": [f"127.0.0.1:{ports[n]}"], "labels": {"replica": n}} for n in ("a", "b")]
     scrape = {"scrape_configs": [{"job_name": "slurm", "static_configs": targets}]}
     with (
@@ -398,6 +407,11 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
                 timeout=30,
                 what="both services up as seen by both replicas",
             )
+            prom.wait_until(
+                lambda: len(prom.query("cluster_service:slurm_service_up:min_replicas")) == 2,
+                timeout=15,
+                what="the HA recording rules evaluated",
+            )
             since = time.time()
             a.wait_until(
                 "a pulled b's ledger",
@@ -411,11 +425,32 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
             )
             ha_data = evaluate(prom, queries, since, time.time())
             assert not ha_data.errors, ha_data.errors
-            assert not ha_data.empty, {k: substitute(queries[k]) for k in ha_data.empty}
+            assert ha_data.empty == {WITHHELD}, {k: substitute(queries[k]) for k in ha_data.empty}
             assert _last(prom, queries["Replicas up / A"]) == {(): 2.0}
             assert set(_last(prom, queries["Replicas disagree / A"]).values()) == {0.0}
             assert {k[1] for k in _last(prom, queries["Replica scraped / A"])} == {"a", "b"}
             t_pair = time.monotonic() - t0
+
+            # a is cut off from the controllers: it sees them down, b sees them up
+            stand_ins["a"].set_situation("both-down")
+            at_a = ("SlurmctldDown", CLUSTER, f"127.0.0.1:{ports['a']}", "a")
+            withheld = prom.wait_until(
+                lambda: (found := _last(prom, queries[WITHHELD])).get(at_a) and found,
+                timeout=30,
+                what="a's SlurmctldDown withheld, in Prometheus",
+            )
+            # (with it, the backup's SlurmctldBackupDown: b sees the backup up too)
+            assert {k[0] for k in withheld} <= {"SlurmctldDown", "SlurmctldBackupDown"}, withheld
+            assert {k[1:] for k in withheld} == {at_a[1:]}, withheld  # at a only
+            split = {(CLUSTER, "slurmctld"): 1.0, (CLUSTER, "slurmdbd"): 0.0}
+            prom.wait_until(  # the recording rules catch up within an evaluation or two
+                lambda: _last(prom, queries["Replicas disagree / A"]) == split,
+                timeout=15,
+                what="the replicas disagreeing on slurmctld only",
+            )
+            names = {x["labels"]["alertname"] for x in prom.alerts()}
+            assert "SlurmctldDown" not in names, names  # max across replicas: b sees it up
+            t_cut = time.monotonic() - t0
 
         # a is gone (stopped): it stays listed, down, and the count drops to 1
         prom.wait_until(
@@ -425,8 +460,10 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
         )
         scraped = _last(prom, queries["Replica scraped / A"])
         assert {k[1]: v for k, v in scraped.items()} == {"a": 0.0, "b": 1.0}, scraped
+    stand_ins["a"].close()
+    t_all = time.monotonic() - t0
     print(
-        "timings (s):", {"pair checked": round(t_pair, 1), "all": round(time.monotonic() - t0, 1)}
+        "timings (s):", {"pair": round(t_pair, 1), "cut": round(t_cut, 1), "all": round(t_all, 1)}
     )
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from exporters.collectors.ha_views import PeerViewCollector
 from exporters.collectors.peer_pulls import PeerPullCollector
 from exporters.collectors.replica import ReplicaCollector
 from exporters.collectors.store import StoreCollector
@@ -97,6 +98,19 @@ def dashboard_exprs() -> list[str]:
     return exprs
 
 
+class _OnePeer:
+    """Stands for the peer views and the gate: one peer heard from, one alert withheld."""
+
+    def ages(self) -> dict[str, float]:
+        return {"http://mon-b:9817": 1.0}
+
+    def failures(self) -> dict[str, int]:
+        return {"http://mon-b:9817": 0}
+
+    def withheld_now(self) -> set[tuple[str, str]]:
+        return {("prod", "SlurmctldDown")}
+
+
 def known_metrics() -> set[str]:
     """Sample names we export: the golden expositions of our collectors, the store's, the
     monitor's own metrics, process_*, and the recording rules' names."""
@@ -114,6 +128,7 @@ def known_metrics() -> set[str]:
     registry.register(StoreCollector(lambda: Snapshot(now, now, store=StoreStatus(True))))
     registry.register(ReplicaCollector(lambda: HaSettings(replica="a")))
     registry.register(PeerPullCollector(lambda: [PullStatus("http://mon-b:9817", True, 1.0)]))
+    registry.register(PeerViewCollector(_OnePeer(), _OnePeer()))  # type: ignore[arg-type]
     for family in registry.collect():
         kind_suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
         names |= {family.name + s for s in kind_suffixes.get(family.type, ("",))}
