@@ -89,6 +89,18 @@ class Hosts:
             if host != "hub":
                 self._start_init(host)
 
+    def add(self, host: str, addr: str) -> None:
+        """One more host on the bridge after start (the monitor replicas' hosts, made
+        only when a test asks), built as create() builds the daemon hosts."""
+        hub, ns, veth = layout.netns_name("hub"), layout.netns_name(host), layout.veth_name(host)
+        ip("netns", "add", ns)
+        ip("-n", hub, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        ip("-n", hub, "link", "set", veth, "master", layout.BRIDGE, "up")
+        ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", ns, "addr", "add", f"{addr}/24", "dev", "eth0")
+        ip("-n", ns, "link", "set", "eth0", "up")
+        self._start_init(host)
+
     def _make_hub(self) -> None:
         ns_dir = self.paths.ns_dir
         ns_dir.mkdir(exist_ok=True)
