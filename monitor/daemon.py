@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
 
 from monitor.clock import ClockStep, MonotonicClock
+from monitor.coalesce import CoalescedAction
 from monitor.config import ClusterConfig, Config
 from monitor.health import ClusterHealth, HealthEvent
 from monitor.observation import ClusterObservation
@@ -39,6 +40,10 @@ from monitor.snapshot import ClusterStatus, SlaFigures, Snapshot, SnapshotBox, S
 from monitor.verdict import ProbeRound, evaluate
 
 log = structlog.get_logger("slurm_sla_monitor")
+
+# While the daemon runs, a round asks for a new snapshot and gets it within this bound:
+# at fleet size (~200 rounds a second) one snapshot per round cost the whole fleet per round.
+PUBLISH_PERIOD_SECONDS = 0.25
 
 
 class RoundSink(Protocol):
@@ -99,6 +104,9 @@ class Daemon:
         self.started_at = clock()
         self.box = SnapshotBox(Snapshot(self.started_at, self.started_at))
         self._publish_lock = threading.Lock()
+        self._publisher = CoalescedAction(
+            self.publish, PUBLISH_PERIOD_SECONDS, name="snapshot-publisher"
+        )
         workers = max(8, config.monitor.max_workers * 4)
         self._probe_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
         self._clusters: dict[str, _ClusterRuntime] = {}
@@ -144,6 +152,7 @@ class Daemon:
         for name, runtime in self._clusters.items():
             for service in runtime.lanes:
                 self._schedule(name, service, first_run=dt.datetime.now(dt.UTC))
+        self._publisher.start()
         self._scheduler.start()
         self._running = True
         self._guard_stop.clear()
@@ -240,6 +249,7 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
+        self._publisher.stop()
         self.publish()
         log.info("daemon.stopped")
 
@@ -278,7 +288,10 @@ class Daemon:
         observation = evaluate(rnd, self.config.thresholds)
         with runtime.health_lock:
             status = self._take(runtime, service, rnd, observation, t0)
-        self.publish()
+        if self._running:
+            self._publisher.ask()
+        else:
+            self.publish()  # a round run by hand (the one-shot paths, tests): at once
         if runtime.health.pending_for((service,)) and self._running:
             self._confirm_soon(name, service)
         return status

@@ -41,7 +41,7 @@ from monitor.errors import StoreError
 from monitor.health import HealthEvent
 from monitor.ledger.figures import Basis, FigureCache
 from monitor.ledger.maintenance import StoredWindow, active_at, config_key
-from monitor.ledger.query import objective_ratio, services_of
+from monitor.ledger.query import cluster_objective, cluster_services
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore, open_database
 from monitor.ledger.timebase import US, to_us
@@ -119,6 +119,13 @@ class Ledger:
         self._windows_stale = False  # the config's windows changed: sync at the next write
         self._forget_figures = False
         self._figures = FigureCache(lambda: to_us(self._clock()), int(refresh_seconds * US))
+        # The last figures per (cluster, service), for the ``_wanted`` and maintenance version
+        # they were computed for (under _io); ``_figures_stale`` (under _lock) names the
+        # clusters whose history changed since (a commit, a transition).
+        self._rows: dict[tuple[str, str], SlaFigures] = {}
+        self._rows_for: tuple[tuple[tuple[str, str, float], ...], int] | None = None
+        self._rows_out: tuple[SlaFigures, ...] | None = None
+        self._figures_stale: set[str] = set()
         self.lost_events = 0
         self.last_error: str | None = None
         self.resumed: dict[tuple[str, str], tuple[str, int]] = {}
@@ -169,6 +176,15 @@ class Ledger:
         self._tolerance_us = int(gap_tolerance_seconds(config) * US)
         # Heartbeat-only rounds of healthy clusters share a commit at least once an interval.
         self._flush_us = int(config.monitor.interval_seconds * US)
+        # (cluster, service, objective) for every service with an SLA, in the config's order
+        self._wanted = tuple(
+            (c.name, service, cluster_objective(c, service))
+            for c in config.clusters
+            for service in cluster_services(c)
+        )
+        self._wanted_by_cluster: dict[str, list[tuple[str, str, float]]] = {}
+        for w in self._wanted:
+            self._wanted_by_cluster.setdefault(w[0], []).append(w)
 
     def reload(self, config: Config) -> None:
         """Take a new (validated) config: settings, objectives, the config's windows. The
@@ -247,6 +263,7 @@ class Ledger:
         with self._lock:
             for cluster, at in last.items():
                 self._cluster(cluster).committed = at
+            self._rows_for = None  # every cluster's figures, afresh
             for name, mark in marks.items():
                 if mark is not None:
                     self._raise_floor(name, mark)
@@ -451,11 +468,13 @@ class Ledger:
                 hb = taken[key]
                 cs = self._cluster(hb.cluster)
                 cs.committed = max(cs.committed or _NEVER, hb.last_us)
+                self._figures_stale.add(hb.cluster)
                 if self._dirty.get(key) is hb:  # not extended meanwhile
                     del self._dirty[key]
             for e in events:
                 if e.kind == "service":
                     self._cluster(e.cluster).version += 1
+                    self._figures_stale.add(e.cluster)
             written = {e.seq for e in events}
             self._pending = [e for e in self._pending if e.seq not in written]
             self._last_flush = to_us(self._clock())
@@ -477,50 +496,71 @@ class Ledger:
         Cached; see ``FigureCache``. Never raises, and waits for the store at most
         ``READ_WAIT_SECONDS``: on a store failure or a busy store, the last figures."""
         with self._lock:
-            store = self._store
-            wanted = [
-                (c.name, service, objective_ratio(self.config, c.name, service))
-                for c in self.config.clusters
-                for service in services_of(self.config, c.name)
-            ]
+            store, wanted = self._store, self._wanted
         if store is None or not self._io.acquire(timeout=READ_WAIT_SECONDS):
             return tuple(self._figures.last(c, s, o) for c, s, o in wanted)
         try:
             with store.db.waiting_at_most(READ_WAIT_SECONDS):
-                return tuple(self._compute_figures(store, wanted))
+                return self._compute_figures(store, wanted)
         finally:
             self._io.release()
 
     def _compute_figures(
-        self, store: LedgerStore, wanted: list[tuple[str, str, float]]
-    ) -> list[SlaFigures]:
-        # under _io
+        self, store: LedgerStore, wanted: tuple[tuple[str, str, float], ...]
+    ) -> tuple[SlaFigures, ...]:
+        # under _io. Only the clusters whose history changed since their figures were last
+        # computed are looked at again (their FigureCache entries would answer the same):
+        # every round reads the figures (alerts, snapshot), and at 1,000 clusters a pass over
+        # the whole fleet per round made the rounds quadratic in clusters.
         if self._forget_figures:
             self._forget_figures = False
             self._figures.forget()
+            self._rows_for = None
         busy = not self._guard(self._load_windows) and self.last_error is None
+        if busy:
+            return tuple(self._figures.last(c, s, o) for c, s, o in wanted)
         with self._lock:
             basis = Basis(
                 self._policy, self.config.sla.timezone, self._windows, self._maintenance_version
             )
-            marks = {c: (cs.committed, cs.version) for c, cs in self._clusters.items()}
-        out = []
-        for cluster, service, objective in wanted:
+            rows_for = (wanted, basis.maintenance_version)
+            last = self._rows_for
+            if last is None or last[0] is not wanted or last[1] != rows_for[1]:
+                self._rows_for, self._rows, self._rows_out = rows_for, {}, None
+                todo: Sequence[tuple[str, str, float]] = wanted
+            else:
+                by_cluster = self._wanted_by_cluster
+                todo = [w for c in self._figures_stale for w in by_cluster.get(c, ())]
+            self._figures_stale = set()
+            marks = {
+                c: (cs.committed, cs.version)
+                for c in {w[0] for w in todo}
+                if (cs := self._clusters.get(c)) is not None
+            }
+        retry: set[str] = set()
+        for cluster, service, objective in todo:
             committed, version = marks.get(cluster, (None, 0))
-            if committed is None or busy:
-                out.append(self._figures.last(cluster, service, objective))
-                continue
-            try:
-                out.append(
-                    self._figures.get(store, basis, cluster, service, objective, committed, version)
-                )
-            except StoreBusy:
-                busy = True  # one wait per call, not one per service
-                out.append(self._figures.last(cluster, service, objective))
-            except StoreError as exc:
-                self._fail(exc, "ledger.read_failed")
-                out.append(self._figures.last(cluster, service, objective))
-        return out
+            row = None
+            if committed is not None and not busy:
+                try:
+                    row = self._figures.get(
+                        store, basis, cluster, service, objective, committed, version
+                    )
+                except StoreBusy:
+                    busy = True  # one wait per call, not one per service
+                except StoreError as exc:
+                    self._fail(exc, "ledger.read_failed")
+            if row is None:
+                row = self._figures.last(cluster, service, objective)
+                if committed is not None:
+                    retry.add(cluster)  # not computed: again at the next call
+            self._rows[(cluster, service)] = row
+        if retry:
+            with self._lock:
+                self._figures_stale |= retry
+        if todo or self._rows_out is None:
+            self._rows_out = tuple(self._rows[(c, s)] for c, s, _ in wanted)
+        return self._rows_out
 
     def flush(self) -> bool:
         """Try to write what is waiting now; True when nothing is left."""

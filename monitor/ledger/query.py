@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from monitor.config import SERVICES, Config
+from monitor.config import SERVICES, ClusterConfig, Config
 from monitor.ledger.maintenance import StoredWindow, merged_windows
 from monitor.ledger.sla import (
     Breakdown,
@@ -158,7 +158,11 @@ def service_period(
 
 def services_of(config: Config, cluster: str) -> tuple[str, ...]:
     """The services a cluster has an SLA for (slurmdbd only with accounting)."""
-    return SERVICES if config.cluster(cluster).accounting else ("slurmctld",)
+    return cluster_services(config.cluster(cluster))
+
+
+def cluster_services(cluster: ClusterConfig) -> tuple[str, ...]:
+    return SERVICES if cluster.accounting else ("slurmctld",)
 
 
 def month_periods(
@@ -194,4 +198,9 @@ def month_periods(
 
 def objective_ratio(config: Config, cluster: str, service: str) -> float:
     """The objective as a ratio (99.9 -> 0.999, without 0.9990000000000001)."""
-    return round(config.cluster(cluster).slo.for_service(service) / 100, 12)
+    return cluster_objective(config.cluster(cluster), service)
+
+
+def cluster_objective(cluster: ClusterConfig, service: str) -> float:
+    # Given the cluster itself: a fleet-wide loop looking each one up by name is quadratic.
+    return round(cluster.slo.for_service(service) / 100, 12)
