@@ -32,6 +32,7 @@ from pathlib import Path
 
 from tests.cluster import cleanup, daemons, layout, netns, procs, roots, status
 from tests.cluster.configs import Paths
+from tests.cluster.replica_hosts import ReplicaHosts
 from tests.cluster.runtime import Runtime
 
 # Holds the lab lock for a lab that outlives the process that started it (the command
@@ -79,6 +80,14 @@ class Lab:
         self._launchers: dict[str, procs.ProcRef] = {}  # the nsenter above each daemon
         self._popens: dict[str, subprocess.Popen] = {}
         self._cut: set[str] = set()
+        self._replica_hosts: ReplicaHosts | None = None
+
+    @property
+    def replica_hosts(self) -> ReplicaHosts:
+        """Hosts for monitor replicas (mon1, mon2), made on ensure() (replica_hosts.py)."""
+        if self._replica_hosts is None:
+            self._replica_hosts = ReplicaHosts(self)
+        return self._replica_hosts
 
     # --- where things are -----------------------------------------------------------
 
@@ -390,6 +399,7 @@ class Lab:
             if self.runtime is not None and self.runtime.root is not None:
                 step(_rmdir, self.runtime.root / self.paths.root.relative_to("/"))
         self._launchers.clear()
+        self._replica_hosts = None
         self.paths = None
         self.hosts = None
         self._release_lock()
@@ -641,6 +651,8 @@ class Lab:
                 self.thaw(name)
         for host in sorted(self._cut):
             self.restore_link(host)
+        if self._replica_hosts is not None:
+            self._replica_hosts.heal()
         for name in layout.START_ORDER:
             self.restore(name)
         status.fail_back(self, deadline=t0 + timeout)
