@@ -22,18 +22,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import re
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor.alerting.settings import GROUP_LABELS
+from monitor.demo import DEFAULT_REPORTS, DemoTarget, _scratch_dir, _terminate_as_interrupt
+from monitor.demo_ampair import (
+    AM_BINARY,
+    AM_MISSING,
+    GOSSIP_FLAGS,
+    PEER_TIMEOUT_SECONDS,
+    start_pair,
+)
 from monitor.demo_ha_story import (
+    BLIND_SITUATION,
     HA_SCRIPT,
     REPLICAS,
     HaStep,
@@ -46,25 +53,25 @@ from monitor.demo_ha_story import (
     unknown_seconds,
 )
 from monitor.demo_pager import RecordingPager
+from monitor.demo_watch import (
+    free_port,
+    get,
+    observes,
+    sees_down,
+    sleep_until,
+    tail,
+    wait_for,
+    waited,
+)
 from monitor.errors import MonitorError, UsageError
 from monitor.runner import Child, start_child
 
-AM_BINARY = "prometheus-alertmanager"
-AM_MISSING = (
-    f"slurm-sla demo --ha runs an Alertmanager pair and there is no {AM_BINARY} on PATH: "
-    "apt-get install prometheus-alertmanager"
-)
+if TYPE_CHECKING:
+    from monitor.config import Config
+
 PROBE_INTERVAL_SECONDS = 2.0
 CLUSTER = "demo"
 SERVICES = ("slurmctld", "slurmdbd")
-# Production timings are minutes; the demo's incidents last seconds. (flag, demo, default)
-GOSSIP_FLAGS = (
-    ("cluster.gossip-interval", "100ms", "200ms"),
-    ("cluster.pushpull-interval", "1s", "1m0s"),
-    ("cluster.peer-timeout", "1s", "15s"),
-    ("cluster.settle-timeout", "5s", "1m0s"),
-)
-PEER_TIMEOUT_SECONDS = 1.0  # the peer-timeout above: a later peer's wait for the first
 # Each alert its own Alertmanager group, so a notice is one alert changing; the group
 # interval (how soon a resolve is sent) stays several peer timeouts long: a resolve that
 # lands while a later peer waits is paged twice (see monitor.alerting.amconfig).
@@ -81,13 +88,11 @@ def run_ha_demo(
     duration: float,
     listen: str,
     out_dir: Path | None,
-    make_target: Callable[[Path], object],
+    make_target: Callable[[Path], DemoTarget],
     out: TextIO = sys.stdout,
 ) -> int:
     """The story against one ``make_target`` per replica host; 0 when the HA promise held
     (one page per incident, merged unknown under two probe intervals), 1 when not."""
-    from monitor.demo import DEFAULT_REPORTS, _scratch_dir, _terminate_as_interrupt
-
     if shutil.which(AM_BINARY) is None:
         raise UsageError(AM_MISSING)
     out_dir = (out_dir or DEFAULT_REPORTS).absolute()
@@ -126,34 +131,39 @@ class _HaDemo:
     def say(self, text: str) -> None:
         print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {text}", file=self.out, flush=True)
 
-    def run(self, make_target: Callable[[Path], object], out_dir: Path) -> Outcome:
-        targets = {}
+    def run(self, make_target: Callable[[Path], DemoTarget], out_dir: Path) -> Outcome:
+        from monitor.alerting.amconfig import generate
+        from monitor.config import load_config
+
+        targets: dict[str, DemoTarget] = {}
         for name in REPLICAS:
             (self.work / name).mkdir()
             targets[name] = make_target(self.work / name)
-            self.stack.callback(targets[name].close)  # type: ignore[attr-defined]
-        tag = targets["a"].tag  # type: ignore[attr-defined]
+            self.stack.callback(targets[name].close)
+        tag = targets["a"].tag
         senders: dict[str, str] = {}
         pager = RecordingPager(self.out, senders).start()
         self.stack.callback(pager.stop)
-        am_urls = [f"http://127.0.0.1:{_free_port()}" for _ in range(2)]
+        am_urls = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
         senders.update({u: f"am{i + 1}" for i, u in enumerate(am_urls)})
         planned_start = time.time() + 6  # the AMs and replicas start first (or later)
         window = maintenance_window(self.steps, self.duration)
-        ports = {name: _free_port(self.host) for name in REPLICAS}
+        ports = {name: free_port(self.host) for name in REPLICAS}
         replicas = [
             self._write_replica(
                 name, ports, targets[name], am_urls, pager.url, planned_start, window
             )
             for name in REPLICAS
         ]
-        self._start_alertmanagers(replicas[0].config, am_urls)
+        am_yml = self.work / "alertmanager.yml"
+        am_yml.write_text(generate(load_config(replicas[0].config)))
+        start_pair(am_yml, am_urls, self.work, self.stack, READY_SECONDS)
         for r in replicas:
             self._start(r)
         self._banner(tag, replicas, am_urls, out_dir)
         for r in replicas:
             self._wait_ready(r)
-        _sleep_until(time.monotonic() + planned_start - time.time())  # the window's clock
+        sleep_until(time.monotonic() + planned_start - time.time())  # the window's clock
         lo, hi = self._tell(targets, replicas, pager, tag)
         self._wait_resolved(pager)
         for r in replicas:  # each drains and records its last heartbeat
@@ -178,7 +188,7 @@ class _HaDemo:
         self,
         name: str,
         ports: dict[str, int],
-        target: object,
+        target: DemoTarget,
         am_urls: list[str],
         hook: str,
         planned_start: float,
@@ -195,61 +205,32 @@ class _HaDemo:
         )
         r.config.write_text(
             replica_config(
-                name, target.cluster_toml(), r.state_dir, f"{self.host}:{port}",  # type: ignore[attr-defined]
+                name, target.cluster_toml(), r.state_dir, f"{self.host}:{port}",
                 peers, am_urls, hook, (start, end),
             )  # fmt: skip
         )
         return r
 
-    def _start_alertmanagers(self, config: Path, urls: list[str]) -> None:
-        from monitor.alerting.amconfig import generate
-        from monitor.config import load_config
-
-        am_yml = self.work / "alertmanager.yml"
-        am_yml.write_text(generate(load_config(config)))
-        gossip = [_free_port() for _ in urls]
-        children = []
-        for i, url in enumerate(urls):
-            peers = [f"--cluster.peer=127.0.0.1:{g}" for j, g in enumerate(gossip) if j != i]
-            argv = [
-                AM_BINARY,
-                f"--config.file={am_yml}",
-                f"--storage.path={self.work / f'am{i + 1}'}",
-                f"--web.listen-address={url.removeprefix('http://')}",
-                f"--web.external-url={url}",
-                f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
-                f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
-                *peers,
-                *(f"--{flag}={value}" for flag, value, _ in GOSSIP_FLAGS),
-                "--log.level=warn",
-            ]
-            child = start_child(argv, name=f"am{i + 1}", log=self.work / f"am{i + 1}.log")
-            self.stack.callback(child.stop, 10)
-            children.append(child)
-
-        def formed() -> bool:
-            for child in children:
-                if not child.running():
-                    raise MonitorError(f"{child.name} exited: {_tail(self.work / f'{child.name}.log')}")
-            return all(_am_peers(u) == len(urls) for u in urls)
-
-        _wait(formed, READY_SECONDS, "the Alertmanager pair to form")
-
-    def _start(self, r: _Replica) -> None:
+    def _start(self, r: _Replica) -> int:
         argv = [sys.executable, "-m", "monitor", "run", "--config", str(r.config)]
         r.child = start_child(argv, name=f"replica {r.name}", log=r.log)
         self.stack.callback(r.child.stop, 30)
+        return r.child.pid
 
     def _wait_ready(self, r: _Replica) -> None:
         def ready() -> bool:
             if r.child is None or not r.child.running():
-                raise MonitorError(f"replica {r.name} exited: {_tail(r.log)}")
-            return _observes(_metrics(r.url))
+                raise MonitorError(f"replica {r.name} exited: {tail(r.log)}")
+            return observes(get(f"{r.url}/metrics"), SERVICES)
 
-        _wait(ready, READY_SECONDS, f"replica {r.name}'s first rounds")
+        wait_for(ready, READY_SECONDS, f"replica {r.name}'s first rounds")
 
-    def _banner(self, tag: str, replicas: list[_Replica], am_urls: list[str], out_dir: Path) -> None:
-        timings = ", ".join(f"{flag.removeprefix('cluster.')} {v} ({d})" for flag, v, d in GOSSIP_FLAGS)
+    def _banner(
+        self, tag: str, replicas: list[_Replica], am_urls: list[str], out_dir: Path
+    ) -> None:
+        timings = ", ".join(
+            f"{flag.removeprefix('cluster.')} {v} ({d})" for flag, v, d in GOSSIP_FLAGS
+        )
         lines = [
             f"{tag}: slurm-sla demo --ha runs two real monitor replicas against a simulated "
             "Slurm HA cluster,",
@@ -268,7 +249,7 @@ class _HaDemo:
 
     def _tell(
         self,
-        targets: dict[str, object],
+        targets: dict[str, DemoTarget],
         replicas: list[_Replica],
         pager: RecordingPager,
         tag: str,
@@ -279,25 +260,33 @@ class _HaDemo:
         for step, length in zip(self.steps, step_lengths(self.steps, self.duration), strict=True):
             t0 = time.monotonic()
             for name, target in targets.items():
-                target.enter(situation_for(step, name))  # type: ignore[attr-defined]
-            self.say(f"{tag} step: {step.situation}: {step.says}")
+                target.enter(situation_for(step, name))
+            self.say(f"{tag} step: {step.situation}: {self._says(step, targets)}")
             if step.kill or step.restart:
-                _sleep_until(t0 + length / 2)
+                sleep_until(t0 + length / 2)
             if step.kill:
                 self._kill(by_name[step.kill], step, t0 + length)
             if step.restart:
-                victim = by_name[step.restart]
-                self._start(victim)
-                self.say(f"replica {victim.name} started again (pid {victim.child.pid})")  # type: ignore[union-attr]
-            _sleep_until(t0 + length)
+                pid = self._start(by_name[step.restart])
+                self.say(f"replica {step.restart} started again (pid {pid})")
+            sleep_until(t0 + length)
         for r in replicas:  # the story ends with both watching
             self._wait_ready(r)
         return story_start, dt.datetime.now(dt.UTC)
 
+    @staticmethod
+    def _says(step: HaStep, targets: dict[str, DemoTarget]) -> str:
+        """A blind host's step in the target's words (through REST: a rejected token)."""
+        own = getattr(targets.get(step.blind or ""), "says", {}).get(BLIND_SITUATION)
+        if step.blind and own:
+            return f"on replica {step.blind}'s host only: {own}; the other replica still sees"
+        return step.says
+
     def _kill(self, r: _Replica, step: HaStep, deadline: float) -> None:
         """SIGKILL once the replica itself has decided the outage (or at the step's end)."""
         names = {p.alertname for p in step.pages}
-        _waited(lambda: _sees_down(_metrics(r.url)), deadline - time.monotonic())
+        metrics = f"{r.url}/metrics"
+        waited(lambda: sees_down(get(metrics), "slurmctld"), deadline - time.monotonic())
         if r.child is not None:
             r.child.kill()
             self.say(f"replica {r.name} SIGKILLed (pid {r.child.pid}) during {', '.join(names)}")
@@ -306,7 +295,7 @@ class _HaDemo:
         """Until every page has its resolved notice (the next group interval after the
         last recovery), then one peer timeout more: a second peer's copy of a notice, if
         the pair failed to deduplicate it, comes within that."""
-        _waited(lambda: not tally(pager.snapshot()).still_firing, 3 * GROUP_INTERVAL_SECONDS + 10)
+        waited(lambda: not tally(pager.snapshot()).still_firing, 3 * GROUP_INTERVAL_SECONDS + 10)
         time.sleep(PEER_TIMEOUT_SECONDS + 0.5)  # absence takes time to show
 
     def _merged_report(
@@ -333,21 +322,26 @@ class _HaDemo:
         return written, merged
 
 
-def _story_unknown(config: object, ledgers: list[str], lo: dt.datetime, hi: dt.datetime) -> float:
+def _story_unknown(
+    config: Config, ledgers: list[str], lo: dt.datetime, hi: dt.datetime
+) -> float:
     """Unknown (blind or not running) seconds of the demo cluster's services over the
     story, in the ledgers merged (one ledger: that replica's own view)."""
     from monitor.ledger.replicas import MergedLedger
     from monitor.ledger.timebase import to_us
     from monitor.report.files import open_ledgers
 
-    store = open_ledgers(config, ledgers)  # type: ignore[arg-type]
+    store = open_ledgers(config, ledgers)
     try:
         return sum(
             unknown_seconds(store.service_steps(CLUSTER, s, to_us(lo), to_us(hi)))
             for s in SERVICES
         )
     finally:
-        store.close() if isinstance(store, MergedLedger) else store.db.close()
+        if isinstance(store, MergedLedger):
+            store.close()
+        else:
+            store.db.close()
 
 
 def replica_config(
@@ -398,80 +392,3 @@ name = "demo-pager"
 type = "webhook"
 url = "{hook}"
 """
-
-
-# --- small waits and looks ---------------------------------------------------------------
-
-
-def _wait(ready: Callable[[], bool], seconds: float, what: str) -> None:
-    if not _waited(ready, seconds):
-        raise MonitorError(f"gave up waiting {seconds:.0f} s for {what}")
-
-
-def _waited(ready: Callable[[], bool], seconds: float) -> bool:
-    """Polls ``ready`` (an unreachable peer or a half-written answer is "not yet") until it
-    holds (True) or ``seconds`` pass (False)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        with contextlib.suppress(OSError, ValueError):
-            if ready():
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.2)
-
-
-def _sleep_until(t: float) -> None:
-    time.sleep(max(0.0, t - time.monotonic()))
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> str:
-    import requests
-
-    return requests.get(url, timeout=2).text
-
-
-def _metrics(url: str) -> str:
-    return _get(f"{url}/metrics")
-
-
-def _am_peers(url: str) -> int:
-    status = json.loads(_get(f"{url}/api/v2/status"))
-    return len(status.get("cluster", {}).get("peers") or [])
-
-
-_STATE = re.compile(r'^slurm_daemon_state\{([^}]*)\} 1(?:\.0)?$', re.M)
-
-
-def _states(metrics: str) -> list[tuple[str, str]]:
-    """(daemon, state) of every daemon's current state after hysteresis."""
-    out = []
-    for m in _STATE.finditer(metrics):
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        out.append((labels.get("daemon", ""), labels.get("state", "")))
-    return out
-
-
-def _observes(metrics: str) -> bool:
-    """Each service has a daemon whose state is decided, so the replica's ledger holds an
-    observed state for it (a standby slurmdbd backup stays unknown: nothing asks it)."""
-    decided = {d for d, s in _states(metrics) if s != "unknown"}
-    return decided >= set(SERVICES)
-
-
-def _sees_down(metrics: str) -> bool:
-    ctl = [s for d, s in _states(metrics) if d == "slurmctld"]
-    return bool(ctl) and all(s == "down" for s in ctl)
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

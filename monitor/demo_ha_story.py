@@ -191,7 +191,7 @@ class Outcome:
             "incidents": self.incidents,
             "pages": self.pages,
             "duplicate_pages": self.duplicate_pages,
-            "merged_unknown_seconds": round(self.merged_unknown_seconds, 3),
+            "merged_unknown_seconds": round(float(self.merged_unknown_seconds), 3),
         }
 
     def misses(self, probe_interval: float) -> list[str]:

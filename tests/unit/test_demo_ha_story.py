@@ -33,6 +33,7 @@ from monitor.demo_ha_story import (
     tally,
     unknown_seconds,
 )
+from monitor.demo_watch import daemon_states, observes, sees_down
 from monitor.ledger.sla import Steps
 from monitor.ledger.timebase import US
 
@@ -160,3 +161,35 @@ def test_without_alertmanager_the_demo_exits_4_naming_the_package(tmp_path, monk
     assert rc == 4
     assert len(err) == 1 and "apt-get install prometheus-alertmanager" in err[0], err
     assert not (tmp_path / "reports").exists()  # refused before anything was made
+
+
+EXPOSITION = """\
+# HELP slurm_daemon_state 1 for the current state after hysteresis
+slurm_daemon_state{cluster="demo",daemon="slurmctld",host="ctl1",role="primary",state="up"} 0.0
+slurm_daemon_state{cluster="demo",daemon="slurmctld",host="ctl1",role="primary",state="down"} 1.0
+slurm_daemon_state{cluster="demo",daemon="slurmctld",host="ctl2",role="backup",state="down"} %s
+slurm_daemon_state{cluster="demo",daemon="slurmctld",host="ctl2",role="backup",state="unknown"} %s
+slurm_daemon_state{cluster="demo",daemon="slurmdbd",host="dbd1",role="primary",state="up"} 1.0
+slurm_daemon_state{cluster="demo",daemon="slurmdbd",host="dbd2",role="backup",state="unknown"} 1.0
+slurm_daemon_state_since_timestamp_seconds{cluster="demo",daemon="slurmdbd",host="dbd1"} 1.0
+"""
+
+
+def test_a_replica_observes_once_each_service_has_a_decided_instance():
+    decided, undecided = EXPOSITION % ("1.0", "0.0"), EXPOSITION % ("0.0", "1.0")
+    assert daemon_states(decided) == [
+        ("slurmctld", "down"), ("slurmctld", "down"), ("slurmdbd", "up"), ("slurmdbd", "unknown"),
+    ]  # fmt: skip
+    # a standby slurmdbd backup stays unknown: the service is observed through dbd1
+    assert observes(decided, ("slurmctld", "slurmdbd"))
+    assert observes(undecided, ("slurmctld", "slurmdbd"))  # ctl1 decided
+    assert not observes(undecided.replace('daemon="slurmdbd",host="dbd1"', 'daemon="x"'),
+                        ("slurmctld", "slurmdbd"))  # fmt: skip
+    assert not observes("", ("slurmctld",))
+
+
+def test_a_replica_sees_the_outage_once_every_controller_is_decided_down():
+    assert sees_down(EXPOSITION % ("1.0", "0.0"), "slurmctld")
+    assert not sees_down(EXPOSITION % ("0.0", "1.0"), "slurmctld")  # ctl2 not decided yet
+    assert not sees_down(EXPOSITION % ("1.0", "0.0"), "slurmdbd")
+    assert not sees_down("", "slurmctld")
