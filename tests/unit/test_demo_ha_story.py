@@ -193,3 +193,13 @@ def test_a_replica_sees_the_outage_once_every_controller_is_decided_down():
     assert not sees_down(EXPOSITION % ("0.0", "1.0"), "slurmctld")  # ctl2 not decided yet
     assert not sees_down(EXPOSITION % ("1.0", "0.0"), "slurmdbd")
     assert not sees_down("", "slurmctld")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--real"], "drop --real"), (["--duration", "30"], "at least 36 seconds")],
+)
+def test_what_demo_ha_cannot_run_is_refused_in_one_line(tmp_path, capsys, args, says):
+    rc = main(["demo", "--ha", "--output", str(tmp_path / "reports"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 4 and len(err) == 1 and says in err[0], err
