@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 
 from exporters.basic_auth import BasicAuth, Decision
+from exporters.exposition import ExpositionCache
 from exporters.http_server import HttpServer, Limits, Request, Response
 from exporters.web_config import WebConfig
 
@@ -90,6 +90,7 @@ class MetricsServer:
             host, port, self._app.handle, tls=web.ssl_context if web else None, limits=limits
         )
         registry.register(_ConnectionCollector(self._server))
+        registry.register(_RenderCollector(self._app.exposition))
 
     @property
     def port(self) -> int:
@@ -104,11 +105,17 @@ class MetricsServer:
         self._app.set_web(web)
         self._server.tls = web.ssl_context
 
+    def metrics_changed(self) -> None:
+        """The snapshot changed: /metrics is rendered again (in the background)."""
+        self._app.exposition.changed()
+
     def start(self) -> None:
+        self._app.exposition.start()
         self._server.start()
 
     def stop(self) -> None:
         self._server.stop()
+        self._app.exposition.stop()
 
 
 class _App:
@@ -125,7 +132,7 @@ class _App:
         self._status = status
         self.ledger: LedgerExport | None = None
         self.view: PeerView | None = None
-        self._exposition = _RenderCache()
+        self.exposition = ExpositionCache()
         # bcrypt takes tens of ms a try: guessers may use all but one worker, so a scraper
         # whose credentials were verified before is still answered while they guess.
         self._verifying = threading.BoundedSemaphore(max(1, workers - 1))
@@ -167,7 +174,7 @@ class _App:
         path = request.path
         if path == "/metrics":
             encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-            body = self._exposition.get(content_type, lambda: encoder(self._registry))
+            body = self.exposition.get(content_type, lambda: encoder(self._registry))
             return Response(200, body, content_type)
         if path == "/healthz":
             report = self._health()
@@ -212,21 +219,24 @@ class _ConnectionCollector:
         yield closed
 
 
-class _RenderCache:
-    """The rendered exposition, reused for ``max_age`` seconds: many scrapers at once (HA
-    Prometheus pairs, federation, people) then cost one render, not one each. The values
-    come from a snapshot that changes once a round, so a second of reuse hides nothing."""
+class _RenderCollector:
+    """What rendering /metrics costs: at fleet size the renders' period grows with it."""
 
-    def __init__(self, max_age: float = 1.0) -> None:
-        self._max_age = max_age
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, bytes]] = {}
+    def __init__(self, exposition: ExpositionCache) -> None:
+        self._exposition = exposition
 
-    def get(self, key: str, render: Callable[[], bytes]) -> bytes:
-        with self._lock:  # one render at a time; the others wait for it and reuse it
-            hit = self._entries.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self._max_age:
-                return hit[1]
-            body = render()
-            self._entries[key] = (time.monotonic(), body)
-            return body
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "slurm_sla_monitor_metrics_render_seconds",
+            "Wall time of the last render of this exposition (rendered in the background "
+            "when the snapshot changes; a scrape sends the last render's bytes).",
+            value=self._exposition.last_render_seconds,
+        )
+        yield GaugeMetricFamily(
+            "slurm_sla_monitor_metrics_render_period_seconds",
+            "The shortest time between two renders now (it grows with the render's cost).",
+            value=self._exposition.period,
+        )

@@ -73,6 +73,15 @@ class CoalescedAction:
         self._stopping = False
         self._thread: threading.Thread | None = None
 
+    @property
+    def period(self) -> float:
+        return self._coalescer.period
+
+    @period.setter
+    def period(self, seconds: float) -> None:
+        with self._cond:
+            self._coalescer.period = seconds
+
     def start(self) -> None:
         with self._cond:
             self._stopping = False

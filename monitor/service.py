@@ -147,6 +147,7 @@ class Service:
             host or "0.0.0.0", int(port), self.registry, self._health, web, status=self.status,
             ledger=self._ledger_export(), view=self.ha.page if self.ha else None,
         )  # fmt: skip
+        self.daemon.box.subscribe(self.server.metrics_changed)  # rendered per snapshot
         if self.ha is not None:
             self.registry.register(PeerViewCollector(self.ha.views, self.ha.gate))
         self.puller = self._peer_puller()

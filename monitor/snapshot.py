@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,15 +141,25 @@ class Snapshot:
 
 
 class SnapshotBox:
-    """Holds the current snapshot; ``get`` never blocks behind a probe."""
+    """Holds the current snapshot; ``get`` never blocks behind a probe. ``subscribe``: told
+    after each swap (the exposition renders then, not per scrape); a subscriber must return
+    at once."""
 
     def __init__(self, initial: Snapshot) -> None:
         self._snapshot = initial
         self._lock = threading.Lock()
+        self._subscribers: tuple[Callable[[], object], ...] = ()
 
     def get(self) -> Snapshot:
         return self._snapshot  # a single reference read is atomic
 
+    def subscribe(self, changed: Callable[[], object]) -> None:
+        with self._lock:
+            self._subscribers = (*self._subscribers, changed)
+
     def swap(self, snapshot: Snapshot) -> None:
         with self._lock:
             self._snapshot = snapshot
+            subscribers = self._subscribers
+        for changed in subscribers:
+            changed()

@@ -1,0 +1,123 @@
+"""The ``/metrics`` exposition, rendered when what it shows changes, not per scrape: a scrape
+sends the bytes of the last render.
+
+A render reads every collector (at 1,000 clusters: 17 MB, ~180,000 samples, about a second
+of CPU), so it runs on its own thread, when the snapshot changes and at most once a period;
+every scraper, however many at once, gets the bytes already made. The period grows with the
+render's own time (at most ``budget`` of a core goes to rendering), so a large fleet never
+spends its core on /metrics: with 1 cluster the period is ``max_age`` (1 s, as before),
+with a render of 0.5 s it is 2.5 s. What a scrape gets is then never older than one period
+plus one render, besides the snapshot's own age.
+
+The values that move without a new snapshot (the process's CPU, the endpoint's
+connections, the alert outbox) are re-rendered when a scrape finds the bytes older than
+``max_age``: that scrape still gets the bytes it found, the next one the new ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor.coalesce import CoalescedAction
+
+Render = Callable[[], bytes]
+
+
+@dataclass
+class _Entry:
+    render: Render
+    body: bytes
+    rendered_at: float  # when the render started: it shows the state as of then
+    stale: bool = False  # the snapshot changed since
+
+
+class ExpositionCache:
+    """Rendered bodies per content type (text, OpenMetrics), refreshed in the background
+    (``start``/``stop``) on ``changed``. Only the first scrape of a content type renders
+    while it waits (the ones arriving meanwhile share that render)."""
+
+    def __init__(
+        self,
+        *,
+        max_age: float = 1.0,
+        budget: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_age = max_age
+        self._budget = budget
+        self._clock = clock
+        self._lock = threading.Lock()  # the entries
+        self._rendering = threading.Lock()  # one render at a time
+        self._entries: dict[str, _Entry] = {}
+        self._refresher = CoalescedAction(
+            self._refresh, max_age, name="metrics-render", clock=clock
+        )
+        self.last_render_seconds = 0.0
+        self._running = False  # without the thread, a scrape renders what is out of date
+
+    @property
+    def period(self) -> float:
+        """The shortest time between two background renders now."""
+        return self._refresher.period
+
+    def start(self) -> None:
+        self._refresher.start()
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+        self._refresher.stop()
+
+    def changed(self) -> None:
+        """What the exposition shows changed (a new snapshot): render again, within the
+        period. Returns at once."""
+        with self._lock:
+            for entry in self._entries.values():
+                entry.stale = True
+        self._refresher.ask()
+
+    def get(self, key: str, render: Render) -> bytes:
+        """The body for ``key`` (a content type): the last render's bytes when there is
+        one; otherwise rendered now."""
+        with self._lock:
+            entry = self._entries.get(key)
+            fresh = entry is not None and not (
+                entry.stale or self._clock() - entry.rendered_at >= self._max_age
+            )
+            if entry is not None and (fresh or self._running):
+                if not fresh:
+                    self._refresher.ask()
+                return entry.body
+            waited_for = entry
+        with self._rendering:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry is not waited_for:
+                    return entry.body  # rendered while this scrape waited
+            started = self._clock()
+            body = render()
+            self._took(self._clock() - started)
+            with self._lock:
+                self._entries[key] = _Entry(render, body, started)
+            return body
+
+    def _refresh(self) -> None:
+        with self._lock:
+            keys = list(self._entries)
+        for key in keys:
+            with self._rendering:
+                with self._lock:
+                    entry = self._entries[key]
+                    entry.stale = False  # a change from here on asks for the next render
+                started = self._clock()
+                body = entry.render()
+                self._took(self._clock() - started)
+                with self._lock:
+                    self._entries[key] = _Entry(entry.render, body, started, entry.stale)
+
+    def _took(self, seconds: float) -> None:
+        self.last_render_seconds = seconds
+        self._refresher.period = max(self._max_age, seconds / self._budget)

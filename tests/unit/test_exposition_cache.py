@@ -1,0 +1,139 @@
+"""/metrics rendered on change, not per scrape (exporters.exposition): a scrape gets the last
+render's bytes, a change is rendered within the period, the last state wins, and the period
+grows with the render's cost."""
+
+from __future__ import annotations
+
+import threading
+
+from exporters.exposition import ExpositionCache
+
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Source:
+    """What the collectors would show: a state, and a count of renders."""
+
+    def __init__(self, clock: FakeClock, cost: float = 0.0) -> None:
+        self.state = 0
+        self.renders = 0
+        self.clock = clock
+        self.cost = cost
+        self.rendered = threading.Condition()
+
+    def render(self) -> bytes:
+        with self.rendered:
+            self.renders += 1
+            self.clock.now += self.cost  # the render's own time, on the fake clock
+            body = f"state {self.state}\n".encode()
+            self.rendered.notify_all()
+            return body
+
+    def wait_for(self, predicate) -> bool:
+        with self.rendered:
+            return self.rendered.wait_for(predicate, timeout=10)
+
+
+def test_scrapes_within_max_age_share_one_render():
+    clock = FakeClock()
+    src = Source(clock)
+    cache = ExpositionCache(clock=clock)
+    assert cache.get(TEXT, src.render) == b"state 0\n"
+    src.state = 1
+    clock.now += 0.5
+    assert cache.get(TEXT, src.render) == b"state 0\n"
+    assert src.renders == 1
+
+
+def test_a_change_is_rendered_in_the_background_and_scrapes_never_render():
+    clock = FakeClock()
+    src = Source(clock)
+    cache = ExpositionCache(clock=clock)
+    cache.start()
+    try:
+        cache.get(TEXT, src.render)
+        src.state = 1
+        cache.changed()  # quiet before: rendered at once, not a period later
+        assert src.wait_for(lambda: src.renders == 2)
+        assert src.wait_for(lambda: cache.get(TEXT, src.render) == b"state 1\n")
+        src.state = 2
+        cache.changed()  # within the period of the last render: held back
+        renders = src.renders
+        assert cache.get(TEXT, src.render) == b"state 1\n"  # the bytes it has, no render
+        assert src.renders == renders
+        clock.now += cache.period  # the period has passed: the held change is rendered
+        cache.changed()
+        assert src.wait_for(lambda: cache.get(TEXT, src.render) == b"state 2\n")
+    finally:
+        cache.stop()
+
+
+def test_the_last_state_wins_whatever_the_burst():
+    clock = FakeClock()
+    src = Source(clock)
+    cache = ExpositionCache(clock=clock)
+    cache.start()
+    try:
+        cache.get(TEXT, src.render)
+        for state in range(1, 500):  # 500 snapshots in one instant: one render, or two
+            src.state = state
+            cache.changed()
+        clock.now += cache.period
+        cache.changed()
+        assert src.wait_for(lambda: cache.get(TEXT, src.render) == b"state 499\n")
+        assert src.renders <= 3
+    finally:
+        cache.stop()
+
+
+def test_the_period_grows_with_the_render_cost():
+    clock = FakeClock()
+    src = Source(clock, cost=0.8)  # a fleet-sized render
+    cache = ExpositionCache(clock=clock, max_age=1.0, budget=0.2)
+    cache.get(TEXT, src.render)
+    assert abs(cache.period - 0.8 / 0.2) < 1e-6  # at most a fifth of a core on rendering
+    small = Source(clock, cost=0.001)
+    other = ExpositionCache(clock=clock, max_age=1.0, budget=0.2)
+    other.get(TEXT, small.render)
+    assert other.period == 1.0  # never more often than max_age
+
+
+def test_values_that_move_without_a_snapshot_are_rendered_after_max_age():
+    clock = FakeClock()
+    src = Source(clock)
+    cache = ExpositionCache(clock=clock, max_age=1.0)
+    cache.start()
+    try:
+        cache.get(TEXT, src.render)
+        src.state = 1  # e.g. the process's CPU seconds: no snapshot says so
+        clock.now += 1.0
+        assert cache.get(TEXT, src.render) == b"state 0\n"  # this scrape: the bytes it found
+        assert src.wait_for(lambda: cache.get(TEXT, src.render) == b"state 1\n")
+    finally:
+        cache.stop()
+
+
+def test_without_the_thread_an_old_render_is_redone_by_the_scrape():
+    clock = FakeClock()
+    src = Source(clock)
+    cache = ExpositionCache(clock=clock)
+    cache.get(TEXT, src.render)
+    src.state = 1
+    cache.changed()
+    assert cache.get(TEXT, src.render) == b"state 1\n"
+
+
+def test_content_types_are_cached_apart():
+    clock = FakeClock()
+    cache = ExpositionCache(clock=clock)
+    assert cache.get("a", lambda: b"text") == b"text"
+    assert cache.get("b", lambda: b"openmetrics") == b"openmetrics"
+    assert cache.get("a", lambda: b"not asked") == b"text"
