@@ -14,7 +14,7 @@ import yaml
 
 from monitor.alerting.amconfig import generate
 from monitor.config import parse_config
-from tests.unit.test_rules_files import METRIC, known_metrics, promtool
+from tests.support.rules_metrics import METRIC, known_metrics, promtool
 
 REPO = Path(__file__).resolve().parents[2]
 PAIR = REPO / "examples" / "ha-pair"

@@ -19,8 +19,8 @@ from monitor.errors import ConfigError
 from monitor.ha.report_sender import decide
 from monitor.ha.settings import HaSettings
 from monitor.ledger.peers import ExportPage
+from tests.support.mailbox import smtp_server
 from tests.support.report_month import CONFIG, NOW, in_october, october  # noqa: F401
-from tests.unit.test_report_cli import smtp_server
 
 AUTH = ("peer", "s3cret")
 

@@ -4,9 +4,6 @@ through the email receiver; the ``[report]`` table is validated."""
 
 from __future__ import annotations
 
-import contextlib
-import email
-import email.policy
 import socket
 import sys
 from pathlib import Path
@@ -18,6 +15,7 @@ from monitor.cli import main
 from monitor.config import parse_config
 from monitor.errors import ConfigError
 from monitor.report.render_pdf import INSTALL_HINT
+from tests.support.mailbox import smtp_server
 from tests.support.report_month import CONFIG, NOW, in_october, october  # noqa: F401
 
 # Every test runs in the directory holding the known month's config.toml and state/.
@@ -125,31 +123,6 @@ def test_unwritable_output(capsys):
 
 
 # --- --archive and the mail ----------------------------------------------------------------
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 OK"
-
-
-@contextlib.contextmanager
-def smtp_server():
-    controller_mod = pytest.importorskip("aiosmtpd.controller")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Mailbox()
-    controller = controller_mod.Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, box
-    finally:
-        controller.stop()
 
 
 def archive_config(port: int, directory: str = "archive") -> str:
