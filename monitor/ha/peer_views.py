@@ -67,6 +67,7 @@ class PeerViews:
         self._last: dict[str, Received] = {}
         self._failures: dict[str, int] = {}
         self._failing: set[str] = set()  # logged once per change, not once per pass
+        self._auth_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ha-view")
@@ -110,8 +111,11 @@ class PeerViews:
         try:
             credentials = self._credentials()
         except Exception as exc:  # noqa: BLE001 - no credentials: every peer is silent
-            log.warning("ha.view_auth_failed", error=str(exc))
+            if str(exc) != self._auth_error:  # once per cause, not twice per interval
+                log.warning("ha.view_auth_failed", error=str(exc))
+                self._auth_error = str(exc)
             return
+        self._auth_error = None
         for url in self._peers():
             pending = self._inflight.get(url)
             if pending is not None and not pending.done():

@@ -115,3 +115,25 @@ def wait_for(check, timeout: float = 5.0):
             return
         time.sleep(0.01)
     raise AssertionError(f"not reached: {check}")
+
+
+def test_unreadable_credentials_silence_every_peer_and_are_logged_once():
+    from structlog.testing import capture_logs
+
+    asked = []
+
+    def credentials():
+        raise OSError("peer.pw: Permission denied")
+
+    views = PeerViews(
+        lambda: ["http://b"],
+        lambda: 1.0,
+        timeout=lambda: 1.0,
+        credentials=credentials,
+        fetch=lambda *a: asked.append(a) or b"",
+    )
+    with capture_logs() as logs:
+        views.run_once()
+        views.run_once()
+    assert asked == [] and views.sights("prod") == []
+    assert [e["event"] for e in logs] == ["ha.view_auth_failed"]
