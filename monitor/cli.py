@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,6 +116,7 @@ def _check_config(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     web_problems = _web_config_problems(config) + _peer_file_problems(config, args.file)
+    web_problems += _rest_file_problems(config, args.file)
     if web_problems:  # the web config is part of the configuration: invalid alike
         for problem in web_problems:
             print(problem, file=sys.stderr)
@@ -143,6 +145,31 @@ def _peer_file_problems(config: Config, path: Path) -> list[str]:
         return []
     lines = key_lines(read_bytes(path).decode("utf-8-sig"))
     return [f"{path}:{line_of(lines, key) or 0}: {dotted(key)}: {msg}" for key, msg in found]
+
+
+def _rest_file_problems(config: Config, path: Path) -> list[str]:
+    """The REST clusters' token and CA files this user cannot read, or every user can read
+    (a token), as FILE:LINE like the config's own errors."""
+    import tomllib
+
+    from monitor.config_lines import key_lines, line_of
+    from monitor.config_schema import dotted
+    from monitor.rest.settings import file_problems
+
+    rest = [c for c in config.clusters if c.rest is not None]
+    found = [(c.name, key, msg) for c in rest for key, msg in file_problems(c.rest)]
+    if not found:
+        return []
+    text = read_bytes(path).decode("utf-8-sig")
+    # the file's own index of each cluster: with a shard, config.clusters is a subset
+    tables = tomllib.loads(text).get("clusters", [])
+    index = {t.get("name"): i for i, t in enumerate(tables) if isinstance(t, dict)}
+    lines = key_lines(text)
+    keys = [("clusters", index.get(name, 0), key) for name, key, _ in found]
+    return [
+        f"{path}:{line_of(lines, k) or 0}: {dotted(k)}: {msg}"
+        for k, (_, _, msg) in zip(keys, found, strict=True)
+    ]
 
 
 def _web_config_problems(config: Config) -> list[str]:
@@ -217,6 +244,7 @@ def _register_probe(sub: argparse._SubParsersAction) -> None:
 def _probe(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
+    from monitor.logs import configure_logging
     from monitor.probe_output import exit_code, render_table
     from monitor.prober import observe_once
     from monitor.verdict import evaluate
@@ -225,6 +253,8 @@ def _probe(args: argparse.Namespace) -> int:
     clusters = [c for c in config.clusters if args.cluster in (None, c.name)]
     if not clusters:
         raise UsageError(f"no cluster named {args.cluster!r} in {args.config}")
+    # Warnings (insecure_skip_verify) on stderr: stdout is the table or the JSON document.
+    configure_logging(config.monitor.log_format, level=logging.WARNING)
     with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
         rounds = list(pool.map(lambda c: observe_once(c, config.monitor), clusters))
     observations = [evaluate(r, config.thresholds) for r in rounds]

@@ -85,5 +85,5 @@ def slurm_errors(doc: dict[str, Any]) -> str:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -21,8 +22,11 @@ from pathlib import Path
 import requests
 import structlog
 
+from monitor.boundedread import read_bytes
 from monitor.reasons import Reason
 from monitor.rest.answer import RestAnswer, judge
+from monitor.rest.cutoff import cutoff_at, cuttable_session
+from monitor.rest.failure import failure_words, token_problem
 from monitor.rest.settings import RestSettings
 
 log = structlog.get_logger("slurm_sla_monitor")
@@ -43,12 +47,13 @@ class RestClient:
         environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.settings = settings
-        self._session = session or requests.Session()
+        # every request bounded as a whole (connect, TLS, headers, body), not per read
+        self._session = cuttable_session(session)
         self._environ = environ
         self._lock = threading.Lock()
         self._preferred = 0  # index into settings.urls of the last URL that answered
         self._versions: dict[tuple[str, str], str] = {}  # (url, "slurm"|"slurmdb") -> vX
-        self._token: tuple[tuple[float, int], str] | None = None  # ((mtime, size), token)
+        self._token: tuple[tuple[int, int, int], str] | None = None  # (file's key, token)
         if settings.insecure_skip_verify:
             log.warning(
                 "rest.tls_not_verified",
@@ -65,22 +70,37 @@ class RestClient:
             return RestAnswer(self.settings.urls[0], None, "", Reason.AUTH, why)
         # request_timeout_seconds bounds connecting and the quick calls; a probe that must
         # outwait Slurm (ping: MessageTimeout per controller) brings its own, longer budget.
-        timeout = max(timeout or 0.0, self.settings.timeout_seconds)
+        # The budget bounds the whole call, every URL and every request included.
+        end = time.monotonic() + max(timeout or 0.0, self.settings.timeout_seconds)
         answer = RestAnswer(self.settings.urls[0], None, "", Reason.COMMAND_FAILED, "no URL")
-        for index in self._order():
+        order = self._order()
+        for index in order:
+            if time.monotonic() >= end:
+                break  # the budget went to the URLs before: the next call starts further on
             base = self.settings.urls[index].rstrip("/")
-            version, failed = self._version(base, api, token, timeout)
+            version, failed = self._version(base, api, token, end)
             if version is None:
                 answer = failed
                 if answer.status is None:
                     continue  # slurmrestd not reachable there: the next URL
                 return answer
-            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, timeout)
+            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, end)
+            if answer.status == 404:
+                # The version it offered (or served before) is not served now: an OpenAPI
+                # document that lists what it does not serve, or slurmrestd replaced.
+                other = self._rediscover(base, api, version, token, end)
+                if other is not None:
+                    answer = self._request(base, f"/{api}/{other}/{endpoint}", token, end)
             if answer.status is None:
                 continue
             with self._lock:
                 self._preferred = index
             return answer
+        if len(order) > 1:
+            # None answered: the next call starts with the next URL, so a first URL that
+            # hangs costs one call's budget, not every call's.
+            with self._lock:
+                self._preferred = (order[0] + 1) % len(order)
         return answer
 
     def _order(self) -> list[int]:
@@ -89,7 +109,12 @@ class RestClient:
         n = len(self.settings.urls)
         return [(first + i) % n for i in range(n)]
 
-    def _request(self, base: str, path: str, token: str | None, timeout: float) -> RestAnswer:
+    def _quick(self, end: float) -> float:
+        """The end of a quick call (versions): request_timeout_seconds, within ``end``."""
+        return min(end, time.monotonic() + self.settings.timeout_seconds)
+
+    def _request(self, base: str, path: str, token: str | None, end: float) -> RestAnswer:
+        """One GET, over by ``end`` (monotonic) whatever the server does."""
         url = base + path
         headers = {"Accept": "application/json"}
         if token:
@@ -97,24 +122,40 @@ class RestClient:
         if self.settings.user:
             headers["X-SLURM-USER-NAME"] = self.settings.user
         t0 = time.monotonic()
-        try:
-            with self._session.get(
-                url,
-                headers=headers,
-                # connecting is quick or never: only the answer may take the long budget
-                timeout=(min(self.settings.timeout_seconds, timeout), timeout),
-                verify=self._verify(),
-                stream=True,
-            ) as response:
-                body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
-                status = response.status_code
-        except requests.Timeout:
-            return _unreachable(url, "timed out", time.monotonic() - t0, Reason.TIMEOUT)
-        except requests.exceptions.SSLError as exc:
-            return _unreachable(url, f"TLS: {_short(exc)}", time.monotonic() - t0)
-        except requests.RequestException as exc:
-            return _unreachable(url, _short(exc), time.monotonic() - t0)
+        left = max(end - t0, 0.001)
+        location = None
+        with cutoff_at(end) as cutoff:
+            try:
+                response = self._session.get(
+                    url,
+                    headers=headers,
+                    # connecting is quick or never: only the answer may take the long budget
+                    timeout=(min(self.settings.timeout_seconds, left), left),
+                    verify=self._verify(),
+                    stream=True,
+                    allow_redirects=False,  # the token must not follow a redirect elsewhere
+                )
+                try:
+                    body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+                finally:
+                    cutoff.disarm()  # before the connection can go back to the pool
+                    response.close()
+                status, location = response.status_code, response.headers.get("Location")
+            except Exception as exc:  # noqa: BLE001 - requests, urllib3, ssl, OS: all in words
+                seconds = time.monotonic() - t0
+                if cutoff.cut or isinstance(exc, requests.Timeout):
+                    why = f"no complete answer within {end - t0:.3g} s"
+                    return _unreachable(url, why, seconds, Reason.TIMEOUT)
+                return _unreachable(url, failure_words(exc, self.settings.ca_file), seconds)
         seconds = time.monotonic() - t0
+        if 300 <= status < 400:
+            where = f" to {location[:200]}" if location else ""
+            return RestAnswer(
+                url, status, "", Reason.COMMAND_FAILED,
+                f"slurmrestd at {url} redirected{where} (HTTP {status}): not followed, the "
+                "token would go along; give the final URL in the config",
+                seconds,
+            )  # fmt: skip
         if len(body) > MAX_BODY_BYTES:
             return RestAnswer(
                 url, status, "", Reason.PARSE, f"{url}: answer over {MAX_BODY_BYTES} bytes", seconds
@@ -128,7 +169,7 @@ class RestClient:
 
     # -- versions ------------------------------------------------------------------------
     def _version(
-        self, base: str, api: str, token: str | None, timeout: float
+        self, base: str, api: str, token: str | None, end: float
     ) -> tuple[str, None] | tuple[None, RestAnswer]:
         """The version to use at ``base``, or the answer that says why there is none (not
         reachable, token rejected, no version this monitor knows). Only a found version
@@ -137,18 +178,18 @@ class RestClient:
             known = self._versions.get((base, api))
         if known:
             return known, None
-        answer = self._request(base, "/openapi/v3", token, timeout)
+        answer = self._request(base, "/openapi/v3", token, self._quick(end))
         if answer.status is None or answer.reason is Reason.AUTH:
             return None, answer
         offered: set[str] = set()
-        if answer.ok:
-            paths = json.loads(answer.text).get("paths") or {}
+        paths = json.loads(answer.text).get("paths") if answer.ok else None
+        if isinstance(paths, dict):  # anything else is no document: versions are tried
             for path in paths:
                 m = _PATH_VERSION.match(str(path))
                 if m and m.group(1) == api:
                     offered.add(m.group(2))
         if not offered:
-            found = self._probe_versions(base, api, token, timeout)
+            found = self._probe_versions(base, api, token, end)
             if isinstance(found, RestAnswer):
                 return None, found
             offered = found
@@ -166,13 +207,28 @@ class RestClient:
             self._versions[(base, api)] = newest
         return newest, None
 
+    def _rediscover(
+        self, base: str, api: str, failed: str, token: str | None, end: float
+    ) -> str | None:
+        """``failed`` answered 404: forget it, and the version to use instead, if any."""
+        with self._lock:
+            self._versions.pop((base, api), None)
+        found = self._probe_versions(base, api, token, end)
+        newest = next((v for v in KNOWN_VERSIONS if isinstance(found, set) and v in found), None)
+        if newest is None or newest == failed:
+            return None
+        with self._lock:
+            self._versions[(base, api)] = newest
+        return newest
+
     def _probe_versions(
-        self, base: str, api: str, token: str | None, timeout: float
+        self, base: str, api: str, token: str | None, end: float
     ) -> set[str] | RestAnswer:
         """No OpenAPI document: the first known version whose ping is not 404."""
         endpoint = "ping" if api == "slurm" else "diag"
+        end = self._quick(end)  # every try together: the real call needs its budget
         for version in KNOWN_VERSIONS:
-            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, timeout)
+            answer = self._request(base, f"/{api}/{version}/{endpoint}", token, end)
             if answer.status is None or answer.reason is Reason.AUTH:
                 return answer
             if answer.status != 404:
@@ -184,7 +240,10 @@ class RestClient:
         s = self.settings
         if s.token_env:
             token = self._environ.get(s.token_env, "").strip()
-            return (token, "") if token else (None, f"token_env {s.token_env} is not set")
+            if not token:
+                return None, f"token_env {s.token_env} is not set"
+            problem = token_problem(token)
+            return (None, f"token_env {s.token_env}: {problem}") if problem else (token, "")
         if s.token_file is None:
             return None, ""
         return self._token_from(s.token_file)
@@ -192,17 +251,23 @@ class RestClient:
     def _token_from(self, path: Path) -> tuple[str | None, str]:
         try:
             st = path.stat()
-            key = (st.st_mtime, st.st_size)
+            # the inode too: a token renamed into place may keep the old one's size and mtime
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
             with self._lock:
                 if self._token is not None and self._token[0] == key:
                     return self._token[1], ""
-            token = path.read_text(encoding="utf-8", errors="replace").strip()
+            if not stat.S_ISREG(st.st_mode):  # a FIFO would hold the probe, a device fill it
+                return None, f"token_file {path}: not a regular file"
+            token = read_bytes(path).decode("utf-8", errors="replace").strip()
         except OSError as exc:
             return None, f"token_file {path}: {exc.strerror or exc}"
         if token.startswith("SLURM_JWT="):
             token = token.removeprefix("SLURM_JWT=")  # `scontrol token` prints it so
         if not token:
             return None, f"token_file {path} is empty"
+        problem = token_problem(token)
+        if problem:
+            return None, f"token_file {path}: {problem}"
         with self._lock:
             self._token = (key, token)
         return token, ""
@@ -212,11 +277,3 @@ def _unreachable(
     url: str, why: str, seconds: float, reason: Reason = Reason.COMMAND_FAILED
 ) -> RestAnswer:
     return RestAnswer(url, None, "", reason, f"slurmrestd unreachable at {url}: {why}", seconds)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "No route to host"):
-        if marker in text:
-            return marker.lower()
-    return text[:200]

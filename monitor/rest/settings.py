@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from monitor.boundedread import read_bytes
 from monitor.config_schema import KeyPath, Reader
 
 
@@ -32,7 +34,6 @@ REST_KEYS = (
     "insecure_skip_verify",
     "request_timeout_seconds",
 )
-_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 def read_rest(r: Reader, d: dict[str, Any], p: KeyPath, backend: str) -> RestSettings | None:
@@ -75,6 +76,51 @@ def _urls(r: Reader, d: dict[str, Any], p: KeyPath) -> tuple[str, ...]:
     if not urls:
         r.error((*p, key), 'required with backend = "rest" (e.g. "http://rest1:6820")')
     for url in urls:
-        if not _URL.fullmatch(url):
-            r.error((*p, key), f"expected an http:// or https:// URL, got {url!r}")
+        problem = url_problem(url)
+        if problem:  # the URL is not repeated when it holds a password
+            r.error((*p, key), problem if "credentials" in problem else f"{problem}, got {url!r}")
     return tuple(u.rstrip("/") for u in urls)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a slurmrestd base URL. A query or fragment would swallow the
+    API paths appended to it; credentials in it would be printed in every message that
+    names the URL (the token goes in token_file)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        return "expected an http:// or https:// URL"
+    if parts.username is not None or parts.password is not None:
+        return "no credentials in the URL (token_file or token_env carries the token)"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "no query or fragment (the API paths are appended to the URL)"
+    return None
+
+
+def file_problems(rest: RestSettings) -> list[tuple[str, str]]:
+    """check-config: (key, message) for a token file this process cannot read, that is
+    empty, not a regular file or readable by every user (a token opens the cluster to
+    anyone holding it), and a ca_file it cannot read."""
+    found: list[tuple[str, str]] = []
+    for key, path in (("token_file", rest.token_file), ("ca_file", rest.ca_file)):
+        if path is None:
+            continue
+        try:
+            mode = path.stat().st_mode
+            # only a regular file is opened: a FIFO would hold check-config
+            empty = stat.S_ISREG(mode) and not read_bytes(path).strip()
+        except OSError as exc:
+            found.append((key, f"{path}: cannot read: {exc.strerror or exc}"))
+            continue
+        if not stat.S_ISREG(mode):
+            found.append((key, f"{path}: not a regular file"))
+        elif key == "token_file" and mode & stat.S_IROTH:
+            found.append(
+                (key, f"{path}: readable by every user (mode {stat.S_IMODE(mode):04o}): chmod 0600")
+            )
+        elif empty:
+            found.append((key, f"{path}: empty"))
+    return found
