@@ -14,8 +14,9 @@ Then:
    data.
 
 The dashboard's "HA pair" row is left to a second test: two daemons in HA mode (replicas a
-and b, each pulling the other's ledger, each with its own stand-ins), scraped with a
-`replica` target label as the README says. Agreeing, every query of the row has data but the
+and b, each pulling the other's ledger, each with its own stand-ins; every endpoint behind
+basic auth, the peers' credentials in [ha] only), scraped with a `replica` target label as
+the README says. Agreeing, every query of the row has data but the
 withheld pages; then a sees both controllers down (cut off) while b sees them up: the row
 shows the disagreement and a's withheld SlurmctldDown, and Prometheus raises no
 SlurmctldDown; then a stops, stays listed as down, and the count of replicas up drops to 1.
@@ -33,7 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bcrypt
 import pytest
+import requests
 
 from tests.support.daemon import DaemonProcess, free_port, running_daemon
 from tests.support.dashboard import CLUSTER, DASHBOARD, dashboard_queries, substitute
@@ -226,8 +229,11 @@ def slurm(tmp_path) -> Iterator[StandInSlurm]:
     standin.close()
 
 
-def write_config(tmp_path: Path, slurm: StandInSlurm, port: int, ha: str = "") -> Path:
-    """``ha``: an [ha] table, in place of the direct receiver (refused in HA mode)."""
+def write_config(
+    tmp_path: Path, slurm: StandInSlurm, port: int, ha: str = "", monitor: str = ""
+) -> Path:
+    """``ha``: an [ha] table, in place of the direct receiver (refused in HA mode);
+    ``monitor``: more [monitor] keys."""
     addresses = ", ".join(f'{h} = "{a}"' for h, a in slurm.host_addresses().items())
     receiver = (
         # a receiver nobody answers: the notification panels have a receiver to show
@@ -242,8 +248,7 @@ def write_config(tmp_path: Path, slurm: StandInSlurm, port: int, ha: str = "") -
         "interval_seconds = 2\n"
         f'listen = "127.0.0.1:{port}"\n'
         f'state_dir = "{tmp_path}/state"\n'
-        'log_format = "json"\n'
-        "[[clusters]]\n"
+        'log_format = "json"\n' + monitor + "[[clusters]]\n"
         f'name = "{CLUSTER}"\n'
         f'slurm_bin = "{slurm.bin_dir}"\n'
         f'munge_bin = "{slurm.bin_dir}"\n'
@@ -366,7 +371,10 @@ HA = """
 replica = "{replica}"
 peers = ["http://127.0.0.1:{peer_port}"]
 alertmanagers = ["http://127.0.0.1:{am_port}"]
+peer_user = "peer"
+peer_password_file = "{password_file}"
 """
+PEER_PASSWORD = "peer-s3cret"
 
 
 def ha_row_queries(dashboard: dict) -> dict[str, str]:
@@ -388,20 +396,37 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
     stand_ins = {"a": StandInSlurm(tmp_path / "slurm-a"), "b": slurm}
     stand_ins["a"].install()
     stand_ins["a"].set_situation("healthy")
+    # Every endpoint behind basic auth, the peers' credentials from [ha] only: the pulls and
+    # the views below work only if the daemon reads them there.
+    hashed = bcrypt.hashpw(PEER_PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  peer: '{hashed}'\n")
+    password_file = tmp_path / "peer.pw"
+    password_file.write_text(PEER_PASSWORD + "\n")
+    password_file.chmod(0o600)
     configs = {}
     for name, other in (("a", "b"), ("b", "a")):
         (tmp_path / name).mkdir()
-        ha = HA.format(replica=name, peer_port=ports[other], am_port=am_port)
-        configs[name] = write_config(tmp_path / name, stand_ins[name], ports[name], ha=ha)
+        ha = HA.format(
+            replica=name, peer_port=ports[other], am_port=am_port, password_file=password_file
+        )
+        configs[name] = write_config(
+            tmp_path / name, stand_ins[name], ports[name], ha=ha,
+            monitor=f'web_config_file = "{web}"\n',
+        )  # fmt: skip
     targets = [{"targets": [f"127.0.0.1:{ports[n]}"], "labels": {"replica": n}} for n in ("a", "b")]
-    scrape = {"scrape_configs": [{"job_name": "slurm", "static_configs": targets}]}
+    auth = {"username": "peer", "password": PEER_PASSWORD}
+    scrape = {
+        "scrape_configs": [{"job_name": "slurm", "basic_auth": auth, "static_configs": targets}]
+    }
     with (
         running_daemon(configs["b"], ports["b"], log=tmp_path / "b.log") as b,
         Prometheus([], rule_files=RULE_FILES, extra_config=scrape) as prom,
     ):
-        b.wait_ready()  # b's store exists: a's first pull (at its start) finds a ledger
+        _wait_ready(b)  # b's store exists: a's first pull (at its start) finds a ledger
         with running_daemon(configs["a"], ports["a"], log=tmp_path / "a.log") as a:
-            a.wait_ready()
+            _wait_ready(a)
+            assert requests.get(a.url + "/ledger/export", timeout=5).status_code == 401
             prom.wait_until(
                 lambda: len(prom.query(f'slurm_service_up{{cluster="{CLUSTER}"}} == 1')) == 4,
                 timeout=30,
@@ -413,15 +438,10 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
                 what="the HA recording rules evaluated",
             )
             since = time.time()
-            a.wait_until(
-                "a pulled b's ledger",
-                lambda: a.value("slurm_sla_monitor_peer_pull_last_successful") == 1.0,
-                timeout=10,
-            )
-            prom.wait_until(
+            prom.wait_until(  # with the [ha] credentials: b answers nobody else
                 lambda: prom.query("slurm_sla_monitor_peer_pull_last_successful == 1"),
-                timeout=15,
-                what="a's successful pull in Prometheus",
+                timeout=20,
+                what="a's successful pull of b's ledger, in Prometheus",
             )
             ha_data = evaluate(prom, queries, since, time.time())
             assert not ha_data.errors, ha_data.errors
@@ -465,6 +485,14 @@ def test_the_ha_row_on_two_replicas(slurm, tmp_path):
     print(
         "timings (s):", {"pair": round(t_pair, 1), "cut": round(t_cut, 1), "all": round(t_all, 1)}
     )
+
+
+def _wait_ready(daemon: DaemonProcess) -> None:
+    def ready() -> bool:
+        answer = requests.get(daemon.url + "/healthz", auth=("peer", PEER_PASSWORD), timeout=2)
+        return answer.status_code == 200
+
+    daemon.wait_until("/healthz 200", ready, timeout=30)
 
 
 def _last(prom: Prometheus, expr: str) -> dict[tuple[str, ...], float]:
