@@ -25,7 +25,9 @@ def rest_probe(spec: ProbeSpec, target: ProbeTarget, timeout: float, clock: Cloc
         return ProbeResult(spec.name, started, 0.0, None, Reason.COMMAND_FAILED, "no slurmrestd")
     api, endpoint = spec.rest
     answer = target.rest.get(api, endpoint, timeout)
-    seconds = time.monotonic() - t0
+    # An answer's latency is its own request's: time spent on a URL that did not answer, or
+    # finding the version, is slurmrestd's or the network's, never slurmctld's slowness.
+    seconds = answer.duration_seconds if answer.status is not None else time.monotonic() - t0
     if not answer.ok:
         return ProbeResult(spec.name, started, seconds, None, answer.reason, answer.message)
     try:

@@ -79,7 +79,13 @@ def slurm_errors(doc: dict[str, Any]) -> str:
             words.append(str(text))
         elif isinstance(e, str):
             words.append(e)
-    return "; ".join(w for w in words if w)[:500]
+    return one_line("; ".join(w for w in words if w))[:500]
+
+
+def one_line(text: str) -> str:
+    """Server text as one printable line: a hostile server must not forge lines in the
+    probe table, the log or an alert, nor send escape sequences to a terminal."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _json(text: str) -> Any:

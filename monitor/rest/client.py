@@ -24,7 +24,7 @@ import structlog
 
 from monitor.boundedread import read_bytes
 from monitor.reasons import Reason
-from monitor.rest.answer import RestAnswer, judge
+from monitor.rest.answer import RestAnswer, judge, one_line
 from monitor.rest.cutoff import cutoff_at, cuttable_session
 from monitor.rest.failure import failure_words, token_problem
 from monitor.rest.settings import RestSettings
@@ -149,7 +149,7 @@ class RestClient:
                 return _unreachable(url, failure_words(exc, self.settings.ca_file), seconds)
         seconds = time.monotonic() - t0
         if 300 <= status < 400:
-            where = f" to {location[:200]}" if location else ""
+            where = f" to {one_line(location[:200])}" if location else ""
             return RestAnswer(
                 url, status, "", Reason.COMMAND_FAILED,
                 f"slurmrestd at {url} redirected{where} (HTTP {status}): not followed, the "

@@ -17,10 +17,14 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from monitor.config import ClusterConfig
+from monitor.probes.base import ProbeTarget
+from monitor.probes.rest import REST_PING
 from monitor.reasons import Reason
 from monitor.rest.answer import RestAnswer
 from monitor.rest.client import RestClient
 from monitor.rest.settings import RestSettings
+from tests.support.fakes import FakeClock
 from tests.support.hostile_http import Conn, HostileServer, openapi
 from tests.support.slurmrestd import recorded_json
 from tests.support.tls import self_signed
@@ -331,3 +335,33 @@ def test_check_config_names_a_token_file_the_daemon_could_not_use(tmp_path, caps
         "empty": "empty",
     }[case]
     assert f"config.toml:8: clusters[0].token_file: {token}: {expected}" in err
+
+
+def test_slurmrestds_words_cannot_forge_lines_or_send_escapes(serve):
+    said = "Unable to contact slurm controller\nx: slurmctld up\x1b[2J\x1b[31m"
+
+    def forging(conn: Conn, path: str, headers: dict[str, str]) -> None:
+        if path == "/openapi/v3":
+            healthy(conn, path, headers)
+        else:
+            conn.answer(500, {"errors": [{"description": said}]})
+
+    answer = get(client(serve(forging).url))
+    assert answer.reason is Reason.UNREACHABLE  # Slurm's word, still read
+    assert answer.message.isprintable() and "x: slurmctld up" in answer.message
+
+
+class _AnsweredAfterADetour:
+    """A client whose call answered from its second URL: 42 ms for that request, after
+    whatever the first URL and the version discovery cost."""
+
+    def get(self, api: str, endpoint: str, timeout: float | None = None) -> RestAnswer:
+        url = "http://rest2:6820/slurm/v0.0.41/ping"
+        return RestAnswer(url, 200, json.dumps(PING), duration_seconds=0.042)
+
+
+def test_the_latency_is_the_answering_requests_not_the_detour_before_it():
+    """A first slurmrestd that hangs must not make slurmctld look slow (SlurmctldSlow)."""
+    target = ProbeTarget(ClusterConfig("prod", accounting=False), rest=_AnsweredAfterADetour())
+    result = REST_PING.run(target, 20.0, FakeClock())
+    assert result.ok and result.duration_seconds == 0.042
