@@ -49,6 +49,8 @@ def failure_words(exc: BaseException, ca_file: Path | None) -> str:
             return "connection reset"
         if isinstance(e, http.client.RemoteDisconnected):
             return "connection closed without an answer"
+        if isinstance(e, http.client.IncompleteRead):
+            return "the answer was cut short"
         if isinstance(e, http.client.HTTPException):
             return f"not an HTTP answer ({e.__class__.__name__})"
         if isinstance(e, OSError) and "CA certificate bundle" in str(e):

@@ -365,3 +365,19 @@ def test_the_latency_is_the_answering_requests_not_the_detour_before_it():
     target = ProbeTarget(ClusterConfig("prod", accounting=False), rest=_AnsweredAfterADetour())
     result = REST_PING.run(target, 20.0, FakeClock())
     assert result.ok and result.duration_seconds == 0.042
+
+
+@pytest.mark.parametrize(
+    ("sent", "words"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", "the answer was cut short"),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "not an HTTP answer (BadStatusLine)"),
+    ],
+)
+def test_an_answer_that_is_not_whole_http_is_named(serve, sent, words):
+    def odd(conn: Conn, path: str, headers: dict[str, str]) -> None:
+        conn.send(sent)
+
+    answer = get(client(serve(odd).url))
+    assert answer.reason is Reason.COMMAND_FAILED
+    assert answer.message == f"slurmrestd unreachable at {answer.url}: {words}"
