@@ -4,10 +4,12 @@ sends the bytes of the last render.
 A render reads every collector (at 1,000 clusters: 17 MB, ~180,000 samples, about a second
 of CPU), so it runs on its own thread, when the snapshot changes and at most once a period;
 every scraper, however many at once, gets the bytes already made. The period grows with the
-render's own time (at most ``budget`` of a core goes to rendering), so a large fleet never
-spends its core on /metrics: with 1 cluster the period is ``max_age`` (1 s, as before),
-with a render of 0.5 s it is 2.5 s. What a scrape gets is then never older than one period
-plus one render, besides the snapshot's own age.
+render's own CPU time (at most ``budget`` of a core goes to rendering), so a large fleet
+never spends its core on /metrics: with 1 cluster the period is ``max_age`` (1 s, as
+before), with a render of 0.5 s of CPU it is 2.5 s. CPU, not wall time: on a loaded
+machine the wall time of a render grows with everyone else's work, not with its own.
+What a scrape gets is then never older than one period plus one render, besides the
+snapshot's own age (``slurm_sla_monitor_snapshot_timestamp_seconds`` says when it was taken).
 
 The values that move without a new snapshot (the process's CPU, the endpoint's
 connections, the alert outbox) are re-rendered when a scrape finds the bytes older than
@@ -45,8 +47,10 @@ class ExpositionCache:
         max_age: float = 1.0,
         budget: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self._max_age = max_age
+        self._cpu_clock = cpu_clock
         self._budget = budget
         self._clock = clock
         self._lock = threading.Lock()  # the entries
@@ -97,9 +101,9 @@ class ExpositionCache:
                 entry = self._entries.get(key)
                 if entry is not None and entry is not waited_for:
                     return entry.body  # rendered while this scrape waited
-            started = self._clock()
+            started, cpu = self._clock(), self._cpu_clock()
             body = render()
-            self._took(self._clock() - started)
+            self._took(self._clock() - started, self._cpu_clock() - cpu)
             with self._lock:
                 self._entries[key] = _Entry(render, body, started)
             return body
@@ -112,12 +116,12 @@ class ExpositionCache:
                 with self._lock:
                     entry = self._entries[key]
                     entry.stale = False  # a change from here on asks for the next render
-                started = self._clock()
+                started, cpu = self._clock(), self._cpu_clock()
                 body = entry.render()
-                self._took(self._clock() - started)
+                self._took(self._clock() - started, self._cpu_clock() - cpu)
                 with self._lock:
                     self._entries[key] = _Entry(entry.render, body, started, entry.stale)
 
-    def _took(self, seconds: float) -> None:
+    def _took(self, seconds: float, cpu_seconds: float) -> None:
         self.last_render_seconds = seconds
-        self._refresher.period = max(self._max_age, seconds / self._budget)
+        self._refresher.period = max(self._max_age, cpu_seconds / self._budget)

@@ -81,3 +81,10 @@ class ServiceCollector(SnapshotCollector):
             if cluster.last_probe_at is not None:
                 last.add_metric([cluster.name], snap.wall_timestamp(cluster.last_probe_at))
         yield from (up, redundancy, active, failovers, errors, failures, last)
+        # Rendered when the snapshot changes, at most once a render period: at fleet size the
+        # exposition can be seconds behind the snapshot, and this says by how much.
+        yield GaugeMetricFamily(
+            "slurm_sla_monitor_snapshot_timestamp_seconds",
+            "When the snapshot these values come from was taken.",
+            value=snap.wall_timestamp(snap.generated_at),
+        )

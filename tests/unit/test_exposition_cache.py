@@ -97,11 +97,11 @@ def test_the_last_state_wins_whatever_the_burst():
 def test_the_period_grows_with_the_render_cost():
     clock = FakeClock()
     src = Source(clock, cost=0.8)  # a fleet-sized render
-    cache = ExpositionCache(clock=clock, max_age=1.0, budget=0.2)
+    cache = ExpositionCache(clock=clock, cpu_clock=clock, max_age=1.0, budget=0.2)
     cache.get(TEXT, src.render)
     assert abs(cache.period - 0.8 / 0.2) < 1e-6  # at most a fifth of a core on rendering
     small = Source(clock, cost=0.001)
-    other = ExpositionCache(clock=clock, max_age=1.0, budget=0.2)
+    other = ExpositionCache(clock=clock, cpu_clock=clock, max_age=1.0, budget=0.2)
     other.get(TEXT, small.render)
     assert other.period == 1.0  # never more often than max_age
 
