@@ -9,9 +9,13 @@ own request (``/ledger/export``, the peers' credentials), with a cursor in the f
 answer is the peer's name and a few small records; a peer that answers with an error, or as
 another replica, does not count as the sender.
 
-Not covered: a sender that was down when its timer fired and catches up later (systemd's
-``Persistent=true``) mails even if a peer mailed meanwhile; and a sender that answers but
-fails to mail (SMTP down) leaves the month unmailed, with its report unit failed.
+Whoever mails leaves a mark on the Alertmanager cluster (``monitor.ha.report_mark``), and no
+replica mails a month that carries one: a sender back from an outage (its timer catching up
+at boot) does not mail what its peer mailed in its stead.
+
+Not covered: a sender that answers but fails to mail (SMTP down) leaves the month unmailed,
+with its report unit failed; and with every Alertmanager unreachable there is no mark, so a
+sender catching up mails again what its peer mailed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 
 from monitor.errors import MonitorError
 from monitor.ha.peer_auth import PeerAuth, peer_auth
+from monitor.ha.report_mark import MailedMark, find_mark
 from monitor.ha.settings import HaSettings
 
 # A cursor past any record (µs, year 2286): the export then carries no heartbeat or transition
@@ -34,11 +39,23 @@ class MailDecision:
     why: str  # printed by `report --archive`
 
 
-def decide(ha: HaSettings | None, name_at: Callable[[str], str | None]) -> MailDecision:
+def decide(
+    ha: HaSettings | None,
+    name_at: Callable[[str], str | None],
+    mailed: MailedMark | None = None,
+    month: str = "",
+) -> MailDecision:
     """Pure: whether this replica mails. ``name_at(url)``: the replica answering at a peer
-    URL, None when none answers."""
+    URL, None when none answers; ``mailed``: the mark a replica left when it mailed the
+    report of ``month``."""
     if ha is None:
         return MailDecision(True, "single replica")
+    if mailed is not None:
+        return MailDecision(
+            False,
+            f"not mailed: replica {mailed.replica} mailed the {month} report at {mailed.at} "
+            "(its mark on the Alertmanagers)",
+        )
     sender = ha.report_sender
     if not sender:  # check-config requires it with a mail_receiver; mailing twice is worse
         return MailDecision(False, "not mailed: [ha] report_sender names no replica")
@@ -75,12 +92,15 @@ def replica_at(url: str, credentials: PeerAuth, timeout: float = ASK_TIMEOUT_SEC
         return None
 
 
-def should_mail(ha: HaSettings | None) -> MailDecision:
-    """``decide`` with the peers asked over HTTP, with the peers' credentials."""
-    if ha is None or ha.replica == ha.report_sender:
+def should_mail(ha: HaSettings | None, month: str) -> MailDecision:
+    """``decide`` with the Alertmanagers asked for a mark and the peers for their names."""
+    if ha is None:
         return decide(ha, lambda url: None)
+    mailed = find_mark(ha.alertmanagers, month)
+    if mailed is not None or ha.replica == ha.report_sender:
+        return decide(ha, lambda url: None, mailed, month)
     try:
         credentials = peer_auth(ha)
     except MonitorError as exc:  # cannot ask: mailing twice beats not mailing at all
         credentials = PeerAuth(None, True, f"none ({exc})")
-    return decide(ha, lambda url: replica_at(url, credentials))
+    return decide(ha, lambda url: replica_at(url, credentials), None, month)

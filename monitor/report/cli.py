@@ -111,7 +111,7 @@ def _archive(config, report, now: dt.datetime, *, mail: bool) -> int:
     if mail and settings.mail_receiver and config.ha is not None:
         from monitor.ha.report_sender import should_mail
 
-        decision = should_mail(config.ha)  # HA: one replica mails, not each
+        decision = should_mail(config.ha, report.label)  # HA: one replica mails, not each
         print(decision.why)
         mail = decision.mail
     if mail and settings.mail_receiver:
@@ -124,4 +124,17 @@ def _archive(config, report, now: dt.datetime, *, mail: bool) -> int:
                 f"{outcome.error}"
             )
         print(f"mailed through {settings.mail_receiver}")
+        if config.ha is not None:
+            _leave_mark(config.ha, report.label, now)
     return 0
+
+
+def _leave_mark(ha, month: str, now: dt.datetime) -> None:
+    """HA: tell the other replicas (through the Alertmanagers) that this month is mailed."""
+    from monitor.ha.report_mark import leave_mark
+
+    where = leave_mark(ha.alertmanagers, month, ha.replica, now)
+    if where is None:  # mailed all the same: the mark only spares a second mail
+        print(f"slurm-sla: no Alertmanager took the mark that {month} is mailed", file=sys.stderr)
+    else:
+        print(f"marked as mailed on {where}")

@@ -4,6 +4,7 @@ it; another replica mails it only while no peer URL answers as the sender. Over 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import bcrypt
@@ -16,6 +17,7 @@ from exporters.web_config import WebConfig
 from monitor.cli import main
 from monitor.config import parse_config
 from monitor.errors import ConfigError
+from monitor.ha.report_mark import MailedMark, mark_in, silence
 from monitor.ha.report_sender import decide
 from monitor.ha.settings import HaSettings
 from monitor.ledger.peers import ExportPage
@@ -23,6 +25,7 @@ from tests.support.mailbox import smtp_server
 from tests.support.report_month import CONFIG, NOW, in_october, october  # noqa: F401
 
 AUTH = ("peer", "s3cret")
+NO_MARK = "slurm-sla: no Alertmanager took the mark that 2026-10 is mailed\n"
 
 
 def ha(replica: str, sender: str = "a") -> HaSettings:
@@ -40,6 +43,33 @@ def test_only_the_sender_mails_and_a_peer_mails_while_it_does_not_answer():
     # a URL answering as another replica (the pair's addresses swapped) is not the sender
     assert decide(ha("b"), {"http://mon-a:9817": "c"}.get).mail
     assert not decide(ha("b", sender=""), answering.get).mail
+    # a month a replica mailed is mailed by nobody else, the sender included
+    mark = MailedMark("b", "2026-11-01T12:04:00.000Z")
+    for replica in ("a", "b"):
+        decision = decide(ha(replica), {}.get, mark, "2026-10")
+        assert not decision.mail
+        assert decision.why == (
+            "not mailed: replica b mailed the 2026-10 report at 2026-11-01T12:04:00.000Z "
+            "(its mark on the Alertmanagers)"
+        )
+
+
+def test_the_mark_is_a_silence_of_an_alert_nobody_sends():
+    now = dt.datetime(2026, 11, 1, 12, 4, tzinfo=dt.UTC)
+    body = silence("2026-10", "b", now)
+    assert body["matchers"] == [
+        {"name": "alertname", "value": "SlurmSLAReportMailed", "isRegex": False, "isEqual": True},
+        {"name": "month", "value": "2026-10", "isRegex": False, "isEqual": True},
+    ]
+    assert body["startsAt"] == "2026-11-01T12:04:00.000000Z"
+    assert body["endsAt"] == "2027-01-02T12:04:00.000000Z"  # past next month's report
+    listed = [
+        {**body, "status": {"state": "active"}, "startsAt": "2026-11-01T12:04:00.000Z"},
+        {**silence("2026-10", "a", now), "status": {"state": "expired"}},  # lifted: no mark
+        {**silence("2026-09", "a", now), "status": {"state": "active"}},  # another month
+    ]
+    assert mark_in(listed, "2026-10") == MailedMark("b", "2026-11-01T12:04:00.000Z")
+    assert mark_in(listed[1:], "2026-10") is None
 
 
 HA_MAIL = """
@@ -112,13 +142,14 @@ def test_the_pair_mails_the_report_once(capsys, sender_a):
         assert box.messages == []
 
         code, out, err = archive(capsys, "a", "http://127.0.0.1:9", port)
-        assert (code, err) == (0, "")
+        assert (code, err) == (0, NO_MARK)
         assert out.splitlines()[-2:] == ["replica a is [ha] report_sender", "mailed through admins"]
         assert len(box.messages) == 1
 
         server.stop()  # the sender is gone: b mails in its stead
         code, out, err = archive(capsys, "b", url, port)
-        assert (code, err) == (0, "")
+        # (no Alertmanager here to keep the mark: tests/integration/test_ha_report_mark.py)
+        assert (code, err) == (0, NO_MARK)
         assert out.splitlines()[-2:] == [
             "replica a ([ha] report_sender) answers at no peer URL: replica b mails instead",
             "mailed through admins",
