@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 
 from exporters.basic_auth import BasicAuth, Decision
-from exporters.exposition import ExpositionCache
+from exporters.exposition import ExpositionCache, render_by_family
 from exporters.http_server import HttpServer, Limits, Request, Response
 from exporters.web_config import WebConfig
 
@@ -174,7 +174,9 @@ class _App:
         path = request.path
         if path == "/metrics":
             encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-            body = self.exposition.get(content_type, lambda: encoder(self._registry))
+            body = self.exposition.get(
+                content_type, lambda: render_by_family(encoder, self._registry)
+            )
             return Response(200, body, content_type)
         if path == "/healthz":
             report = self._health()

@@ -137,3 +137,20 @@ def test_content_types_are_cached_apart():
     assert cache.get("a", lambda: b"text") == b"text"
     assert cache.get("b", lambda: b"openmetrics") == b"openmetrics"
     assert cache.get("a", lambda: b"not asked") == b"text"
+
+
+def test_rendering_family_by_family_gives_the_same_bytes():
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+    from prometheus_client.exposition import choose_encoder
+
+    from exporters.exposition import render_by_family
+
+    registry = CollectorRegistry()
+    Gauge("g", "a gauge", ["cluster"], registry=registry).labels('a"b').set(1.5)
+    Counter("c", "a counter", registry=registry).inc(3)
+    Histogram("h", "a histogram", registry=registry).observe(0.2)
+    for accept in ("", "application/openmetrics-text; version=1.0.0"):
+        encoder, _ = choose_encoder(accept)
+        whole = encoder(registry)
+        assert render_by_family(encoder, registry) == whole
+        assert b"# TYPE g gauge" in whole and b"h_bucket" in whole
