@@ -36,6 +36,10 @@ log = structlog.get_logger("slurm_sla_monitor")
 KNOWN_VERSIONS = tuple(f"v0.0.{n}" for n in range(45, 35, -1))
 _PATH_VERSION = re.compile(r"^/(slurm|slurmdb)/(v0\.0\.\d+)/")
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# Values (counted as ``,``, ``{`` and ``[``) an answer may hold before it is parsed: 16 MiB
+# of ``[{},{},...]`` is 5 million dicts, over a gigabyte once parsed. Slurm's largest
+# answer here (diag, every RPC type and user) holds a few thousand.
+MAX_JSON_VALUES = 200_000
 
 
 class RestClient:
@@ -160,6 +164,10 @@ class RestClient:
             return RestAnswer(
                 url, status, "", Reason.PARSE, f"{url}: answer over {MAX_BODY_BYTES} bytes", seconds
             )
+        values = body.count(b",") + body.count(b"{") + body.count(b"[")
+        if values > MAX_JSON_VALUES:
+            why = f"{url}: answer of about {values} values, over {MAX_JSON_VALUES}: not read"
+            return RestAnswer(url, status, "", Reason.PARSE, why, seconds)
         return judge(url, status, body.decode("utf-8", errors="replace"), seconds)
 
     def _verify(self) -> bool | str:

@@ -381,3 +381,19 @@ def test_an_answer_that_is_not_whole_http_is_named(serve, sent, words):
     answer = get(client(serve(odd).url))
     assert answer.reason is Reason.COMMAND_FAILED
     assert answer.message == f"slurmrestd unreachable at {answer.url}: {words}"
+
+
+def test_an_answer_that_would_take_gigabytes_once_parsed_is_not_parsed(serve):
+    """Within the 16 MiB read bound, ``[{},{},...]`` would be 5 million dicts (a gigabyte
+    and more per parse, seen at 1.3 GB for one probe round): refused before parsing."""
+    many = b'{"pings": [' + b",".join([b"{}"] * 300_000) + b"]}"
+
+    def bloated(conn: Conn, path: str, headers: dict[str, str]) -> None:
+        if path == "/openapi/v3":
+            healthy(conn, path, headers)
+        else:
+            conn.answer(200, many)
+
+    answer = get(client(serve(bloated).url))
+    assert answer.reason is Reason.PARSE
+    assert answer.message.endswith("answer of about 600001 values, over 200000: not read")
