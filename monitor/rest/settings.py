@@ -55,13 +55,22 @@ def read_rest(r: Reader, d: dict[str, Any], p: KeyPath, backend: str) -> RestSet
         r.error((*p, "ca_file"), "pointless with insecure_skip_verify = true")
     return RestSettings(
         urls=urls,
-        user=r.string(d, p, "user", None),
+        user=_user(r, d, p),
         token_file=token_file,
         token_env=token_env,
         ca_file=ca_file,
         insecure_skip_verify=insecure,
         timeout_seconds=r.seconds(d, p, "request_timeout_seconds", 5.0, above=0, maximum=120),
     )
+
+
+def _user(r: Reader, d: dict[str, Any], p: KeyPath) -> str | None:
+    """The X-SLURM-USER-NAME header: a user name is one word of visible ASCII (anything
+    else would be refused by the HTTP library at every request, or split the header)."""
+    user = r.string(d, p, "user", None)
+    if user is not None and not (user.isascii() and user.isprintable() and user.split() == [user]):
+        r.error((*p, "user"), f"expected a user name, got {user!r}")
+    return user
 
 
 def _urls(r: Reader, d: dict[str, Any], p: KeyPath) -> tuple[str, ...]:

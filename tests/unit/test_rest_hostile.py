@@ -397,3 +397,10 @@ def test_an_answer_that_would_take_gigabytes_once_parsed_is_not_parsed(serve):
     answer = get(client(serve(bloated).url))
     assert answer.reason is Reason.PARSE
     assert answer.message.endswith("answer of about 600001 values, over 200000: not read")
+
+
+@pytest.mark.parametrize("user", ["slurm\\nX-Admin: yes", "sl urm", "sl\u00fcrm", ""])
+def test_check_config_refuses_a_user_no_header_can_carry(tmp_path, capsys, user):
+    config = rest_config(tmp_path, f'url = "http://rest:6820"\nuser = "{user}"')
+    assert main(["check-config", str(config)]) == 1
+    assert "clusters[0].user: expected a user name, got" in capsys.readouterr().err
