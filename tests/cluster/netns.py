@@ -101,6 +101,17 @@ class Hosts:
         ip("-n", ns, "link", "set", "eth0", "up")
         self._start_init(host)
 
+    def remove(self, host: str) -> None:
+        """Undo add(): the host's processes (its init, and with it its PID namespace) and
+        its network namespace (the veth pair goes with it)."""
+        ref, popen = self.inits.pop(host, None), self._init_popens.pop(host, None)
+        if ref is not None:
+            ref.signal(9)
+            ref.wait_gone(10)
+        if popen is not None:
+            popen.wait(timeout=10)
+        ip("netns", "del", layout.netns_name(host), check=False)
+
     def _make_hub(self) -> None:
         ns_dir = self.paths.ns_dir
         ns_dir.mkdir(exist_ok=True)

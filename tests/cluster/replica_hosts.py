@@ -4,7 +4,8 @@ network, UTS, mount and PID namespace on the lab's bridge, with the hub's client
 Slurm clients), so each replica runs ``slurm-sla run`` from its own address.
 
 Made on the first request (``lab.replica_hosts.ensure()``), so a lab no test asks them of
-starts as fast as before; they go with the lab's other namespaces on stop.
+starts as fast as before; ``remove()`` takes them away again (else they go with the lab's
+other namespaces on stop).
 
 ``isolate(host)``: the host loses every path to the cluster's daemons (ctl*, dbd*, db) and
 keeps its paths to the other replica, the hub (the Alertmanagers there) and the nodes: an
@@ -41,6 +42,17 @@ class ReplicaHosts:
                 hosts.add(host, addr)
         self._lab._save_state()  # recorded: a crashed run's cleanup finds their inits
         return dict(REPLICA_HOSTS)
+
+    def remove(self) -> None:
+        """Take the replica hosts away again (the lab is then as a start leaves it)."""
+        hosts = self._lab.hosts
+        if hosts is None:
+            return  # the lab stopped: nothing of them is left
+        self.heal()
+        for host in REPLICA_HOSTS:
+            if host in hosts.inits:
+                hosts.remove(host)
+        self._lab._save_state()
 
     def address(self, host: str) -> str:
         return REPLICA_HOSTS[host]
