@@ -75,9 +75,9 @@ def run(n: int, seconds: float, root: Path, cluster: Callable[[int], str]) -> di
         while time.monotonic() - t0 < seconds:
             now = time.time()
             body = _exposition(daemon)
-            # The schedule is read against the snapshot the values come from; how far the
-            # exposition is behind the snapshot (its render period) is reported apart.
-            (taken,) = _samples(body, b"slurm_sla_monitor_snapshot_timestamp_seconds")
+            # The schedule is read as of the render the values come from; how old the bytes
+            # a scrape gets are (the render period at fleet size) is reported apart.
+            (taken,) = _samples(body, b"slurm_sla_monitor_metrics_rendered_timestamp_seconds")
             ages += [taken - v for v in _samples(body, b"slurm_sla_last_probe_timestamp_seconds")]
             lags.append(now - taken)
             rss = max(rss, proc.memory_info().rss)
@@ -182,7 +182,7 @@ def main() -> None:
                 print(
                     f"{n:4d} clusters: on schedule {r['on_time'] * 100:5.1f}% (last-probe age "
                     f"p99 {r['age_p99']:.1f} s), rounds/cluster/interval "
-                    f"{r['rounds_per_interval']:.2f}, /metrics behind the snapshot p99 "
+                    f"{r['rounds_per_interval']:.2f}, /metrics bytes' age p99 "
                     f"{r['lag_p99']:.1f} s, CPU {r['cpu'] * 100:5.1f}% of a core "
                     f"({per_cluster_cpu:.2f}%/cluster), RSS {r['rss'] / 2**20:.0f} MiB"
                     + (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -241,4 +242,10 @@ class _RenderCollector:
             "slurm_sla_monitor_metrics_render_period_seconds",
             "The shortest time between two renders now (it grows with the render's cost).",
             value=self._exposition.period,
+        )
+        # Read while rendering: a scraper sees how old the bytes it got are.
+        yield GaugeMetricFamily(
+            "slurm_sla_monitor_metrics_rendered_timestamp_seconds",
+            "When this exposition was rendered (a scrape sends the last render's bytes).",
+            value=time.time(),
         )
