@@ -93,9 +93,17 @@ class ClusterProber:
             self._learn_controllers(ping)
         extra = {s.name: self._run(s.name) for s in specs if self._triggered(s.trigger)}
         local = {d: self._local_check(d) for d in self.cluster.local_daemons if d in lanes}
+        # A probe of these lanes that this round did not plan no longer applies: one run
+        # while the release was unknown (slurmdbd's diag before 24.11) must not keep
+        # speaking (a refused diag made a 26.05 monitor blind in every later round).
+        planned = {s.name for s in specs}
         with self._lock:
             self._latest.update(extra)
-            results = dict(self._latest)
+            results = {
+                n: r
+                for n, r in self._latest.items()
+                if n in planned or self._probes[n].service not in lanes
+            }
         return ProbeRound(
             self.cluster, observed_at, results, self.topology, local, self._local_host
         )
@@ -113,6 +121,7 @@ class ClusterProber:
             if s.service in lanes
             and (self.cluster.accounting or not s.accounting)
             and (not s.http_path or self.cluster.asks_readyz)
+            and (not s.reaches_hosts or self._target.rest is None or self.cluster.asks_readyz)
             and s.applies(version)
         ]
 

@@ -242,6 +242,18 @@ def _slurmdbd(
     endpoints = [(role, host) for role, host, _ in rnd.topology.dbd]
     if answer is None:
         return [], None
+    ping = rnd.results.get("ping")
+    if answer.reason is not None and ping is not None and ping.reason is not None:
+        if ping.reason is Reason.AUTH:
+            # One credential for both (munge, or slurmrestd's token): refused by
+            # slurmctld, a failed slurmdbd answer says nothing about slurmdbd (slurmrestd
+            # reports a refused token as "Failed to open slurmdbd connection").
+            answer = replace(answer, reason=Reason.AUTH)
+        elif rnd.cluster.backend == "rest":
+            # Through slurmrestd a failed slurmdbd answer is evidence only when the same
+            # token worked on slurmctld: 22.05's says "Database connection reference is
+            # invalid" for a refused token as for slurmdbd down.
+            answer = replace(answer, reason=Reason.COMMAND_FAILED)
     if answer.reason in _BLINDING or answer.reason in (
         Reason.TIMEOUT,
         Reason.PARSE,

@@ -15,6 +15,8 @@ both controllers: ``Slurmctld(primary/backup) at ctl1/ctl2 are UP/DOWN``.
 
 JSON, ``scontrol ping --json`` (23.02+), ``pings`` entries by data_parser version::
 
+    v0.0.36-38  {"hostname": "ctl1", "ping": "UP", "status": 0, "mode": "primary"}
+                (22.05's slurmrestd; ``status`` the return code)
     v0.0.39-41  {"hostname": "ctl1", "pinged": "UP", "latency": 1867, "mode": "primary"}
     v0.0.42-44  ... plus "responding": true, "primary": true
     v0.0.45     ... plus "status": "No error"
@@ -261,6 +263,8 @@ def _json_ping(entry: Any, index: int, count: int, daemon: str, what: str) -> Pi
         raise ParseError(f"{where}: primary={entry['primary']!r} at position {index}")
     latency = json_number(entry["latency"], "latency", where) if "latency" in entry else None
     status = entry.get("status")
+    if "ping" in entry and isinstance(status, int) and not isinstance(status, bool):
+        status = None  # v0.0.36-38: the return code; UP/DOWN says it all
     if status is not None and not isinstance(status, str):
         raise ParseError(f"{where}: status is {type(status).__name__}, expected a string")
     return Ping(hostname, expected, responding, None if latency is None else int(latency), status)
@@ -270,7 +274,7 @@ def _json_responding(entry: dict[str, Any], where: str) -> bool:
     responding = entry.get("responding")
     if responding is not None and not isinstance(responding, bool):
         raise ParseError(f"{where}: responding is {responding!r}, expected true or false")
-    pinged = entry.get("pinged")
+    pinged = entry.get("pinged", entry.get("ping"))  # "ping" in v0.0.36-38
     if pinged is not None and pinged not in ("UP", "DOWN"):
         raise ParseError(f"{where}: pinged is {pinged!r}, expected UP or DOWN")
     if responding is None and pinged is None:

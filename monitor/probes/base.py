@@ -114,6 +114,9 @@ class ProbeSpec:
     until: Version | None = None  # the first release where another probe replaces it
     trigger: Trigger = Trigger.ROUND
     accounting: bool = False  # only for clusters with accounting = true
+    # Talks to the cluster's hosts themselves (a port), not through slurmrestd: on a rest
+    # cluster only where the monitor reaches them (``readyz = true``), as /readyz.
+    reaches_hosts: bool = False
 
     def applies(self, version: Version | None) -> bool:
         """Whether this probe runs against ``version``. An unknown version counts as the

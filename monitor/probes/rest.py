@@ -12,8 +12,7 @@ from monitor.errors import ParseError
 from monitor.parsers import parser_for
 from monitor.probes.base import Clock, ProbeResult, ProbeSpec, ProbeTarget
 from monitor.reasons import Reason
-from monitor.rest.answer import slurm_errors
-from monitor.runner import stderr_signature
+from monitor.rest.answer import describe, rest_signature, slurm_errors
 
 REST = frozenset({"rest"})
 
@@ -30,15 +29,38 @@ def rest_probe(spec: ProbeSpec, target: ProbeTarget, timeout: float, clock: Cloc
     seconds = answer.duration_seconds if answer.status is not None else time.monotonic() - t0
     if not answer.ok:
         return ProbeResult(spec.name, started, seconds, None, answer.reason, answer.message)
+    doc = json.loads(answer.text)  # judge() let only a JSON object through
+    said = rest_signature(doc)
+    if said is Reason.AUTH:
+        # slurmrestd passes the token on: Slurm refusing it comes back as an answer (26.05:
+        # HTTP 200, every ping "Protocol authentication error"), never as "down".
+        message = describe(Reason.AUTH, answer.url, _what_slurm_said(doc))
+        return ProbeResult(spec.name, started, seconds, None, Reason.AUTH, message)
     try:
-        data = parser_for(spec.kind)(answer.text) if spec.kind else json.loads(answer.text)
-    except (ParseError, ValueError) as exc:
+        data = parser_for(spec.kind)(answer.text) if spec.kind else _statistics(doc)
+    except ParseError as exc:
         # A document without what was asked for, where Slurm said why ("Unable to contact
         # slurm controller"): evidence about Slurm, read like a client's stderr.
-        said = slurm_errors(json.loads(answer.text))
-        reason = stderr_signature(said) or Reason.PARSE
-        return ProbeResult(spec.name, started, seconds, None, reason, f"{answer.url}: {exc}")
+        if said is None:
+            said, message = Reason.PARSE, f"{answer.url}: {exc}"
+        else:
+            message = describe(said, answer.url, _what_slurm_said(doc))
+        return ProbeResult(spec.name, started, seconds, None, said, message)
     return ProbeResult(spec.name, started, seconds, data)
+
+
+def _statistics(doc: dict) -> dict:
+    """slurmdbd's diag, used for whether it answered: 22.05 answers HTTP 200 with only
+    ``errors`` when slurmrestd has no slurmdbd connection."""
+    if not isinstance(doc.get("statistics"), dict):
+        raise ParseError("slurmdbd diag: no statistics in the answer")
+    return doc
+
+
+def _what_slurm_said(doc: dict) -> str:
+    pings = doc.get("pings") if isinstance(doc.get("pings"), list) else []
+    statuses = {str(p.get("status")) for p in pings if isinstance(p, dict) and p.get("status")}
+    return "; ".join(w for w in (slurm_errors(doc), *sorted(statuses)) if w)
 
 
 def _rest_ping(target: ProbeTarget, timeout: float, clock: Clock) -> ProbeResult:

@@ -99,6 +99,9 @@ CONTROLHOST = ProbeSpec(
     json_argv=("sacctmgr", "--json", "show", "cluster"),
     accounting=True,
 )
+# Also on rest clusters whose monitor reaches the slurmdbd hosts: slurmrestd before 24.11
+# has no slurmdbd ping, and from 24.11 it lists a backup only while the primary is silent.
 DBD_LISTEN = ProbeSpec(
-    "dbd_listen", "slurmdbd", probe_dbd_listen, trigger=Trigger.DBD_HOSTS_KNOWN, accounting=True
-)
+    "dbd_listen", "slurmdbd", probe_dbd_listen, trigger=Trigger.DBD_HOSTS_KNOWN,
+    accounting=True, backends=frozenset({"cli", "rest"}), reaches_hosts=True,
+)  # fmt: skip

@@ -16,7 +16,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import requests
@@ -28,6 +28,7 @@ from monitor.rest.answer import RestAnswer, judge, one_line
 from monitor.rest.cutoff import cutoff_at, cuttable_session
 from monitor.rest.failure import failure_words, token_problem
 from monitor.rest.settings import RestSettings
+from monitor.rest.token import expired, token_user
 
 log = structlog.get_logger("slurm_sla_monitor")
 
@@ -49,8 +50,10 @@ class RestClient:
         *,
         session: requests.Session | None = None,
         environ: Mapping[str, str] = os.environ,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self._wall_clock = wall_clock  # a Unix time, for the token's expiry
         # every request bounded as a whole (connect, TLS, headers, body), not per read
         self._session = cuttable_session(session)
         self._environ = environ
@@ -70,6 +73,8 @@ class RestClient:
     def get(self, api: str, endpoint: str, timeout: float | None = None) -> RestAnswer:
         """GET ``/{api}/{version}/{endpoint}`` from the first URL that answers."""
         token, why = self._read_token()
+        if not why and token:
+            why = expired(token, self._wall_clock())
         if why:
             return RestAnswer(self.settings.urls[0], None, "", Reason.AUTH, why)
         # request_timeout_seconds bounds connecting and the quick calls; a probe that must
@@ -123,8 +128,11 @@ class RestClient:
         headers = {"Accept": "application/json"}
         if token:
             headers["X-SLURM-USER-TOKEN"] = token
-        if self.settings.user:
-            headers["X-SLURM-USER-NAME"] = self.settings.user
+        # 22.05's slurmrestd refuses a token without the user's name (HTTP 401); newer
+        # ones take it from the token. Without `user` the token's own user is named.
+        user = self.settings.user or (token_user(token) if token else None)
+        if user:
+            headers["X-SLURM-USER-NAME"] = user
         t0 = time.monotonic()
         left = max(end - t0, 0.001)
         location = None

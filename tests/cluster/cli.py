@@ -6,6 +6,9 @@
     python3 -m tests.cluster exec CMD...                      # CMD on the client host hub
     python3 -m tests.cluster kill|restore|freeze|thaw DAEMON  # munge db dbd1 dbd2 ctl1 ctl2 c1 c2
     python3 -m tests.cluster cut|heal HOST                    # a host's link; `heal` alone: all
+    python3 -m tests.cluster restd start|stop [0|1]           # slurmrestd on the hub (both)
+    python3 -m tests.cluster token [USER] [--lifespan S]      # a JWT from scontrol token
+    python3 -m tests.cluster config --rest > lab-rest.toml    # the same through slurmrestd
     python3 -m tests.cluster down                             # leaves nothing behind
 
 `up` detaches the lab (lab.Lab.detach: a keeper process holds the lab lock, lab.json has
@@ -100,8 +103,43 @@ def cmd_exec(args: argparse.Namespace) -> int:
     return 127  # not reached
 
 
+def rest_config_text(lab: Lab) -> str:
+    """config_text's cluster through the lab's slurmrestd pair (started if not running),
+    with a root token valid for a day written to <lab>/rest/root.jwt."""
+    lab.restd.start_all()
+    token = lab.restd.write_token(lab.root / "rest" / "root.jwt", "root", 86400)
+    head = config_text(lab).split("[[clusters]]")[0]
+    return (
+        head + "[[clusters]]\n"
+        f'name = "{layout.CLUSTER_NAME}"\n'
+        f'slurm_conf = "{lab.slurm_conf}"\n'
+        'backend = "rest"\n'
+        f"urls = {json.dumps(list(lab.restd.urls))}\n"
+        f'token_file = "{token}"\n'
+        "readyz = true\n"
+    )
+
+
 def cmd_config(args: argparse.Namespace) -> int:
-    sys.stdout.write(config_text(Lab.attach()))
+    lab = Lab.attach()
+    sys.stdout.write(rest_config_text(lab) if args.rest else config_text(lab))
+    return 0
+
+
+def cmd_restd(args: argparse.Namespace) -> int:
+    lab = Lab.attach()
+    which = [args.index] if args.index is not None else [0, 1]
+    for i in which:
+        if args.action == "start":
+            lab.restd.start(i)
+            print(lab.restd.url(i))
+        else:
+            lab.restd.stop(i)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    print(Lab.attach().restd.token(args.user, args.lifespan))
     return 0
 
 
@@ -144,7 +182,17 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("exec", help="run a command on the lab's client host (hub)")
     ex.add_argument("argv", nargs=argparse.REMAINDER)
     ex.set_defaults(fn=cmd_exec)
-    sub.add_parser("config", help="print a monitor config TOML").set_defaults(fn=cmd_config)
+    config = sub.add_parser("config", help="print a monitor config TOML")
+    config.add_argument("--rest", action="store_true", help="through the lab's slurmrestd")
+    config.set_defaults(fn=cmd_config)
+    restd = sub.add_parser("restd", help="start or stop slurmrestd on the hub")
+    restd.add_argument("action", choices=["start", "stop"])
+    restd.add_argument("index", nargs="?", type=int, choices=[0, 1])
+    restd.set_defaults(fn=cmd_restd)
+    token = sub.add_parser("token", help="print a JWT (scontrol token) for slurmrestd")
+    token.add_argument("user", nargs="?", default="root")
+    token.add_argument("--lifespan", type=int, default=3600)
+    token.set_defaults(fn=cmd_token)
     sub.add_parser("status", help="print what the lab observes").set_defaults(fn=cmd_status)
     for name in ("kill", "restore", "freeze", "thaw"):
         d = sub.add_parser(name, help=f"{name} a daemon")

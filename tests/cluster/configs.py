@@ -49,6 +49,11 @@ class Paths:
         return self.root / "state"  # StateSaveLocation, shared by ctl1 and ctl2
 
     @property
+    def jwt_key(self) -> Path:
+        """The HS256 key of auth/jwt (slurmrestd's tokens), 0600, owned by SlurmUser."""
+        return self.etc / "jwt.key"
+
+    @property
     def munge_dir(self) -> Path:
         return self.root / "munge"
 
@@ -130,6 +135,9 @@ def render_slurm_conf(
         f"SlurmdPort={layout.SLURMD_PORT}",
         "AuthType=auth/munge",
         f"AuthInfo=socket={paths.munge_socket}",
+        # Tokens for slurmrestd (scontrol token); munge stays the daemons' own auth.
+        "AuthAltTypes=auth/jwt",
+        f"AuthAltParameters=jwt_key={paths.jwt_key}",
         "CredType=cred/munge",
         "AccountingStorageType=accounting_storage/slurmdbd",
         f"AccountingStoragePort={layout.SLURMDBD_PORT}",
@@ -192,6 +200,8 @@ def render_slurmdbd_conf(paths: Paths, db_password: str) -> str:
             [
                 "AuthType=auth/munge",
                 f"AuthInfo=socket={paths.munge_socket}",
+                "AuthAltTypes=auth/jwt",
+                f"AuthAltParameters=jwt_key={paths.jwt_key}",
                 f"DbdHost={layout.DBDS[0]}",
                 f"DbdBackupHost={layout.DBDS[1]}",
                 f"DbdPort={layout.SLURMDBD_PORT}",

@@ -68,6 +68,8 @@ def write_configs(paths: Paths) -> None:
     paths.slurm_conf.write_text(configs.render_slurm_conf(paths))
     paths.slurmdbd_conf.write_text(configs.render_slurmdbd_conf(paths, db_password))
     paths.slurmdbd_conf.chmod(0o600)  # slurmdbd refuses a readable one
+    paths.jwt_key.write_bytes(secrets.token_bytes(32))
+    paths.jwt_key.chmod(0o600)  # SlurmUser (root) alone: whoever reads it can mint tokens
     for target in (*layout.CONTROLLERS, *layout.DBDS):
         conf = paths.probe_conf(target)
         conf.parent.mkdir(parents=True, exist_ok=True)

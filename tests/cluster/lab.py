@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cluster import cleanup, daemons, layout, netns, procs, roots, status
+from tests.cluster import cleanup, daemons, layout, netns, procs, restd, roots, status
 from tests.cluster.configs import Paths
 from tests.cluster.replica_hosts import ReplicaHosts
 from tests.cluster.runtime import Runtime
@@ -81,6 +81,14 @@ class Lab:
         self._popens: dict[str, subprocess.Popen] = {}
         self._cut: set[str] = set()
         self._replica_hosts: ReplicaHosts | None = None
+        self._restd: restd.Restd | None = None
+
+    @property
+    def restd(self) -> restd.Restd:
+        """The lab's slurmrestd instances, started only on request (restd.py)."""
+        if self._restd is None:
+            self._restd = restd.Restd(self)
+        return self._restd
 
     @property
     def replica_hosts(self) -> ReplicaHosts:

@@ -42,6 +42,8 @@ PACKAGES = (
     "slurmd",
     "slurmdbd",
     "slurm-client",
+    "slurmrestd",  # REST backend tests (started only when a test asks: restd.py)
+    "slurm-wlm-jwt-plugin",  # auth/jwt in slurmctld and slurmdbd (slurmrestd's tokens)
     "munge",
     "mariadb-server",
     "iproute2",

@@ -32,6 +32,7 @@ PACKAGES = (
     "slurmd",
     "slurm-client",
     "slurmrestd",
+    "slurm-wlm-jwt-plugin",  # auth/jwt in slurmctld and slurmdbd (the REST backend's tokens)
     "munge",
     "curl",  # to record /livez and /readyz from inside the root's view (optional tool)
 )
@@ -118,14 +119,42 @@ def ensure_root(slurm: str) -> Path | None:
     suite = release(slurm).suite
     if suite is None:
         return None
-    if is_complete(suite):
+    if is_complete(suite) and not _missing(root_dir(suite)):
         return root_dir(suite)
     ROOTS_DIR.mkdir(parents=True, exist_ok=True)
     with open(ROOTS_DIR / f"{suite}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
         if not is_complete(suite):
             _build(suite)
+        elif missing := _missing(root_dir(suite)):
+            _add_packages(suite, missing)
     return root_dir(suite)
+
+
+def _missing(root: Path) -> list[str]:
+    """PACKAGES not installed in a complete root (one built before a package was added)."""
+    out = subprocess.run(
+        ["chroot", str(root), "dpkg-query", "-W", "-f=${Package} ${Status}\\n", *PACKAGES],
+        capture_output=True, text=True, timeout=60, check=False,
+    ).stdout  # fmt: skip
+    installed = {ln.split()[0] for ln in out.splitlines() if ln.endswith("install ok installed")}
+    return [p for p in PACKAGES if p not in installed]
+
+
+def _add_packages(suite: str, missing: list[str]) -> None:
+    """Install what a newer PACKAGES added into an existing root: from its package lists
+    as they are (the same archive state as the root's Slurm), refreshed only if needed."""
+    root = root_dir(suite)
+    install = ["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends",
+               *missing]  # fmt: skip
+    with open(ROOTS_DIR / f"{suite}.build.log", "ab") as log:
+        try:
+            _run(install, 900, log)
+        except RuntimeError:
+            _run(["chroot", str(root), "apt-get", "-o", "Acquire::Check-Valid-Until=false",
+                  "update"], 900, log)  # fmt: skip
+            _run(install, 900, log)
+        _run(["chroot", str(root), "apt-get", "clean"], 120, log)
 
 
 def _build(suite: str) -> None:

@@ -1,4 +1,5 @@
-"""``sdiag --json`` (data_parser v0.0.39 to v0.0.44)."""
+"""``sdiag --json`` (data_parser v0.0.39 to v0.0.44), and ``/slurm/v0.0.38/diag`` of 22.05's
+slurmrestd (the same keys, without ``bf_last_depth`` and ``bf_last_depth_try``)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,14 @@ _JSON_REQUIRED = (
     "req_time", "req_time_start", "server_thread_count", "agent_queue_size",
     "dbd_agent_queue_size", "schedule_cycle_max", "schedule_cycle_last", "schedule_cycle_total",
     "jobs_submitted", "jobs_started", "jobs_completed", "jobs_canceled", "jobs_failed",
-    "bf_backfilled_jobs", "bf_last_backfilled_jobs", "bf_cycle_counter", "bf_last_depth",
-    "bf_last_depth_try", "bf_queue_len",
+    "bf_backfilled_jobs", "bf_last_backfilled_jobs", "bf_cycle_counter", "bf_queue_len",
 )  # fmt: skip
 _JSON_OPTIONAL = (
     "agent_count", "agent_thread_count", "gettimeofday_latency", "schedule_cycle_mean",
     "schedule_cycle_mean_depth", "schedule_cycle_per_minute", "schedule_queue_length",
     "jobs_pending", "jobs_running", "job_states_ts", "bf_backfilled_het_jobs", "bf_cycle_mean",
     "bf_depth_mean", "bf_depth_mean_try", "bf_cycle_last", "bf_cycle_max", "bf_queue_len_mean",
-    "bf_table_size", "bf_when_last_cycle",
+    "bf_table_size", "bf_when_last_cycle", "bf_last_depth", "bf_last_depth_try",
 )  # fmt: skip
 
 

@@ -108,8 +108,8 @@ class SdiagResult:
     bf_cycle_last: int | None
     bf_cycle_max: int | None  # not in data_parser v0.0.39-v0.0.41 JSON
     bf_exit: BackfillExit | None
-    bf_last_depth: int
-    bf_last_depth_try: int
+    bf_last_depth: int | None  # not in 22.05's slurmrestd diag (v0.0.38)
+    bf_last_depth_try: int | None
     bf_queue_len: int
     bf_queue_len_mean: int | None
     bf_table_size: int | None
