@@ -17,7 +17,15 @@ What maps to what:
 - ``[[alerts.routes]]`` -> one child route per (route, receiver), ``continue: true``, so an
   alert reaches every receiver a route names, as in the engine; without routes every
   receiver gets everything;
-- the engine's inhibitions (policy.INHIBITIONS) -> ``inhibit_rules``.
+- ``group_wait_seconds`` below 1 s (the engine's default 0, "at once") becomes 1s: the
+  engine applies an inhibition to the alerts of one round together, Alertmanager when a
+  group flushes, so at 0s a target alert (SlurmctldBackupDown) posted a few ms before its
+  source (SlurmctldDown, the same round) was paged beside it;
+- the engine's inhibitions (policy.INHIBITIONS) -> ``inhibit_rules``, except, in HA mode,
+  those whose source is one replica's own condition (SlurmMonitorBlind): the alerts carry
+  no replica label, so replica a's blindness would mute replica b's SlurmctldDown for the
+  same cluster, a real outage paging nobody. Nothing is lost by leaving them out: a
+  replica never sends a service's alerts while it is blind to that service.
 
 Not expressible, refused with the key named: ``KEY_env`` secrets (Alertmanager reads no
 environment), a webhook ``url_file`` or ``hmac_secret`` (Alertmanager 0.25 has neither).
@@ -41,6 +49,9 @@ from monitor.config_schema import KeyPath, dotted
 from monitor.errors import ConfigError
 
 DEFAULT_GROUP_INTERVAL_SECONDS = 300.0  # Alertmanager's own default (see the docstring)
+MIN_GROUP_WAIT_SECONDS = 1.0  # inhibitions need a round's alerts together (the docstring)
+# Alerts about one replica's own sight; as inhibition sources they would cross replicas.
+REPLICA_LOCAL = frozenset({"SlurmMonitorBlind"})
 NOWHERE = "slurm-sla-nowhere"  # the root's receiver: alerts no route sends anywhere end here
 
 
@@ -79,7 +90,7 @@ def generate(config: Config) -> str:
         raise ConfigError([f"{where}: {p}" for p in problems])
     doc = {
         "route": _route(config, [rc for rc, _ in receivers]),
-        "inhibit_rules": [_inhibit(rule) for rule in INHIBITIONS],
+        "inhibit_rules": [_inhibit(rule) for rule in inhibitions(config)],
         "receivers": [{"name": NOWHERE}, *(out for _, out in receivers)],
     }
     head = (
@@ -88,6 +99,13 @@ def generate(config: Config) -> str:
         "after editing that file, do not edit it here.\n"
     )
     return head + to_yaml(doc)
+
+
+def inhibitions(config: Config) -> tuple[Inhibition, ...]:
+    """The engine's inhibitions the Alertmanager applies (the docstring says which)."""
+    if config.ha is None:
+        return INHIBITIONS
+    return tuple(rule for rule in INHIBITIONS if rule.source not in REPLICA_LOCAL)
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -129,7 +147,7 @@ def _route(config: Config, receivers: Sequence[ReceiverConfig]) -> dict[str, Any
     route: dict[str, Any] = {
         "receiver": NOWHERE,
         "group_by": list(s.group_by),
-        "group_wait": duration(s.group_wait_seconds),
+        "group_wait": duration(max(s.group_wait_seconds, MIN_GROUP_WAIT_SECONDS)),
         "group_interval": duration(s.group_interval_seconds or DEFAULT_GROUP_INTERVAL_SECONDS),
         "repeat_interval": duration(s.repeat_interval_seconds),
     }

@@ -153,3 +153,44 @@ def stays_single(recorder: Recorder, seconds: float) -> None:
         assert len(notices(recorder, "firing")) <= 1, timeline(recorder)
         assert len(notices(recorder, "resolved")) <= 1, notices(recorder, "resolved")
         time.sleep(0.05)
+
+
+def test_one_replicas_blindness_does_not_mute_the_others_real_outage(tmp_path, recorder):
+    """Replica a cannot see slurmctld (its munge broke) while replica b sees both
+    controllers down: b's SlurmctldDown must page. Alerts carry no replica label, so an
+    inhibition by SlurmMonitorBlind (the engine's own, for one monitor) would have muted
+    it in the Alertmanagers: `alertmanager-config` leaves it out in HA mode."""
+    hook = f"http://127.0.0.1:{recorder.port}/hook"
+    am_yml = tmp_path / "alertmanager.yml"
+    interval = f"[alerts]\ngroup_interval_seconds = {GROUP_INTERVAL_SECONDS:g}\n"
+    am_yml.write_text(
+        generate(load_config(ha_config(tmp_path, "gen", ["http://x:1"], hook, interval)))
+    )
+    with alertmanager_cluster(am_yml, tmp_path) as urls:
+        a, b = (
+            Alerting(config, Database.in_dir(config.monitor.state_dir, migrations=MIGRATIONS))
+            for config in (load_config(ha_config(tmp_path, n, urls, hook)) for n in ("a", "b"))
+        )
+        with contextlib.ExitStack() as stack:
+            for r in (a, b):
+                r.start()
+                stack.callback(r.stop)
+            now = dt.datetime.now(dt.UTC)
+            a.on_round(status(blind="auth", since=now), [], now)
+            wait_until(
+                lambda: any(
+                    x["labels"]["alertname"] == "SlurmMonitorBlind" for x in alerts(urls[0])
+                ),
+                what="a's SlurmMonitorBlind in the Alertmanager",
+            )
+            now = dt.datetime.now(dt.UTC)
+            b.on_round(status(ctl1=DOWN, ctl2=DOWN, since=now), [], now)
+
+            def paged() -> list[str]:
+                return [
+                    x["labels"]["alertname"]
+                    for n in notices(recorder, "firing")
+                    for x in n["alerts"]
+                ]
+
+            wait_until(lambda: "SlurmctldDown" in paged(), 20, "b's SlurmctldDown at the receiver")

@@ -157,9 +157,29 @@ def test_the_alertmanager_config_golden():
     assert_golden(GOLDEN, generate(parse_config(FULL, "c.toml")))
 
 
-def test_the_alertmanager_config_has_one_inhibit_rule_per_engine_inhibition():
+def test_the_alertmanager_config_has_one_inhibit_rule_per_engine_inhibition_but_blindness():
+    """A replica's blindness is its own: as a source it would mute its peer's real Down
+    (the alerts carry no replica label). Without [ha] (one monitor migrating to an
+    Alertmanager) every inhibition is carried."""
     text = generate(parse_config(FULL, "c.toml"))
-    assert text.count("- source_matchers:") == len(INHIBITIONS)
+    kept = [rule for rule in INHIBITIONS if rule.source != "SlurmMonitorBlind"]
+    assert len(kept) < len(INHIBITIONS)
+    assert text.count("- source_matchers:") == len(kept)
+    assert 'alertname="SlurmMonitorBlind"' not in text.split("inhibit_rules:")[1].split(
+        "receivers:"
+    )[0]
+    single = generate(parse_config(CLUSTER + '[[receivers]]\nname = "h"\ntype = "webhook"\n'
+                                   'url = "http://h/x"\n', "c.toml"))  # fmt: skip
+    assert single.count("- source_matchers:") == len(INHIBITIONS)
+
+
+def test_group_wait_is_at_least_a_second_so_a_rounds_inhibitions_hold():
+    """The engine inhibits within a round; Alertmanager at a group's flush: at 0s a
+    SlurmctldBackupDown posted ms before its round's SlurmctldDown was paged beside it."""
+    assert 'group_wait: "30s"' in generate(parse_config(FULL, "c.toml"))
+    for wait in ("", "group_wait_seconds = 0\n", "group_wait_seconds = 0.2\n"):
+        config = parse_config(f"{CLUSTER}[alerts]\n{wait}{HA}", "c.toml")
+        assert 'group_wait: "1s"' in generate(config)
 
 
 def test_secrets_alertmanager_cannot_read_are_named():
