@@ -13,25 +13,10 @@ from monitor.alerting.rules import evaluate
 from monitor.alerting.settings import AlertSettings
 from monitor.config import Thresholds
 from monitor.ha.gate import GateParams, PeerSight, gate
-from monitor.reasons import Reason
 from tests.support.alerting import DOWN, T0, UNKNOWN, UP, engine, status
+from tests.support.peer_sights import CUT_OFF, sight
 
 PARAMS = GateParams("a", max_age=5.0, blind_after=10.0)
-CUT_OFF = status(ctl1=DOWN, ctl2=DOWN, dbd1=DOWN, dbd2=DOWN)  # what replica a sees
-
-
-def sight(replica="b", ctl=UP, dbd=UP, age=1.0, ctl2=UP, dbd2=(UNKNOWN, Reason.STANDBY)):
-    return PeerSight(
-        replica,
-        {"slurmctld": ctl, "slurmdbd": dbd},
-        {"slurmctld": age, "slurmdbd": age},
-        {
-            ("slurmctld", "ctl1"): (ctl, None),
-            ("slurmctld", "ctl2"): (ctl2, None),
-            ("slurmdbd", "dbd1"): (dbd, None),
-            ("slurmdbd", "dbd2"): dbd2,
-        },
-    )
 
 
 def run(peers, since=None, now=T0, st_=CUT_OFF):

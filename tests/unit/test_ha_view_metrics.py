@@ -15,7 +15,7 @@ from monitor.ha.peer_views import PeerViews
 from monitor.ha.view import build_view, to_json
 from monitor.snapshot import Snapshot
 from tests.support.alerting import T0, status
-from tests.unit.test_ha_gate import CUT_OFF, sight
+from tests.support.peer_sights import CUT_OFF, sight
 
 
 def test_ages_failures_and_what_is_withheld():
