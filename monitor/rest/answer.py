@@ -88,7 +88,8 @@ def slurm_errors(doc: dict[str, Any]) -> str:
     words = []
     for e in errors:
         if isinstance(e, dict):
-            parts = [str(e[k]) for k in ("description", "error") if e.get(k)]
+            # text only: an object there is no word of Slurm's (and its repr no message)
+            parts = [e[k] for k in ("description", "error") if isinstance(e.get(k), str) and e[k]]
             words.append(": ".join(dict.fromkeys(parts)))
         elif isinstance(e, str):
             words.append(e)

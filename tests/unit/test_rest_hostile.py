@@ -404,3 +404,17 @@ def test_check_config_refuses_a_user_no_header_can_carry(tmp_path, capsys, user)
     config = rest_config(tmp_path, f'url = "http://rest:6820"\nuser = "{user}"')
     assert main(["check-config", str(config)]) == 1
     assert "clusters[0].user: expected a user name, got" in capsys.readouterr().err
+
+
+def test_an_errors_array_of_garbage_gives_only_slurms_words(serve):
+    garbage = [1, None, [2], {"description": {"x": 1}, "error": 7}, {"description": "Oops"}]
+
+    def odd(conn: Conn, path: str, headers: dict[str, str]) -> None:
+        if path == "/openapi/v3":
+            healthy(conn, path, headers)
+        else:
+            conn.answer(500, {"errors": garbage})
+
+    answer = get(client(serve(odd).url))
+    assert answer.reason is Reason.COMMAND_FAILED
+    assert answer.message == f"slurmrestd error (HTTP 500) at {answer.url}: Oops"
