@@ -72,6 +72,10 @@ class SimulatedRestd:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the monitor reuses connections
+            # Headers and body leave in two writes: with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms a request on keep-alive connections), which
+            # capped the fleet benchmark near 180 requests/s, below what 1,000 clusters ask.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 answer = restd.answer(self.path, self.headers.get("X-SLURM-USER-TOKEN"))
