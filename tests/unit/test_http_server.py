@@ -4,6 +4,7 @@ web config swapped while it runs."""
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import socket
 import ssl
@@ -314,3 +315,21 @@ def test_raw_non_ascii_credentials_get_401(serve):
         assert answer.startswith(b"HTTP/1.1 401"), value
     answer = raw(server.port, b"GET / HTTP/1.0\r\nAuthorization: Basic dTpw\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_metrics_are_gzipped_for_a_scraper_that_asks(serve):
+    server = serve()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.request("GET", "/metrics")
+    plain = conn.getresponse()
+    body = plain.read()
+    assert plain.getheader("Content-Encoding") is None
+    conn.request("GET", "/metrics", headers={"Accept-Encoding": "deflate, gzip;q=0.9"})
+    packed = conn.getresponse()
+    assert packed.getheader("Content-Encoding") == "gzip"
+    unpacked = gzip.decompress(packed.read())
+    assert b"slurm_test_value 7.0" in unpacked and b"slurm_test_value 7.0" in body
+    conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip;q=0"})
+    refused = conn.getresponse()
+    assert refused.getheader("Content-Encoding") is None
+    assert refused.read().startswith(b"# HELP")
