@@ -11,6 +11,7 @@ from ``slurm_sla_monitor_metrics_render_seconds`` in the same run).
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import json
 import subprocess
@@ -176,10 +177,12 @@ def fleet_scrape(n: int, scrapes: int) -> None:
 
 
 def _count(port: int, prefix: bytes) -> int:
+    """Samples of one metric, scraped as the measured scrapes are (gzip): the first such
+    scrape after the start renders while it waits, as a restarted daemon's first does."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("GET", "/metrics")
-        body = conn.getresponse().read()
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        body = gzip.decompress(conn.getresponse().read())
     finally:
         conn.close()
     return sum(1 for line in body.splitlines() if line.startswith(prefix))
