@@ -108,7 +108,7 @@ def _data(result: ProbeResult | None, kind: type[T]) -> T | None:
 def _slurmctld(
     rnd: ProbeRound, th: Thresholds, sdiag: SdiagResult | None
 ) -> tuple[list[DaemonObservation], ServiceObservation]:
-    ping = rnd.results.get("ping")
+    ping = _ping_seen(rnd.results)
     pings = _data(ping, PingReport)
     local = rnd.local.get("slurmctld")
     if ping is None or pings is None or ping.reason in _BLINDING:
@@ -157,6 +157,20 @@ def _slurmctld(
         )
     service = _ctl_service(daemons, serving, standby)
     return daemons, replace(service, evidence_seconds=ping.duration_seconds, active_source=source)
+
+
+def _ping_seen(results: Mapping[str, ProbeResult]) -> ProbeResult | None:
+    """The ping result, blind when it cannot be believed: no controller answering while
+    sdiag, in the same round, was refused for its credential. slurmrestd 24.11 answers a
+    token Slurm refuses with every ping DOWN and nothing else (26.05 adds the status
+    "Protocol authentication error"); only the diag's HTTP 511 says why."""
+    ping, sdiag = results.get("ping"), results.get("sdiag")
+    pings = _data(ping, PingReport)
+    if ping is None or pings is None or pings.any_responding:
+        return ping
+    if sdiag is None or sdiag.reason is not Reason.AUTH:
+        return ping
+    return replace(ping, data=None, reason=Reason.AUTH, message=sdiag.message)
 
 
 def _ctl_service(
@@ -242,7 +256,7 @@ def _slurmdbd(
     endpoints = [(role, host) for role, host, _ in rnd.topology.dbd]
     if answer is None:
         return [], None
-    ping = rnd.results.get("ping")
+    ping = _ping_seen(rnd.results)
     if answer.reason is not None and ping is not None and ping.reason is not None:
         if ping.reason is Reason.AUTH:
             # One credential for both (munge, or slurmrestd's token): refused by

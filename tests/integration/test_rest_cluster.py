@@ -10,6 +10,8 @@ MariaDB down) are compared in test_probe_cluster.py, beside the CLI probe of eac
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 
@@ -43,8 +45,6 @@ def token_expiry(path) -> int:
 
 def forged_token(path, user: str = "root") -> None:
     """A well-formed token for `user` signed with a key that is not the cluster's."""
-    import hashlib
-    import hmac
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -131,6 +131,9 @@ def test_slurmrestd_faults_are_blindness_never_an_outage(rest_lab, tmp_path):
     assert all("slurmrestd unreachable" in e["message"] for e in c["errors"]), c["errors"]
 
 
+# 24.11 passed this too (2026-11-30) but behaves as 26.05 here, and costs ~50 s of CI on
+# each newer release (a 20 s probe, then the failback its backup's takeover brings).
+@pytest.mark.slurm_versions("22.05", "26.05")
 def test_frozen_primary_reads_the_same_through_both(rest_lab, tmp_path):
     lab = rest_lab
     cli, rest = cli_config(lab, tmp_path), rest_config(lab, tmp_path)

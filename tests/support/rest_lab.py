@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -145,8 +146,6 @@ def assert_blind_where_cli_sees(cli: tuple[int, dict], rest: tuple[int, dict],
 def probe_until_same(lab: Lab, cli: Path, rest: Path, timeout: float) -> tuple[int, dict]:
     """Probe both until they agree (a state that settles: right after a failback 22.05's
     slurmrestd answered slower than the ping threshold once); the CLI's result."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         a, b = probe_all(lab, cli, rest)
