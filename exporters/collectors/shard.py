@@ -1,6 +1,7 @@
 """Which shard of a fleet this daemon watches (``[monitor] shard``), so a fleet's
 dashboards can check that the shards add up to the inventory:
-``slurm_sla_monitor_shard_info{shard="2",shards="5"} 1`` and the clusters it owns.
+``slurm_sla_monitor_shard_info{shard="2",shards="5"} 1``, the clusters it owns and the
+fleet's.
 Nothing without a shard: its exposition stays as it was."""
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ class ShardCollector:
         yield info
         owned = GaugeMetricFamily(
             "slurm_sla_monitor_shard_clusters",
-            "Clusters this daemon's shard owns, and (scope=fleet) all clusters of the file.",
-            labels=["scope"],
+            "Clusters this daemon's shard owns (watches).",
+            labels=["shard"],
         )
-        owned.add_metric(["shard"], float(len(config.clusters)))
-        owned.add_metric(["fleet"], float(config.fleet_size))
+        owned.add_metric([str(shard.index)], float(len(config.clusters)))
         yield owned
+        fleet = GaugeMetricFamily(
+            "slurm_sla_monitor_fleet_clusters",
+            "Clusters in the configuration file, every shard's (the fleet's inventory).",
+        )
+        fleet.add_metric([], float(config.fleet_size))
+        yield fleet

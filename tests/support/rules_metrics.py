@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from exporters.collectors.ha_views import PeerViewCollector
 from exporters.collectors.peer_pulls import PeerPullCollector
 from exporters.collectors.replica import ReplicaCollector
+from exporters.collectors.shard import ShardCollector
 from exporters.collectors.store import StoreCollector
+from monitor.config import parse_config
 from monitor.ha.settings import HaSettings
 from monitor.ledger.peers import PullStatus
 from monitor.selfmetrics import MonitorMetrics
@@ -24,6 +26,7 @@ from tests.support.debian import ensure_packages
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "alert_rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.rules.yml"))
+SHARDED = '[monitor]\nshard = "1/1"\n[[clusters]]\nname = "prod"\n'
 GOLDEN_EXPOSITIONS = [
     REPO / "tests" / "unit" / "golden" / "exposition.prom",  # the snapshot's collectors
     REPO / "tests" / "unit" / "golden" / "alerting" / "exposition.prom",  # AlertCollector
@@ -71,6 +74,7 @@ def known_metrics() -> set[str]:
     now = dt.datetime.now(dt.UTC)
     registry.register(StoreCollector(lambda: Snapshot(now, now, store=StoreStatus(True))))
     registry.register(ReplicaCollector(lambda: HaSettings(replica="a")))
+    registry.register(ShardCollector(lambda: parse_config(SHARDED)))
     registry.register(PeerPullCollector(lambda: [PullStatus("http://mon-b:9817", True, 1.0)]))
     registry.register(PeerViewCollector(_OnePeer(), _OnePeer()))  # type: ignore[arg-type]
     for family in registry.collect():

@@ -44,6 +44,7 @@ MONITOR_SELF_ALERTS = {
     "SlurmMonitorConfigReloadFailed",
     "SlurmMonitorStoreFailing",
     "SlurmMonitorNotificationsStuck",
+    "SlurmMonitorShardUnwatched",
 }
 # About the monitor process, not a cluster: they carry job and instance instead.
 PROCESS_ALERTS = MONITOR_SELF_ALERTS - {"SlurmMonitorStale"}

@@ -114,8 +114,8 @@ def test_the_shard_metrics() -> None:
     registry.register(ShardCollector(lambda: config))
     text = generate_latest(registry).decode()
     assert 'slurm_sla_monitor_shard_info{shard="2",shards="3"} 1.0' in text
-    assert f'slurm_sla_monitor_shard_clusters{{scope="shard"}} {len(config.clusters)}.0' in text
-    assert 'slurm_sla_monitor_shard_clusters{scope="fleet"} 12.0' in text
+    assert f'slurm_sla_monitor_shard_clusters{{shard="2"}} {len(config.clusters)}.0' in text
+    assert "slurm_sla_monitor_fleet_clusters 12.0" in text
     whole = parse_config(fleet(None), "fleet.toml")
     plain = CollectorRegistry()
     plain.register(ShardCollector(lambda: whole))
