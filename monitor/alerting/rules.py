@@ -433,6 +433,31 @@ def monitor_blind(ctx: Context) -> None:
         )
 
 
+class FiguresByCluster:
+    """One read of the fleet's SLA figures, by cluster. The ledger hands out the same tuple
+    until a write changes a cluster's figures (heartbeats are written in batches), while every
+    round evaluates one cluster: at 1,000 clusters, scanning all 2,000 figures per round for
+    one cluster's two was about 1 s of CPU in 30 s. The index is built once per tuple read."""
+
+    def __init__(self) -> None:
+        # one (figures, index) pair, swapped whole: rounds of several threads never mix two
+        self._last: tuple[Sequence[SlaFigures], Mapping[str, tuple[SlaFigures, ...]]] = ((), {})
+
+    def of(self, sla: Sequence[SlaFigures], cluster: str) -> tuple[SlaFigures, ...]:
+        if not isinstance(sla, tuple):  # a list may change between two calls: no index
+            return tuple(f for f in sla if f.cluster == cluster)
+        figures, index = self._last
+        if figures is not sla:
+            grouped: dict[str, list[SlaFigures]] = {}
+            for f in sla:
+                grouped.setdefault(f.cluster, []).append(f)
+            index = {c: tuple(fs) for c, fs in grouped.items()}
+            self._last = (sla, index)
+        return index.get(cluster, ())
+
+
+_BY_CLUSTER = FiguresByCluster()
+
 Rule = Callable[[Context], None]
 
 RULES: Mapping[str, Rule] = {
@@ -457,7 +482,7 @@ def evaluate(
     thresholds: Thresholds,
     now: dt.datetime,
 ) -> Evaluation:
-    ctx = Context(status, [f for f in sla if f.cluster == status.name], settings, thresholds, now)
+    ctx = Context(status, _BY_CLUSTER.of(sla, status.name), settings, thresholds, now)
     enabled = [name for name in RULES if settings.rule(name).enabled]
     for name in enabled:
         RULES[name](ctx)
