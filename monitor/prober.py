@@ -36,6 +36,8 @@ from monitor.runner import run_command
 from monitor.topology import Topology, topology_from
 from monitor.verdict import ProbeRound
 
+_BLINDING = (Reason.AUTH, Reason.MISSING_BINARY)  # a ping failing so proves nothing
+
 
 class ClusterProber:
     """Runs probe rounds for one cluster on a shared thread pool."""
@@ -132,6 +134,13 @@ class ClusterProber:
             return ping is not None and ping.reason is Reason.AUTH
         if trigger is Trigger.DBD_HOSTS_KNOWN:
             return bool(self._target.dbd_endpoints)
+        if trigger is Trigger.PING_UNANSWERED:
+            # No answer to read, not for a refused credential (that stays blind), and the
+            # controllers known (slurm.conf, or an earlier ping through slurmrestd).
+            with self._lock:
+                ping = self._latest.get(PING.name)
+            unanswered = ping is not None and ping.data is None and ping.reason not in _BLINDING
+            return unanswered and bool(self._target.ctl_endpoints)
         return False
 
     def _version(self) -> Version | None:

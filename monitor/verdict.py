@@ -6,6 +6,10 @@ The rules, in the order they decide (also in the README, "How the verdict is rea
   does not is down (``unreachable``).
 * If the ping failed to authenticate, or a binary is missing, the monitor is blind: every
   daemon is ``unknown`` with that reason, never ``down``.
+* Through a slurmrestd that cannot say "no controller answered" apart from a refused token
+  (22.05), with ``readyz = true``: a ping with no answer while every controller's host
+  refuses a connection to its SlurmctldPort is no controller (down); an accepted or timed
+  out connect proves nothing, and ping's blindness stands.
 * The serving controller: a primary that answers serves (a backup hands control back when
   the primary returns). Otherwise the first answering backup serves, unless controller RPCs
   (``sdiag``, ``scontrol show config``) answer "backup controller in standby mode": then
@@ -46,6 +50,7 @@ from monitor.parsers.ping import Ping, PingReport
 from monitor.parsers.sdiag.model import SdiagResult
 from monitor.parsers.show_config import SlurmConfig
 from monitor.probes.base import ProbeResult
+from monitor.probes.ctl_listen import ListenReport
 from monitor.probes.readyz import ReadyReport
 from monitor.topology import Topology
 
@@ -111,6 +116,10 @@ def _slurmctld(
     ping = _ping_seen(rnd.results)
     pings = _data(ping, PingReport)
     local = rnd.local.get("slurmctld")
+    if ping is not None and pings is None and ping.reason not in _BLINDING:
+        refused = _nothing_listens(rnd.results.get("ctl_listen"), ping)
+        if refused is not None:
+            return refused
     if ping is None or pings is None or ping.reason in _BLINDING:
         # Blind, or ping gave nothing usable: list the controllers we know, state unknown.
         why = (ping.reason if ping else Reason.COMMAND_FAILED) or Reason.PARSE
@@ -157,6 +166,27 @@ def _slurmctld(
         )
     service = _ctl_service(daemons, serving, standby)
     return daemons, replace(service, evidence_seconds=ping.duration_seconds, active_source=source)
+
+
+def _nothing_listens(
+    listen: ProbeResult | None, ping: ProbeResult
+) -> tuple[list[DaemonObservation], ServiceObservation] | None:
+    """Ping got no answer and every controller's host refused a connection to its port, in
+    the same round: no slurmctld runs, the CLI's verdict (``no_controller``). 22.05's
+    slurmrestd says the same words for this and for a refused token; the refusal comes
+    from the hosts' kernels, not through slurmrestd. A connect that is accepted (a frozen
+    slurmctld) or times out (a host gone) proves nothing: None, and ping's blindness stands."""
+    report = _data(listen, ListenReport)
+    if listen is None or report is None or not report.nothing_listens:
+        return None
+    if listen.started_at < ping.started_at:
+        return None  # from an earlier round's failure: not evidence about this one
+    daemons = [
+        DaemonObservation("slurmctld", a.hostname, a.role, State.DOWN, Reason.UNREACHABLE)
+        for a in report.answers
+    ]
+    service = _ctl_service(daemons, None, standby=False)
+    return daemons, replace(service, evidence_seconds=listen.duration_seconds)
 
 
 def _ping_seen(results: Mapping[str, ProbeResult]) -> ProbeResult | None:

@@ -8,6 +8,7 @@ writes its stand-in commands from it, and the fixture recorder records what it d
 from __future__ import annotations
 
 from monitor.probes.base import Probe, ProbeResult, ProbeSpec, ProbeTarget, Trigger, Version
+from monitor.probes.ctl_listen import CTL_LISTEN
 from monitor.probes.munge import MUNGE
 from monitor.probes.readyz import READYZ
 from monitor.probes.rest import REST_DBD_DIAG, REST_DBD_PING, REST_DIAG, REST_PING
@@ -25,6 +26,7 @@ CATALOG: tuple[ProbeSpec, ...] = (
     CONTROLHOST,
     DBD_LISTEN,
     REST_PING,
+    CTL_LISTEN,
     REST_DIAG,
     REST_DBD_PING,
     REST_DBD_DIAG,

@@ -92,6 +92,7 @@ class Trigger(StrEnum):
     ROUND = "round"  # every round, concurrently with the others
     AUTH_FAILED = "auth_failed"  # after them, when ping failed to authenticate
     DBD_HOSTS_KNOWN = "dbd_hosts_known"  # after them, once show config named the slurmdbds
+    PING_UNANSWERED = "ping_unanswered"  # after them, when ping got no answer (not auth)
 
 
 @dataclass(frozen=True)
