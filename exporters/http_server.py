@@ -294,8 +294,20 @@ class HttpServer:
     async def _write(
         self, writer: asyncio.StreamWriter, response: Response, head_only: bool, close: bool
     ) -> None:
-        writer.write(serialize(response, head_only=head_only, close=close))
+        if head_only or len(response.body) <= _SLICE:
+            writer.write(serialize(response, head_only=head_only, close=close))
+            async with asyncio.timeout(self.limits.write_timeout):
+                await writer.drain()
+            return
+        # A large body (/metrics at 1,000 clusters: 20 MB) in slices: written whole, it was
+        # copied twice, head + body and then into the transport's buffer (Python 3.11), so
+        # each plain scrape held 40 MB more; in slices the buffer holds about one slice.
+        body = memoryview(response.body)
         async with asyncio.timeout(self.limits.write_timeout):
+            writer.write(serialize(response, head_only=True, close=close) + body[:_SLICE])
+            for start in range(_SLICE, len(body), _SLICE):
+                await writer.drain()
+                writer.write(body[start : start + _SLICE])
             await writer.drain()
 
 
@@ -335,6 +347,9 @@ def parse_head(head: bytes) -> Request | Response:
         # read as the next request). RFC 9112 says 400.
         return _error(HTTPStatus.BAD_REQUEST)
     return Request(method, target, version, headers)
+
+
+_SLICE = 1 << 20  # bytes of a large body handed to the transport at a time
 
 
 def serialize(response: Response, *, head_only: bool, close: bool) -> bytes:
