@@ -18,6 +18,8 @@ connections, the alert outbox) are re-rendered when a scrape finds the bytes old
 
 from __future__ import annotations
 
+import ctypes
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -36,12 +38,32 @@ def render_by_family(encoder: Encoder, registry: Any) -> bytes:
     the whole registry at once holds every sample object and every line as a str until the
     end: at 1,000 clusters that peak, not the 17 MB answer, set the daemon's RSS."""
     end = encoder(_Families(()))  # b"" for text; OpenMetrics closes with "# EOF"
-    chunks = []
+    # One growing buffer whose bytes are handed out without a copy (BytesIO.getvalue),
+    # not a list of chunks joined at the end: the join held the answer twice.
+    out = io.BytesIO()
     for family in registry.collect():
         chunk = encoder(_Families((family,)))
-        chunks.append(chunk[: len(chunk) - len(end)])
-    chunks.append(end)
-    return b"".join(chunks)
+        out.write(memoryview(chunk)[: len(chunk) - len(end)])
+        del chunk
+    out.write(end)
+    return out.getvalue()
+
+
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's ``malloc_trim(0)``, or nothing where there is none (musl, macOS). A render
+    frees some 100 MB of sample objects, lines and bytes at 1,000 clusters; glibc keeps
+    most of it mapped for reuse (the freed 20 MB body also raises its mmap threshold, so
+    the next one lands in the heap), and the daemon's RSS stayed ~70 MB above its level
+    before the first render. Trimming after each render gives the free pages back."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own libc: no ldconfig to run
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: trim(0)
+
+
+_TRIM = _malloc_trim()
 
 
 class _Families:
@@ -132,6 +154,8 @@ class ExpositionCache:
             self._took(self._clock() - started, self._cpu_clock() - cpu)
             with self._lock:
                 self._entries[key] = _Entry(render, body, started)
+            del entry, waited_for
+            _TRIM()  # the previous body is garbage now too
             return body
 
     def _refresh(self) -> None:
@@ -147,6 +171,8 @@ class ExpositionCache:
                 self._took(self._clock() - started, self._cpu_clock() - cpu)
                 with self._lock:
                     self._entries[key] = _Entry(entry.render, body, started, entry.stale)
+                del entry, body
+                _TRIM()  # the previous body is garbage now too
 
     def _took(self, seconds: float, cpu_seconds: float) -> None:
         self.last_render_seconds = seconds
