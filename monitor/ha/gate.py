@@ -12,7 +12,12 @@ peers' live views (monitor.ha.view):
   service instead, its description naming the partition ("replica a cannot reach the
   controllers; replica b sees slurmctld up");
 - a stale, missing or unreachable peer view contradicts nothing: the replica pages as if
-  it were alone. A peer that is itself blind (unknown) contradicts nothing either.
+  it were alone. A peer that is itself blind (unknown) contradicts nothing either;
+- a Down alert this replica holds because it went blind in the middle of it (the engine
+  neither resolves nor re-fires what it cannot see) is released when a fresh peer view
+  sees the service up: the pair knows it is over. Held, it would be re-posted as firing
+  every minute after the peer had resolved it, and the Alertmanager, taking the latest
+  post, would page the ended outage again.
 
 Both replicas seeing the service down both let the alert through, with identical labels:
 the Alertmanager cluster makes one page of the two. The grace before the blindness alert
@@ -29,9 +34,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from monitor.alerting.rules import Candidate, Context, Evaluation
+from monitor.alerting.rules import Candidate, Context, Evaluation, Hold
 from monitor.alerting.settings import AlertSettings
 from monitor.config import Thresholds
 from monitor.observation import State
@@ -95,6 +100,9 @@ def gate(
     contradicted for ``blind_after``, a SlurmMonitorBlind alert; ``since`` is the gate's
     memory from the previous round of this cluster (what it returns, fed back)."""
     fresh = [p for p in peers if p.replica != params.replica]
+    released = tuple(h for h in ev.held if not _answered(h, fresh, params.max_age))
+    if released != ev.held:
+        ev = replace(ev, held=released)
     withheld = []
     for c in ev.active:
         found = _contradiction(c, fresh, params.max_age)
@@ -121,6 +129,19 @@ def gate(
     )
 
 
+def _answered(hold: Hold, peers: Sequence[PeerSight], max_age: float) -> bool:
+    """A held service Down alert that a fresh peer view sees up."""
+    service = SERVICE_DOWN.get(hold.alertname)
+    return service is not None and any(
+        _fresh(p, service, max_age) and p.services.get(service) in _SEES_UP for p in peers
+    )
+
+
+def _fresh(p: PeerSight, service: str, max_age: float) -> bool:
+    age = p.ages.get(service)
+    return age is not None and age < max_age
+
+
 def _contradiction(
     c: Candidate, peers: Sequence[PeerSight], max_age: float
 ) -> Contradiction | None:
@@ -129,9 +150,9 @@ def _contradiction(
         return None
     host = c.labels.get("host", "")
     for p in peers:
-        age = p.ages.get(service)
-        if age is None or not age < max_age:
+        if not _fresh(p, service, max_age):
             continue
+        age = p.ages[service]
         if c.alertname in SERVICE_DOWN:
             up = p.services.get(service) in _SEES_UP
         else:

@@ -127,3 +127,30 @@ def test_in_the_engine_a_firing_down_resolves_once_a_peer_sees_up(tmp_path):
     assert peer_gate.withheld_now() >= {("prod", "SlurmctldDown")}
     eng.on_round(CUT_OFF, [], T0 + dt.timedelta(seconds=13))
     assert "SlurmMonitorBlind" in {a.alertname for a in eng.firing()}
+
+
+def test_a_down_held_by_blindness_is_released_when_a_fresh_peer_sees_up(tmp_path):
+    """Both replicas paged an outage; then replica a went blind (its munge broke) while it
+    lasted. Its engine holds SlurmctldDown (it cannot see the end), and held, the alert was
+    re-posted as firing after replica b had resolved it: the Alertmanager takes the latest
+    post and paged the ended outage again. A fresh peer view that sees slurmctld up
+    answers what a cannot see: the hold is released and a resolves too."""
+    from monitor.ha.peer_gate import PeerGate
+
+    views: list[list[PeerSight]] = [[]]
+    eng = engine(tmp_path, gate=PeerGate(lambda: PARAMS, lambda cluster: views[0]))
+    down = status(ctl1=DOWN, ctl2=DOWN)
+    eng.on_round(down, [], T0)
+    assert "SlurmctldDown" in {a.alertname for a in eng.firing()}
+    blind = status(blind="auth", since=T0 + dt.timedelta(seconds=2))
+    eng.on_round(blind, [], T0 + dt.timedelta(seconds=2))
+    assert "SlurmctldDown" in {a.alertname for a in eng.firing()}  # alone: held
+    views[0] = [sight(age=5.0)]  # stale: still nobody knows
+    eng.on_round(blind, [], T0 + dt.timedelta(seconds=4))
+    assert "SlurmctldDown" in {a.alertname for a in eng.firing()}
+    views[0] = [sight(ctl=DOWN, ctl2=DOWN)]  # b sees it still down: held, not released
+    eng.on_round(blind, [], T0 + dt.timedelta(seconds=6))
+    assert "SlurmctldDown" in {a.alertname for a in eng.firing()}
+    views[0] = [sight()]  # b sees slurmctld answer again
+    eng.on_round(blind, [], T0 + dt.timedelta(seconds=8))
+    assert "SlurmctldDown" not in {a.alertname for a in eng.firing()}
