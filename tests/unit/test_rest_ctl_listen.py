@@ -22,7 +22,7 @@ from monitor.prober import ClusterProber
 from monitor.probes.ctl_listen import Connect, ListenReport, PortAnswer
 from monitor.rest.client import RestClient
 from monitor.rest.settings import RestSettings
-from monitor.verdict import ProbeRound, evaluate
+from monitor.verdict import evaluate
 from tests.support.fakes import FakeClock
 from tests.support.slurmrestd import FIXTURES, FakeSlurmrestd
 
