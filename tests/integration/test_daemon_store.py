@@ -84,7 +84,9 @@ def test_a_store_that_cannot_be_opened_degrades_the_monitor_but_never_stops_it(
         blocker.rmdir()  # the operator fixes the disk
         d.wait_until("store healthy again", lambda: d.value("slurm_sla_store_healthy") == 1.0, 30)
         d.wait_until("/healthz 200", lambda: d.get("/healthz")[0] == 200, 15)
-        assert "alerting.started_late" in d.log.read_text()
+        d.wait_until(  # the store thread starts alerting just after the store opens
+            "alerting started late", lambda: "alerting.started_late" in d.log.read_text(), 15
+        )
         store = LedgerStore(Database.in_dir(tmp_path / "state", migrations=MIGRATIONS))
         # the failover seen while the store was down was kept and written when it came back
         kinds = [(e.kind, e.new) for e in store.events("sim", 0, 1 << 62)]

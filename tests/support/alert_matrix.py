@@ -118,10 +118,11 @@ MATRIX: Mapping[Fault, Expectation] = {
     ),
 }
 
-# Slurm 24.11 and 26.05: a failback (the primary started while the backup serves) leaves
-# both controllers unresponsive for ~28 s: a real outage after the fault. A thawed primary
-# may do the same, or resume control at once while the backup restarts (both seen on the
-# real clusters: RPCs answered from the thaw on): SlurmctldDown may fire then, or not.
+# Slurm 24.11 and 26.05: a failback (the primary started while the backup serves) usually
+# leaves both controllers unresponsive for ~28 s: a real outage after the fault, paged. A
+# thawed primary may do the same, or resume control at once while the backup restarts
+# (both seen on the real clusters: RPCs answered from the thaw on): SlurmctldDown may fire
+# then, or not.
 _FAILBACK_OUTAGE = (Fault.PRIMARY_SLURMCTLD,)
 _MAYBE_FAILBACK_OUTAGE = (Fault.FROZEN_PRIMARY,)
 
@@ -156,10 +157,11 @@ def expected(
             "the local process check sees the backup's process gone (down at once)",
         )
     if fault in _FAILBACK_OUTAGE and slurm != "22.05":
+        # Mostly: a CI run on 26.05 also saw a clean failback, both answering throughout.
         return Expectation(
-            e.fires | {"SlurmctldDown"},
-            e.may_fire | {"SlurmctldBackupDown", BURN},  # the backup restarts meanwhile
-            e.why + "; the failback is a ~28 s outage on Slurm 24.11+ (SlurmctldDown)",
+            e.fires,
+            e.may_fire | {"SlurmctldDown", "SlurmctldBackupDown", BURN},  # backup restarts
+            e.why + "; the failback is usually a ~28 s outage on Slurm 24.11+ (SlurmctldDown)",
         )
     if fault in _MAYBE_FAILBACK_OUTAGE and slurm != "22.05":
         # ... or the thawed primary resumes and the backup restarts (down ~30 s meanwhile)
