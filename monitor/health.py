@@ -27,6 +27,7 @@ from monitor.observation import (
 from monitor.snapshot import ClusterStatus, DaemonStatus, Histogram, ServiceStatus
 
 DaemonKey = tuple[str, str, str]  # (daemon, hostname, role)
+_ANSWERING = (State.UP, State.DEGRADED)
 
 
 @dataclass(frozen=True)
@@ -341,4 +342,13 @@ class ClusterHealth:
             failovers_total=self._failovers,
             restarts_total=dict(self._restarts),
             local_processes=tuple(self._local[d] for d in sorted(self._local)),
+            undecided_since=self._undecided_since(),
         )
+
+    def _undecided_since(self) -> dt.datetime | None:
+        """Where a service's recorded past may still change (see ClusterStatus)."""
+        undecided = [t.pending_since for t in self._services.values() if t.pending_since]
+        ctl = self._services.get("slurmctld")
+        if self._silent_since is not None and ctl is not None and ctl.value in _ANSWERING:
+            undecided.append(self._silent_since)  # held by the takeover grace
+        return min(undecided, default=None)

@@ -40,6 +40,12 @@ class Hysteresis(Generic[T]):
         """A different value has been seen but not yet confirmed."""
         return self._has_candidate
 
+    @property
+    def pending_since(self) -> dt.datetime | None:
+        """When the unconfirmed value was first seen: its change, once confirmed, is dated
+        there, so what was recorded since then may still be rewritten."""
+        return self._candidate_since if self._has_candidate else None
+
     def observe(
         self,
         value: T,

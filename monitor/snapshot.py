@@ -92,6 +92,11 @@ class ClusterStatus:
     failovers_total: int
     restarts_total: Mapping[str, int]  # local daemon -> restarts seen
     local_processes: tuple[LocalProcess, ...] = ()
+    # The earliest instant the health state machine may still rewrite: an unconfirmed
+    # change of a service is dated back to its first sighting, and a silence the takeover
+    # grace holds becomes an outage from its start. The ledger's heartbeat does not vouch
+    # past it, so a monitor killed meanwhile leaves that time unknown, never up.
+    undecided_since: dt.datetime | None = None
 
     @property
     def statistics(self) -> Mapping[str, Any] | None:

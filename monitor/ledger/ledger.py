@@ -73,7 +73,8 @@ class _Cluster:
     run_first: int | None = None  # this run's first heartbeat of the cluster
     segment: int | None = None  # local key of the open heartbeat segment
     seg_first: int = 0
-    seg_last: int = 0
+    seg_last: int = 0  # how far the open segment vouches (see _heartbeat)
+    seen_last: int = 0  # the last round recorded: whether the next one continues the segment
     rounds: int = 0
     states: dict[str, str] = field(default_factory=dict)  # service -> state this run
     last_at: dict[str, int] = field(default_factory=dict)  # service -> last transition
@@ -347,7 +348,8 @@ class Ledger:
             for event in events:
                 self._queue(cs, event, recorded)
             self._resync(cs, status, t, recorded)
-            self._heartbeat(cs, status.name, t)
+            hold = to_us(status.undecided_since) if status.undecided_since else None
+            self._heartbeat(cs, status.name, t, hold)
             # While a service is not up, every round's heartbeat is written at once: a
             # SIGKILL then loses at most the round in progress of the downtime it saw.
             if any(svc.up is not True for svc in status.services.values()):
@@ -391,14 +393,21 @@ class Ledger:
             )  # fmt: skip
             cs.states[name], cs.last_at[name] = state, at
 
-    def _heartbeat(self, cs: _Cluster, cluster: str, t: int) -> None:
-        if cs.segment is None or t - cs.seg_last > self._tolerance_us:
+    def _heartbeat(self, cs: _Cluster, cluster: str, t: int, hold: int | None) -> None:
+        """Extend the open segment to ``t``, but not past ``hold``: the health machine may
+        still date a change back there (a silence the takeover grace holds, an unconfirmed
+        change), so what it shows as up since then is not yet known. Once decided, the next
+        round vouches for the whole stretch; a monitor killed before that leaves it
+        unknown, where the segment ends (a held silence was counted up before)."""
+        vouched = t if hold is None else min(t, hold)
+        if cs.segment is None or t - cs.seen_last > self._tolerance_us:
             cs.segment, self._next_segment = self._next_segment, self._next_segment + 1
             cs.seg_first = cs.seg_last = t
             cs.rounds = 1
         else:
-            cs.seg_last = max(cs.seg_last, t)
+            cs.seg_last = max(cs.seg_last, vouched)
             cs.rounds += 1
+        cs.seen_last = t
         cs.high_water = max(cs.high_water, cs.seg_last)
         self._dirty[cs.segment] = Heartbeat(
             cluster, self._segment_ids.get(cs.segment), cs.seg_first, cs.seg_last, cs.rounds

@@ -271,9 +271,9 @@ def restore_controllers(lab) -> float:
 
 
 def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
-    """Both controllers down for a measured time; a failover; a maintenance window over
-    another outage; the monitor SIGKILLed and restarted mid-incident. The ledger's counted
-    downtime is within one probe interval of the measured outages."""
+    """Both controllers down for a measured time; a maintenance window over another outage;
+    a failover whose backup then dies, the monitor SIGKILLed and restarted mid-incident.
+    The ledger's counted downtime is within one probe interval of the measured outages."""
     import subprocess
     import sys
 
@@ -290,12 +290,8 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
     s.lab.kill("ctl2")
     time.sleep(12)
     outage1 = restore_controllers(s.lab) - t0
-    # 2. a failover (not downtime)
     s.lab.heal()
-    s.lab.kill("ctl1")
-    s.lab.wait_serving("ctl2", timeout=30)
-    s.lab.heal()
-    # 3. an outage inside a maintenance window
+    # 2. an outage inside a maintenance window
     window_start = time.time()
     s.lab.kill("ctl1")
     s.lab.kill("ctl2")
@@ -303,11 +299,18 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
     s.lab.heal()
     window_end = time.time()
     time.sleep(5)  # keep the next outage clear of the window
-    # 4. the monitor killed mid-incident, restarted while the outage goes on
-    t1 = time.time()
+    # 3. a failover (not downtime), then the serving backup dies too, and the monitor is
+    # SIGKILLed mid-incident, inside the takeover grace (10 s after a backup served, a
+    # silence is held back: a takeover looks like that), restarted while the outage goes on.
+    # The held silence must be unknown, not up (a CI run lost ~6 s of an outage that way).
     s.lab.kill("ctl1")
+    s.lab.wait_serving("ctl2", timeout=30)
+    s.daemon.wait_until("the monitor sees the backup serving", lambda: s.daemon.value(
+        "slurm_controller_active", host="ctl2") == 1.0, 30)
+    t1 = time.time()
     s.lab.kill("ctl2")
     time.sleep(6)
+    killed_at = time.time()
     gap = s.restart_daemon(kill=True)
     time.sleep(6)
     outage2 = restore_controllers(s.lab) - t1
@@ -334,6 +337,12 @@ def test_scripted_timeline_sla_matches_what_the_test_measured(healthy_stack):
                             Policy.from_settings(config.sla), 0.999,
                             windows=store.windows())
     d = period.to_dict()
+    # The silence the dead monitor held back was not up: from its first silent round (within
+    # an interval of the kill, two to spare) to the SIGKILL, it is unknown (or down).
+    held = service_period(store, "lab", "slurmctld", int((t1 + 2 * INTERVAL) * us),
+                          int((killed_at - 0.2) * us), Policy.from_settings(config.sla), 0.999,
+                          windows=store.windows()).to_dict()
+    assert held["up_seconds"] == 0, held
     counted = d["downtime_seconds"]
     unknown = d["unknown_seconds"]
     measured = outage1 + outage2

@@ -211,6 +211,34 @@ def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
         assert down[0].confirmed_at > T0 + dt.timedelta(seconds=15)
 
 
+def test_what_the_machine_may_still_rewrite_is_reported_as_undecided():
+    """A silence the takeover grace holds, and a change not yet confirmed, may still be
+    dated back: the status says from when (the ledger does not vouch past it)."""
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        assert health.status().undecided_since is None
+        feed(health, frozen, (State.DOWN, State.UP))  # failover: t=4
+        assert health.status().undecided_since is None  # service up either way
+        feed(health, frozen, (State.DOWN, State.UP))
+        for _ in range(3):  # t=6..8: silent, held by the grace
+            feed(health, frozen, (State.DOWN, State.DOWN))
+            assert health.status().services["slurmctld"].state is State.UP
+            assert health.status().undecided_since == T0 + dt.timedelta(seconds=6)
+        feed(health, frozen, (State.DOWN, State.UP))  # the backup answers: a blip
+        assert health.status().undecided_since is None
+        for _ in range(10):
+            feed(health, frozen, (State.UP, State.UP))
+        feed(health, frozen, (State.DOWN, State.DOWN))  # t=20, no backup served: a candidate
+        assert health.status().undecided_since == T0 + dt.timedelta(seconds=20)
+        feed(health, frozen, (State.DOWN, State.DOWN))  # confirmed, dated t=20: decided
+        assert health.status().services["slurmctld"].state is State.DOWN
+        assert health.status().undecided_since is None
+
+
 def test_no_grace_once_the_primary_serves_again():
     with freeze_time(T0) as frozen:
         health = ClusterHealth("prod", SETTINGS, T0)

@@ -17,6 +17,7 @@ from monitor.ledger.query import month_periods, service_period
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
 from monitor.ledger.timebase import US, from_us, month_bounds, to_us
+from monitor.observation import State
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.ledger import STEP, T0, Monitor, config, now, observe
@@ -109,6 +110,91 @@ def test_restart_mid_incident_neither_loses_nor_double_counts(tmp_path):
         assert incident.downtime_us == seen_down.total_seconds() * US
         parts = b.up_us + b.degraded_us + b.down_us + b.maintenance_us + b.unknown_us
         assert parts == b.interval_us
+
+
+def test_a_monitor_killed_while_the_takeover_grace_holds_a_silence_leaves_it_unknown(
+    tmp_path,
+):
+    """A backup serves, then no controller answers: the grace holds the verdict (the
+    silence becomes an outage dated from its start only once it outlasts the grace). A
+    monitor SIGKILLed inside the grace must not leave that silence recorded as up: the
+    real-cluster timeline lost ~6 s of an outage that way. It is unknown, and the next run
+    counts the outage from its own first round."""
+    cfg = parse_config(
+        f"""
+[monitor]
+state_dir = "{tmp_path}"
+interval_seconds = 2
+[[clusters]]
+name = "prod"
+accounting = false
+"""
+    )
+    two = dt.timedelta(seconds=2)
+
+    def rounds(m: Monitor, n: int, primary: bool, backup: bool) -> None:
+        for _ in range(n):
+            frozen.tick(two)
+            events = m.health.update(observe(primary, backup))
+            m.ledger.on_round(m.health.status(), events, now())
+
+    with freeze_time(T0) as frozen:
+        first = Monitor(cfg, frozen)
+        rounds(first, 10, True, True)
+        rounds(first, 5, False, True)  # ctl1 killed: the backup serves
+        silent_from = now() + two
+        rounds(first, 3, False, False)  # 6 s of silence, inside the 10 s grace
+        assert first.health.status().services["slurmctld"].state is State.UP  # held
+        frozen.tick(dt.timedelta(seconds=3))  # SIGKILL; restarted 3 s later
+        second = Monitor(cfg, frozen)
+        resumed_at = now() + two
+        rounds(second, 5, False, False)  # no backup served in this run: an outage at once
+        up_from = now() + two
+        rounds(second, 10, True, True)
+        report = period(cfg, T0, now())
+        b = report.breakdown
+        # unknown: T0 to the first round, and the held silence to the second run's first
+        assert b.unknown_us == 2 * US + to_us(resumed_at) - to_us(silent_from)
+        assert b.down_us == to_us(up_from) - to_us(resumed_at)
+        assert b.up_us + b.down_us + b.unknown_us == b.interval_us
+
+
+def test_a_silence_the_grace_held_is_counted_whole_once_it_is_decided(tmp_path):
+    """The same hold, decided in the same run: a blip is up throughout (no unknown), an
+    outage counts from the silence's first round."""
+    cfg = parse_config(
+        f"""
+[monitor]
+state_dir = "{tmp_path}"
+interval_seconds = 2
+[[clusters]]
+name = "prod"
+accounting = false
+"""
+    )
+    two = dt.timedelta(seconds=2)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+
+        def rounds(n: int, primary: bool, backup: bool) -> None:
+            for _ in range(n):
+                frozen.tick(two)
+                events = m.health.update(observe(primary, backup))
+                m.ledger.on_round(m.health.status(), events, now())
+
+        rounds(10, True, True)
+        rounds(3, False, True)
+        rounds(3, False, False)  # a blip inside the grace
+        rounds(3, False, True)
+        blip_over = now()
+        silent_from = now() + two
+        rounds(10, False, False)  # 20 s: past the grace, an outage
+        up_from = now() + two
+        rounds(10, True, True)
+        assert period(cfg, T0, blip_over).breakdown.unknown_us == 2 * US
+        b = period(cfg, T0, now()).breakdown
+        assert b.unknown_us == 2 * US
+        assert b.down_us == to_us(up_from) - to_us(silent_from)
 
 
 def test_wall_clock_stepping_back_neither_negative_nor_double_counted(tmp_path):
