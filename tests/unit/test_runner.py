@@ -227,3 +227,44 @@ def test_a_timeout_says_what_the_command_said_last(tmp_path):
     assert result.message == (
         "sdiag did not finish within 0.5 s (last on stderr: sdiag: error: last words)"
     )
+
+
+def test_a_service_stops_when_its_starter_is_killed(tmp_path):
+    """The HA demo's replicas and Alertmanagers: a demo SIGKILLed (no cleanup runs) must not
+    leave them running. The starter here is a real process that is SIGKILLed."""
+    import os
+    import signal
+    import subprocess
+
+    pid_file = tmp_path / "child.pid"
+    starter = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from monitor.runner import start_child\n"
+        f"c = start_child(['sleep', '300'], name='sleep', log={str(tmp_path / 'log')!r})\n"
+        f"open({str(pid_file)!r}, 'w').write(str(c.pid))\n"
+        "time.sleep(300)\n"
+    )], cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert time.monotonic() < deadline, "the starter never started its child"
+            assert starter.poll() is None, "the starter exited"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        os.kill(child, 0)  # running
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child}").exists() and "Z" not in _state(child):
+            assert time.monotonic() < deadline, "the child outlived its SIGKILLed starter"
+            time.sleep(0.05)
+    finally:
+        starter.kill()
+        starter.wait()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
