@@ -121,14 +121,18 @@ class Daemon:
         for cluster in config.clusters:
             self._clusters[cluster.name] = self._runtime(cluster)
 
-    def _runtime(self, cluster: ClusterConfig) -> _ClusterRuntime:
+    def _runtime(
+        self, cluster: ClusterConfig, undecided_since: dt.datetime | None = None
+    ) -> _ClusterRuntime:
+        """``undecided_since``: what the cluster's previous health had not decided yet (a
+        reload replaced it): the new one knows nothing from there, so it is not up."""
         prober = ClusterProber(
             cluster, self.config.monitor, self._probe_pool, run=self._run, clock=self._clock
         )
         return _ClusterRuntime(
             cluster,
             prober,
-            ClusterHealth(cluster.name, self.config.monitor, self._clock()),
+            ClusterHealth(cluster.name, self.config.monitor, undecided_since or self._clock()),
             {service: _Lane(service) for service in prober.lanes()},
         )
 
@@ -384,15 +388,19 @@ class Daemon:
         old = self.config
         self.config = new
         keep = {c.name for c in new.clusters if c in old.clusters}
+        undecided: dict[str, dt.datetime | None] = {}
         for name in list(self._clusters):
             if name not in keep:
+                undecided[name] = self._clusters[name].health.status().undecided_since
                 for service in self._clusters[name].lanes:
                     if self._scheduler.get_job(_job_id(name, service)):
                         self._scheduler.remove_job(_job_id(name, service))
                 del self._clusters[name]
         for cluster in new.clusters:
             if cluster.name not in self._clusters:
-                runtime = self._clusters[cluster.name] = self._runtime(cluster)
+                runtime = self._clusters[cluster.name] = self._runtime(
+                    cluster, undecided.get(cluster.name)
+                )
                 if self._scheduler.running:
                     for service in runtime.lanes:
                         self._schedule(cluster.name, service, first_run=dt.datetime.now(dt.UTC))

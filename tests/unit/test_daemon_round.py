@@ -142,3 +142,25 @@ def test_a_change_is_confirmed_by_rounds_pulled_forward_not_by_the_interval(star
     assert time.monotonic() - t0 < 30  # long before the next scheduled round (60 s)
     confirms = daemon.metrics.confirm_rounds.labels("prod", "slurmctld")
     assert confirms._value.get() >= 1  # noqa: SLF001
+
+
+def test_a_reload_that_replaces_a_clusters_health_keeps_what_it_had_not_decided(start):
+    """A backup served, then no controller answers: the takeover grace holds the verdict.
+    A reload that changes the cluster's config starts its health afresh; the new one must
+    know nothing from where the old one had not decided (the ledger then records unknown
+    there, not up)."""
+    runner = FakeRunner()
+    runner.situation["ping"] = "22.05-primary-killed-after-takeover"
+    daemon = start(config(), run=runner)
+    wait_for(lambda: service_state(daemon, "slurmctld") == "up" and rounds(daemon) >= 3)
+    runner.situation["ping"] = "22.05-both-killed"
+    held = daemon._clusters["prod"].health  # noqa: SLF001
+    wait_for(lambda: held.status().undecided_since is not None)
+    since = held.status().undecided_since
+    assert service_state(daemon, "slurmctld") == "up"  # held by the grace
+    cfg = config()
+    changed = dataclasses.replace(cfg.clusters[0], slurm_bin=cfg.clusters[0].slurm_bin / "new")
+    daemon.reload(dataclasses.replace(cfg, clusters=(changed,)))
+    fresh = daemon._clusters["prod"].health  # noqa: SLF001
+    assert fresh is not held
+    assert fresh._started_at == since  # noqa: SLF001

@@ -159,6 +159,46 @@ accounting = false
         assert b.up_us + b.down_us + b.unknown_us == b.interval_us
 
 
+def test_a_health_replaced_by_a_reload_inside_the_grace_leaves_the_silence_unknown(tmp_path):
+    """A reload that changes the cluster's config starts its health afresh (the daemon
+    passes the old one's ``undecided_since``): same run, same ledger, and the held silence
+    is unknown, not up."""
+    from monitor.health import ClusterHealth
+
+    cfg = parse_config(
+        f"""
+[monitor]
+state_dir = "{tmp_path}"
+interval_seconds = 2
+[[clusters]]
+name = "prod"
+accounting = false
+"""
+    )
+    two = dt.timedelta(seconds=2)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+
+        def rounds(n: int, primary: bool, backup: bool) -> None:
+            for _ in range(n):
+                frozen.tick(two)
+                events = m.health.update(observe(primary, backup))
+                m.ledger.on_round(m.health.status(), events, now())
+
+        rounds(10, True, True)
+        rounds(3, False, True)
+        silent_from = now() + two
+        rounds(3, False, False)  # held
+        m.health = ClusterHealth("prod", cfg.monitor, m.health.status().undecided_since)
+        counted_from = now() + two
+        rounds(5, False, False)
+        up_from = now() + two
+        rounds(10, True, True)
+        b = period(cfg, T0, now()).breakdown
+        assert b.unknown_us == 2 * US + to_us(counted_from) - to_us(silent_from)
+        assert b.down_us == to_us(up_from) - to_us(counted_from)
+
+
 def test_a_silence_the_grace_held_is_counted_whole_once_it_is_decided(tmp_path):
     """The same hold, decided in the same run: a blip is up throughout (no unknown), an
     outage counts from the silence's first round."""
