@@ -132,7 +132,7 @@ class ClusterHealth:
             tracker = self._services.setdefault(
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
-            silent = name == "slurmctld" and not svc.up
+            silent = name == "slurmctld" and svc.up is False  # blind is not silence
             began = self._silent_since if silent else None
             held = self._silent_held + self._weight(svc) - 1 if silent else 0
             change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
@@ -173,8 +173,12 @@ class ClusterHealth:
             self._backup_served_at = None  # the primary serves: no takeover under way
             self._silent_since, self._silent_held = None, 0
             return svc
+        if svc.condition is Condition.BLIND:
+            # A round that could not see says nothing either way: the silence before it
+            # stands (forgetting it dated a longer silence from after the blind round).
+            return svc
         if svc.condition is not Condition.NO_CONTROLLER:
-            self._silent_since, self._silent_held = None, 0  # blind or split-brain
+            self._silent_since, self._silent_held = None, 0  # a controller answered
             return svc
         if self._backup_served_at is not None and self._silent_since is None:
             self._silent_since = at

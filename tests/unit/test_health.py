@@ -239,6 +239,28 @@ def test_what_the_machine_may_still_rewrite_is_reported_as_undecided():
         assert health.status().undecided_since is None
 
 
+def test_a_blind_round_inside_a_held_silence_does_not_restart_it():
+    """The monitor could not see for one round in the middle of the silence: the outage,
+    once the grace is outlasted, is still dated from the silence's first round."""
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        for _ in range(2):
+            feed(health, frozen, (State.DOWN, State.UP))  # the backup serves: t=4, 5
+        events = []
+        for _ in range(3):  # t=6..8: silent, held
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        events += feed(health, frozen, (State.DOWN, State.DOWN), blind=True)  # t=9
+        for _ in range(10):
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        down = [e for e in events if e.kind == "service"]
+        assert [e.new for e in down] == ["down"]
+        assert down[0].at == T0 + dt.timedelta(seconds=6)
+
+
 def test_no_grace_once_the_primary_serves_again():
     with freeze_time(T0) as frozen:
         health = ClusterHealth("prod", SETTINGS, T0)
