@@ -15,8 +15,11 @@ connection another request has taken since.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import errno
 import heapq
+import ipaddress
 import itertools
 import socket
 import threading
@@ -28,6 +31,8 @@ import requests
 import requests.adapters
 import urllib3.connection
 import urllib3.connectionpool
+import urllib3.exceptions
+from urllib3.util import connection
 
 
 class Cutoff:
@@ -137,11 +142,76 @@ def _watch(sock: socket.socket | None, *, twin: bool) -> None:
         cutoff.watch(sock, twin=twin)
 
 
+class _Resolver:
+    """Name lookups with a deadline. getaddrinfo cannot be interrupted, and a resolver
+    that does not answer holds it for glibc's timeout x attempts x servers (~30 s): a few
+    threads make the lookups, and a request stops waiting for one at its cutoff (the
+    thread finishes it later and the answer is dropped). Few threads, so a hung resolver
+    costs a bounded number of them; lookups queued behind are abandoned at their cutoffs."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rest-dns")
+
+    def addresses(self, host: str, port: int, wait: float) -> list[tuple[Any, ...]]:
+        family = connection.allowed_gai_family()
+        future = self._pool.submit(socket.getaddrinfo, host, port, family, socket.SOCK_STREAM)
+        try:
+            return future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise OSError(
+                errno.ETIMEDOUT, f"host name {host} not resolved within {wait:.3g} s"
+            ) from None
+
+
+_RESOLVER = _Resolver()
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 class _Watched(urllib3.connection.HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        cutoff: Cutoff | None = getattr(_current, "cutoff", None)
+        if cutoff is None or _literal(self._dns_host):
+            sock = super()._new_conn()
+        else:
+            sock = self._connect_within(cutoff)
         _watch(sock, twin=True)  # before TLS: a trickled handshake is cut too
         return sock
+
+    def _connect_within(self, cutoff: Cutoff) -> socket.socket:
+        """urllib3's connect, the name looked up within the request's cutoff (a hanging
+        DNS server held a probe ~30 s past it); each address then connects as urllib3
+        would, by number."""
+        try:
+            found = _RESOLVER.addresses(self._dns_host, self.port, cutoff.remaining())
+        except socket.gaierror as e:
+            raise urllib3.exceptions.NameResolutionError(self.host, self, e) from e
+        except OSError as e:
+            raise urllib3.exceptions.NewConnectionError(self, e.strerror or str(e)) from e
+        last: OSError | None = None
+        for family, _, _, _, address in found:
+            host = f"[{address[0]}]" if family == socket.AF_INET6 else address[0]
+            try:
+                return connection.create_connection(
+                    (host, self.port), self.timeout,
+                    source_address=self.source_address, socket_options=self.socket_options,
+                )  # fmt: skip
+            except TimeoutError as e:
+                raise urllib3.exceptions.ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+                ) from e
+            except OSError as e:
+                last = e
+        raise urllib3.exceptions.NewConnectionError(
+            self, f"Failed to establish a new connection: {last}"
+        ) from last
 
 
 class _HTTPConnection(_Watched):

@@ -418,3 +418,39 @@ def test_an_errors_array_of_garbage_gives_only_slurms_words(serve):
     answer = get(client(serve(odd).url))
     assert answer.reason is Reason.COMMAND_FAILED
     assert answer.message == f"slurmrestd error (HTTP 500) at {answer.url}: Oops"
+
+
+def test_a_name_server_that_never_answers_is_cut_at_the_budget(serve, monkeypatch):
+    """getaddrinfo cannot be interrupted, and glibc waits ~30 s for a silent name server.
+    The lookup is bounded by the call's budget, and named; a name that resolves still
+    reaches its server (connected by number, the name kept for the Host header)."""
+    import socket
+
+    real = socket.getaddrinfo
+    released = threading.Event()
+    seen_hosts: list[str] = []
+
+    def lookup(host, *args, **kwargs):
+        if host == "slurmrestd.hang.test":
+            released.wait(30)  # a name server that never answers
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host == "slurmrestd.lab.test":
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    def record(conn: Conn, path: str, headers: dict[str, str]) -> None:
+        seen_hosts.append(headers.get("Host", ""))
+        healthy(conn, path, headers)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    try:
+        port = serve(record).url.rsplit(":", 1)[1]
+        hung = get(client(f"http://slurmrestd.hang.test:{port}"))
+        assert hung.reason in (Reason.TIMEOUT, Reason.UNREACHABLE), hung
+        assert "slurmrestd unreachable" in hung.message
+        assert "not resolved" in hung.message or "no complete answer" in hung.message, hung
+        ok = get(client(f"http://slurmrestd.lab.test:{port}"), budget=1.0)
+        assert ok.reason is None, ok
+        assert seen_hosts and all(h.startswith("slurmrestd.lab.test") for h in seen_hosts)
+    finally:
+        released.set()
