@@ -112,6 +112,31 @@ def test_restart_mid_incident_neither_loses_nor_double_counts(tmp_path):
         assert parts == b.interval_us
 
 
+TWO = dt.timedelta(seconds=2)
+
+
+def two_second_config(state_dir: Path):
+    """The takeover-grace tests: rounds every 2 s (the lab's), the shipped 10 s grace."""
+    return parse_config(
+        f"""
+[monitor]
+state_dir = "{state_dir}"
+interval_seconds = 2
+[[clusters]]
+name = "prod"
+accounting = false
+"""
+    )
+
+
+def two_second_rounds(m: Monitor, n: int, primary: bool, backup: bool) -> None:
+    """``n`` rounds of ``m`` 2 s apart, recorded as the daemon records them."""
+    for _ in range(n):
+        m.frozen.tick(TWO)
+        events = m.health.update(observe(primary, backup))
+        m.ledger.on_round(m.health.status(), events, now())
+
+
 def test_a_monitor_killed_while_the_takeover_grace_holds_a_silence_leaves_it_unknown(
     tmp_path,
 ):
@@ -120,39 +145,21 @@ def test_a_monitor_killed_while_the_takeover_grace_holds_a_silence_leaves_it_unk
     monitor SIGKILLed inside the grace must not leave that silence recorded as up: the
     real-cluster timeline lost ~6 s of an outage that way. It is unknown, and the next run
     counts the outage from its own first round."""
-    cfg = parse_config(
-        f"""
-[monitor]
-state_dir = "{tmp_path}"
-interval_seconds = 2
-[[clusters]]
-name = "prod"
-accounting = false
-"""
-    )
-    two = dt.timedelta(seconds=2)
-
-    def rounds(m: Monitor, n: int, primary: bool, backup: bool) -> None:
-        for _ in range(n):
-            frozen.tick(two)
-            events = m.health.update(observe(primary, backup))
-            m.ledger.on_round(m.health.status(), events, now())
-
+    cfg = two_second_config(tmp_path)
     with freeze_time(T0) as frozen:
         first = Monitor(cfg, frozen)
-        rounds(first, 10, True, True)
-        rounds(first, 5, False, True)  # ctl1 killed: the backup serves
-        silent_from = now() + two
-        rounds(first, 3, False, False)  # 6 s of silence, inside the 10 s grace
+        two_second_rounds(first, 10, True, True)
+        two_second_rounds(first, 5, False, True)  # ctl1 killed: the backup serves
+        silent_from = now() + TWO
+        two_second_rounds(first, 3, False, False)  # 6 s of silence, inside the 10 s grace
         assert first.health.status().services["slurmctld"].state is State.UP  # held
         frozen.tick(dt.timedelta(seconds=3))  # SIGKILL; restarted 3 s later
         second = Monitor(cfg, frozen)
-        resumed_at = now() + two
-        rounds(second, 5, False, False)  # no backup served in this run: an outage at once
-        up_from = now() + two
-        rounds(second, 10, True, True)
-        report = period(cfg, T0, now())
-        b = report.breakdown
+        resumed_at = now() + TWO
+        two_second_rounds(second, 5, False, False)  # no backup served in this run: an outage
+        up_from = now() + TWO
+        two_second_rounds(second, 10, True, True)
+        b = period(cfg, T0, now()).breakdown
         # unknown: T0 to the first round, and the held silence to the second run's first
         assert b.unknown_us == 2 * US + to_us(resumed_at) - to_us(silent_from)
         assert b.down_us == to_us(up_from) - to_us(resumed_at)
@@ -165,35 +172,18 @@ def test_a_health_replaced_by_a_reload_inside_the_grace_leaves_the_silence_unkno
     is unknown, not up."""
     from monitor.health import ClusterHealth
 
-    cfg = parse_config(
-        f"""
-[monitor]
-state_dir = "{tmp_path}"
-interval_seconds = 2
-[[clusters]]
-name = "prod"
-accounting = false
-"""
-    )
-    two = dt.timedelta(seconds=2)
+    cfg = two_second_config(tmp_path)
     with freeze_time(T0) as frozen:
         m = Monitor(cfg, frozen)
-
-        def rounds(n: int, primary: bool, backup: bool) -> None:
-            for _ in range(n):
-                frozen.tick(two)
-                events = m.health.update(observe(primary, backup))
-                m.ledger.on_round(m.health.status(), events, now())
-
-        rounds(10, True, True)
-        rounds(3, False, True)
-        silent_from = now() + two
-        rounds(3, False, False)  # held
+        two_second_rounds(m, 10, True, True)
+        two_second_rounds(m, 3, False, True)
+        silent_from = now() + TWO
+        two_second_rounds(m, 3, False, False)  # held
         m.health = ClusterHealth("prod", cfg.monitor, m.health.status().undecided_since)
-        counted_from = now() + two
-        rounds(5, False, False)
-        up_from = now() + two
-        rounds(10, True, True)
+        counted_from = now() + TWO
+        two_second_rounds(m, 5, False, False)
+        up_from = now() + TWO
+        two_second_rounds(m, 10, True, True)
         b = period(cfg, T0, now()).breakdown
         assert b.unknown_us == 2 * US + to_us(counted_from) - to_us(silent_from)
         assert b.down_us == to_us(up_from) - to_us(counted_from)
@@ -202,35 +192,18 @@ accounting = false
 def test_a_silence_the_grace_held_is_counted_whole_once_it_is_decided(tmp_path):
     """The same hold, decided in the same run: a blip is up throughout (no unknown), an
     outage counts from the silence's first round."""
-    cfg = parse_config(
-        f"""
-[monitor]
-state_dir = "{tmp_path}"
-interval_seconds = 2
-[[clusters]]
-name = "prod"
-accounting = false
-"""
-    )
-    two = dt.timedelta(seconds=2)
+    cfg = two_second_config(tmp_path)
     with freeze_time(T0) as frozen:
         m = Monitor(cfg, frozen)
-
-        def rounds(n: int, primary: bool, backup: bool) -> None:
-            for _ in range(n):
-                frozen.tick(two)
-                events = m.health.update(observe(primary, backup))
-                m.ledger.on_round(m.health.status(), events, now())
-
-        rounds(10, True, True)
-        rounds(3, False, True)
-        rounds(3, False, False)  # a blip inside the grace
-        rounds(3, False, True)
+        two_second_rounds(m, 10, True, True)
+        two_second_rounds(m, 3, False, True)
+        two_second_rounds(m, 3, False, False)  # a blip inside the grace
+        two_second_rounds(m, 3, False, True)
         blip_over = now()
-        silent_from = now() + two
-        rounds(10, False, False)  # 20 s: past the grace, an outage
-        up_from = now() + two
-        rounds(10, True, True)
+        silent_from = now() + TWO
+        two_second_rounds(m, 10, False, False)  # 20 s: past the grace, an outage
+        up_from = now() + TWO
+        two_second_rounds(m, 10, True, True)
         assert period(cfg, T0, blip_over).breakdown.unknown_us == 2 * US
         b = period(cfg, T0, now()).breakdown
         assert b.unknown_us == 2 * US
