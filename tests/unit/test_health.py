@@ -261,6 +261,30 @@ def test_a_blind_round_inside_a_held_silence_does_not_restart_it():
         assert down[0].at == T0 + dt.timedelta(seconds=6)
 
 
+def test_a_confirmed_blindness_ends_a_held_silence():
+    """Silent (held by the grace), then blind long enough to confirm it (unknown from the
+    first blind round), then silent past the grace: the outage is dated from the first
+    silent round after the blindness. Dated from the held silence before it, the ledger
+    (which never rewrites what it holds) recorded the whole blind stretch as down."""
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)  # fmt: skip
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        feed(health, frozen, (State.DOWN, State.UP))  # t=4: the backup serves
+        events = feed(health, frozen, (State.DOWN, State.DOWN))  # t=5: silent, held
+        for _ in range(9):  # t=6..14: blind, confirmed unknown from t=6
+            events += feed(health, frozen, (State.DOWN, State.DOWN), blind=True)
+        for _ in range(5):  # t=15..19: silent, the grace long over
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        changes = [(e.new, e.at) for e in events if e.kind == "service"]
+        assert changes == [
+            ("unknown", T0 + dt.timedelta(seconds=6)),
+            ("down", T0 + dt.timedelta(seconds=15)),
+        ]
+
+
 def test_no_grace_once_the_primary_serves_again():
     with freeze_time(T0) as frozen:
         health = ClusterHealth("prod", SETTINGS, T0)
