@@ -136,11 +136,14 @@ class ClusterHealth:
             began = self._silent_since if silent else None
             held = self._silent_held + self._weight(svc) - 1 if silent else 0
             change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
-            if change and name == "slurmctld" and change.new is State.UNKNOWN:
-                # Blindness confirmed (unknown from its first round, which the ledger now
-                # holds): a silence the grace held before it cannot be the start of an
-                # outage any more, or its verdict, dated there, would overwrite the blind
-                # stretch as down. A silence after it is dated from its own first round.
+            blind = svc.condition is Condition.BLIND
+            if name == "slurmctld" and blind and tracker.value is State.UNKNOWN:
+                # Blind, and the service is unknown (this round confirmed it, or it already
+                # was): the ledger holds the blind stretch as unknown, so a silence the
+                # grace held before it cannot be the start of an outage any more: its
+                # verdict, dated there, overwrote the blind stretch as down. A silence
+                # after it is dated from its own first round. (One blind round the
+                # threshold has not confirmed leaves the held silence as it is.)
                 self._silent_since, self._silent_held = None, 0
             if change:
                 self._service_cause[name] = change.cause

@@ -285,6 +285,33 @@ def test_a_confirmed_blindness_ends_a_held_silence():
         ]
 
 
+def test_a_silence_held_while_unknown_does_not_reach_over_the_blindness_after_it():
+    """Blind (unknown), one silent round held by the grace (a backup served before the
+    blindness), blind again, then silent past the grace: the outage is dated from the
+    silence after the second blind stretch, not from the held round before it (the
+    service was unknown all along, and the blind rounds were counted down)."""
+    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
+                               takeover_grace_seconds=10)  # fmt: skip
+    with freeze_time(T0) as frozen:
+        health = ClusterHealth("prod", settings, T0)
+        for _ in range(3):
+            feed(health, frozen, (State.UP, State.UP))
+        feed(health, frozen, (State.DOWN, State.UP))  # t=4: the backup serves
+        events = []
+        for _ in range(2):  # t=5, 6: blind, unknown from t=5
+            events += feed(health, frozen, (State.DOWN, State.DOWN), blind=True)
+        events += feed(health, frozen, (State.DOWN, State.DOWN))  # t=7: silent, held
+        for _ in range(7):  # t=8..14: blind
+            events += feed(health, frozen, (State.DOWN, State.DOWN), blind=True)
+        for _ in range(3):  # t=15..17: silent, the grace over
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        changes = [(e.new, e.at) for e in events if e.kind == "service"]
+        assert changes == [
+            ("unknown", T0 + dt.timedelta(seconds=5)),
+            ("down", T0 + dt.timedelta(seconds=15)),
+        ]
+
+
 def test_no_grace_once_the_primary_serves_again():
     with freeze_time(T0) as frozen:
         health = ClusterHealth("prod", SETTINGS, T0)
