@@ -1,0 +1,233 @@
+"""A ground-truth timeline of one cluster's controller pair, the real monitor (ClusterHealth
+and Ledger, as the daemon drives them) run against it on a freezegun clock, and what the
+README promises about the counted result (the oracle of tests/unit/test_truth_model.py).
+
+Time is in whole seconds from T0. The truth is a list of segments laid end to end:
+
+* ``P`` the primary serves (the backup is up too), ``B`` the backup serves (a failover),
+* ``N`` no controller answers,
+* ``X`` the monitor is blind (munge broken): the cluster's state is not known to anyone,
+* ``S`` the wall clock stepped forward by the segment's length: monitor time that no real
+  time stands behind (no round falls in it; the first round after the step is at its end).
+
+Monitor events at given seconds: ``kill`` (SIGKILL, restarted ``arg`` seconds later: the
+cluster's truth goes on meanwhile), ``reload`` (the same config: the ledger reloads, the
+health stays) and ``reload_changed`` (the cluster's table changed: a fresh ClusterHealth
+started at the old one's ``undecided_since``, as ``Daemon.reload``/``_runtime`` do, and a
+round at once, as the daemon schedules it).
+
+Rounds follow the daemon's schedule: every ``interval_seconds`` (2), one second after a
+round that left a change pending (``confirm_interval_seconds``), at once after a start, a
+restart, a changed reload or a clock step. No jitter: the README's "one round gap
+(interval + jitter)" is then at most ``GAP`` seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from freezegun import freeze_time
+
+from monitor.config import parse_config
+from monitor.health import ClusterHealth
+from monitor.ledger.query import load_timeline, service_period
+from monitor.ledger.sla import Breakdown, Policy
+from monitor.ledger.store import LedgerStore
+from monitor.ledger.timebase import US, to_us
+from monitor.statestore import MIGRATIONS
+from monitor.store.db import Database
+from tests.support.ledger import T0, Monitor, now, observe
+
+INTERVAL = 2  # interval_seconds: the config sets it; every other setting is the default
+CONFIRM = 1  # confirm_interval_seconds (default)
+GAP = INTERVAL  # the longest gap between two rounds of one run of the monitor
+FAILURE_THRESHOLD = 2  # default
+GRACE = 10  # takeover_grace_seconds (default)
+TOLERANCE = 27  # max(3 x interval, interval + slow_command_timeout 20 + 5): a new segment
+
+KINDS = "PBNXS"
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str
+    start: int
+    end: int
+
+    @property
+    def seconds(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Event:
+    at: int
+    what: str  # kill | reload | reload_changed
+    arg: int = 0  # kill: seconds until the restart
+
+
+@dataclass
+class Run:
+    """What happened: the truth, the monitor's absences, its rounds."""
+
+    segments: list[Segment]
+    absences: list[tuple[int, int]] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)
+    restarts: int = 0  # kills and changed reloads: each may leave a held silence unknown
+    end: int = 0
+
+
+def lay(parts: list[tuple[str, int]]) -> list[Segment]:
+    out, t = [], 0
+    for kind, seconds in parts:
+        out.append(Segment(kind, t, t + seconds))
+        t += seconds
+    return out
+
+
+def config_text(state_dir: Path, slurm_conf: str) -> str:
+    return f"""
+[monitor]
+state_dir = "{state_dir}"
+interval_seconds = {INTERVAL}
+[[clusters]]
+name = "prod"
+accounting = false
+slurm_conf = "{slurm_conf}"
+"""
+
+
+def truth_at(segments: list[Segment], t: int) -> str:
+    for s in segments:
+        if s.start <= t < s.end:
+            return s.kind
+    raise ValueError(t)
+
+
+def _observation(kind: str):
+    if kind == "P":
+        return observe(True, True)
+    if kind == "B":
+        return observe(False, True)
+    if kind == "N":
+        return observe(False, False)
+    return observe(None)  # X
+
+
+def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path) -> Run:
+    """Drive the real ClusterHealth and Ledger through the truth; the ledger is left in
+    ``state_dir``."""
+    segments = lay(parts)
+    run = Run(segments, end=segments[-1].end)
+    cfgs = [
+        parse_config(config_text(state_dir, "/etc/slurm/slurm.conf")),
+        parse_config(config_text(state_dir, "/etc/slurm/other.conf")),
+    ]
+    which = 0
+    pending = sorted(events, key=lambda e: e.at)
+    with freeze_time(T0) as frozen:
+
+        def move(t: int) -> None:
+            frozen.move_to(T0 + dt.timedelta(seconds=t))
+
+        m: Monitor | None = Monitor(cfgs[which], frozen)
+        t = 0
+        while t < run.end:
+            if pending and pending[0].at <= t:
+                e = pending.pop(0)
+                assert m is not None
+                move(max(e.at, run.rounds[-1] if run.rounds else 0))
+                if e.what == "kill":
+                    # SIGKILL: nothing is closed or flushed; the objects are dropped
+                    m = None
+                    gc.collect()
+                    back = e.at + e.arg
+                    run.absences.append((e.at, min(back, run.end)))
+                    run.restarts += 1
+                    pending = [p for p in pending if p.at >= back]
+                    if back >= run.end:
+                        break
+                    move(back)
+                    m = Monitor(cfgs[which], frozen)
+                    t = back
+                elif e.what == "reload":
+                    m.ledger.reload(cfgs[which])
+                else:  # reload_changed: Service.reload, then Daemon.reload
+                    which = 1 - which
+                    m.ledger.reload(cfgs[which])
+                    undecided = m.health.status().undecided_since
+                    m.health = ClusterHealth("prod", cfgs[which].monitor, undecided or now())
+                    run.restarts += 1
+                    t = max(e.at, run.rounds[-1] if run.rounds else 0)
+                continue
+            kind = truth_at(segments, t)
+            if kind == "S":  # the clock jumped: the next round is at the step's end
+                t = next(s.end for s in segments if s.start <= t < s.end)
+                continue
+            assert m is not None
+            move(t)
+            events_ = m.health.update(_observation(kind))
+            m.ledger.on_round(m.health.status(), events_, now())
+            run.rounds.append(t)
+            t += CONFIRM if m.health.pending else INTERVAL
+        m = None
+        gc.collect()
+    return run
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The ledger's breakdown, as service_period computes it."""
+
+    whole: Breakdown
+    timeline: object
+
+    def part(self, start: int, end: int) -> Breakdown:
+        return self.timeline.breakdown(_us(start), _us(end))  # type: ignore[attr-defined]
+
+
+def _us(t: int) -> int:
+    return to_us(T0 + dt.timedelta(seconds=t))
+
+
+def counted(run: Run, state_dir: Path) -> Counted:
+    cfg = parse_config(config_text(state_dir, "/etc/slurm/slurm.conf"))
+    policy = Policy.from_settings(cfg.sla)
+    db = Database.in_dir(state_dir, migrations=MIGRATIONS)
+    try:
+        store = LedgerStore(db)
+        whole = service_period(
+            store, "prod", "slurmctld", _us(0), _us(run.end), policy, 0.999
+        ).breakdown
+        windows = store.windows(include_removed=True)
+        tl = load_timeline(store, windows, "prod", "slurmctld", _us(0), _us(run.end), policy)
+    finally:
+        db.close()
+    return Counted(whole, tl)
+
+
+def seconds(us: int) -> float:
+    return us / US
+
+
+def ambiguous(segments: list[Segment], i: int) -> bool:
+    """An N segment that may be a takeover's moment: after a backup served, with only
+    silence or blindness since, and over within the grace (plus a round gap: the grace is
+    measured from the last round that saw the backup, the silence's end from a round)."""
+    for j in range(i - 1, -1, -1):
+        kind = segments[j].kind
+        if kind == "B":
+            return segments[i].end - segments[j].end <= GRACE + GAP
+        if kind not in "NX":
+            return False
+    return False
+
+
+def simulate_in_tempdir(parts, events) -> tuple[Run, Counted]:
+    with tempfile.TemporaryDirectory(prefix="truth-model-") as d:
+        run = simulate(parts, events, Path(d))
+        return run, counted(run, Path(d))

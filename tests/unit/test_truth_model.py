@@ -1,0 +1,184 @@
+"""A hostile, model-based test of the SLA truth: hypothesis makes a ground-truth timeline of
+one cluster's controller pair (the primary serving, the backup serving, no controller
+answering, the monitor blind, a forward clock step, each for a random number of seconds)
+and monitor events (SIGKILL and a restart after a random gap, a reload with the same config,
+a reload that changes the cluster); the real ClusterHealth and Ledger are driven through
+it as the daemon drives them (tests/support/truth_model.py), and the ledger's breakdown
+(``service_period`` and its timeline) is compared with the truth.
+
+The oracle is the README's promise ("How close the count is", "Takeover grace", "Unknown",
+"What survives what"), with G = one round gap (interval 2 s, no jitter):
+
+1. An up segment (P, B) holds no down time after its first G seconds: an outage ends at
+   the first round that saw it over, late by at most one round gap.
+2. A no-controller segment (N) holds no up or degraded time after its first G seconds (an
+   outage is dated from the first round that saw it, late by at most one gap), unless it
+   may be a takeover's moment: a silence after a backup served, over within
+   ``takeover_grace_seconds`` (+ G, the grace runs from a round): that is held back and
+   may count either way. A longer silence counts from its first silent round.
+3. The monitor's absence (SIGKILL to restart) and a forward clock step are neither up nor
+   down (unknown).
+4. Blind time is unknown, never down (nor up): after its first G seconds, at most
+   ``failure_threshold - 1`` rounds (G each) of it may still show the state before it,
+   as a blind spell too short for the threshold to confirm it is not a change.
+5. The parts add up to the interval.
+6. Downtime never exceeds the true no-controller time by more than G per segment that
+   follows one (each outage ends late by at most one gap).
+7. Unknown time is only where the monitor could not say: absence, steps, blindness, the
+   monitor's start and each restart of its health (a kill, a changed reload), which may
+   leave a silence the grace held (up to the grace) unknown, and so may the end of the
+   period (what is not decided yet is not vouched for), plus G per segment boundary.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.support.truth_model import (
+    FAILURE_THRESHOLD,
+    GAP,
+    GRACE,
+    Event,
+    Run,
+    ambiguous,
+    seconds,
+    simulate_in_tempdir,
+)
+
+EPS = 1e-6
+
+# Kinds drawn with weights: silences after a failover are where the grace, blindness and
+# the ledger interact, so a failover followed by a silence is drawn as one piece too; a
+# clock step is rarer (and longer than the gap tolerance, else it is only a slow round).
+PIECES = ["P", "B", "N", "X", "S", "BN", "BN", "BNX", "BXN", "BNXN"]
+SECONDS = st.sampled_from([1, 2, 3, 5, 8, 11, 14, 18, 24])
+KILL = st.tuples(st.just("kill"), st.integers(1, 40))
+EVENT = st.one_of(
+    st.none(),
+    KILL,
+    KILL,
+    st.tuples(st.just("reload"), st.just(0)),
+    st.tuples(st.just("reload_changed"), st.just(0)),
+)
+
+
+@st.composite
+def scenarios(draw):
+    """(segments, events). Each piece may carry a monitor event inside one of its segments:
+    uniform times would rarely hit the few seconds that matter (a kill inside a held
+    silence)."""
+    parts = [("P", draw(st.integers(1, 8)))]  # the monitor starts on a healthy pair
+    events = []
+    for kinds in draw(st.lists(st.sampled_from(PIECES), min_size=1, max_size=4)):
+        first = len(parts)
+        for k in kinds:
+            parts.append((k, draw(st.integers(30, 60)) if k == "S" else draw(SECONDS)))
+        event = draw(EVENT)
+        if event is not None:
+            index = draw(st.integers(first, len(parts) - 1))
+            start = sum(n for _, n in parts[:index])
+            offset = draw(st.integers(0, 14)) % parts[index][1]
+            events.append(Event(start + offset, event[0], event[1]))
+    return parts, events
+
+
+def check(run: Run, c) -> None:
+    whole = c.whole
+    parts = whole.up_us + whole.degraded_us + whole.down_us + whole.maintenance_us
+    assert parts + whole.unknown_us == whole.interval_us, "5: the parts add up"
+    true_down = sum(s.seconds for s in run.segments if s.kind == "N")
+    followers = sum(
+        1 for a, b in zip(run.segments, run.segments[1:], strict=False) if a.kind in "NX"
+    )
+    assert seconds(whole.down_us) <= true_down + GAP * (followers + 1) + EPS, (
+        "6: downtime beyond the truth"
+    )
+    for i, s in enumerate(run.segments):
+        late = min(s.start + GAP, s.end)
+        b = c.part(late, s.end)
+        if s.kind in "PB":
+            assert b.down_us == 0, f"1: down inside an up segment {s}"
+        elif s.kind == "N" and not ambiguous(run.segments, i):
+            assert b.up_us == 0 and b.degraded_us == 0, f"2: up inside an outage {s}"
+        elif s.kind == "X":
+            held = (FAILURE_THRESHOLD - 1) * GAP
+            assert seconds(b.down_us) <= held + EPS, f"4: blind counted down {s}"
+            assert seconds(b.up_us) <= held + EPS, f"4: blind counted up {s}"
+        elif s.kind == "S":
+            whole_s = c.part(s.start, s.end)
+            assert whole_s.up_us == whole_s.down_us == 0, f"3: a clock step counted {s}"
+    for a, b_ in run.absences:
+        if b_ > a:
+            b = c.part(a, b_)
+            assert b.up_us == b.down_us == b.degraded_us == 0, f"3: absence counted {(a, b_)}"
+    unseen = sum(s.seconds for s in run.segments if s.kind in "XS")
+    absent = sum(b - a for a, b in run.absences)
+    # the open end is undecided too (a held silence, a change not yet confirmed)
+    allowed = unseen + absent + GAP + (run.restarts + 1) * (GRACE + 3 * GAP)
+    allowed += GAP * len(run.segments)
+    assert seconds(whole.unknown_us) <= allowed + EPS, "7: unknown beyond what was unseen"
+
+
+@st.composite
+def held_silences(draw):
+    """A failover, a silence that outlasts the grace (or not), and monitor events inside
+    the silence: where the grace, the ledger's heartbeat and a restart of the health meet."""
+    parts = [("P", draw(st.integers(1, 6))), ("B", draw(st.integers(1, 6)))]
+    silence = draw(st.integers(1, 24))
+    parts.append(("N", silence))
+    parts += draw(
+        st.lists(
+            st.sampled_from(PIECES).flatmap(
+                lambda k: st.tuples(*(st.tuples(st.just(c), SECONDS) for c in k if c != "S"))
+            ),
+            max_size=2,
+        ).map(lambda pieces: [p for piece in pieces for p in piece])
+    )
+    parts.append(("P", draw(st.integers(1, 6))))
+    start = parts[0][1] + parts[1][1]
+    events = draw(
+        st.lists(
+            st.builds(
+                Event,
+                st.integers(start, start + silence - 1),
+                st.sampled_from(["kill", "reload", "reload_changed"]),
+                st.integers(1, 20),
+            ),
+            max_size=2,
+        )
+    )
+    return parts, events
+
+
+def _settings(n: int):
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,  # CI-stable; explore locally with derandomize off
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+# What the model found, and the three interactions fixed before it was written.
+@example(([("P", 5), ("B", 6), ("N", 20), ("P", 10)], [Event(20, "kill", 3)]))  # 90783fe
+@example(([("P", 5), ("B", 6), ("N", 20), ("P", 10)], [Event(15, "reload_changed")]))  # 94036e6
+@example(([("P", 5), ("B", 4), ("N", 3), ("X", 1), ("N", 14), ("P", 4)], []))  # 272735a
+@example(([("P", 3), ("B", 1), ("N", 1), ("X", 8), ("N", 2)], []))  # e73283a
+@example(
+    ([("P", 1), ("B", 1), ("N", 1), ("X", 2), ("B", 1), ("N", 1), ("X", 5), ("N", 2)], [])
+)  # 2c71ea2
+@_settings(40)
+@given(scenarios())
+def test_the_ledger_counts_what_the_readme_promises(scenario):
+    parts, events = scenario
+    run, c = simulate_in_tempdir(parts, events)
+    check(run, c)
+
+
+@_settings(25)
+@given(held_silences())
+def test_a_held_silence_survives_kills_and_reloads(scenario):
+    parts, events = scenario
+    run, c = simulate_in_tempdir(parts, events)
+    check(run, c)
