@@ -360,6 +360,12 @@ class ClusterHealth:
 
     def _undecided_since(self) -> dt.datetime | None:
         """Where a service's recorded past may still change (see ClusterStatus)."""
+        if self._last is None:
+            # No round yet: nothing is known from the start. A health replaced by a reload
+            # starts at what its predecessor had not decided; replaced again before its
+            # first round, it must hand that on, not "nothing undecided" (two reloads in
+            # one interval left a held silence recorded as up).
+            return self._started_at
         undecided = [t.pending_since for t in self._services.values() if t.pending_since]
         ctl = self._services.get("slurmctld")
         if self._silent_since is not None and ctl is not None and ctl.value in _ANSWERING:

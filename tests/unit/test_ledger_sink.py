@@ -189,6 +189,29 @@ def test_a_health_replaced_by_a_reload_inside_the_grace_leaves_the_silence_unkno
         assert b.down_us == to_us(up_from) - to_us(counted_from)
 
 
+def test_two_reloads_before_a_round_still_leave_the_held_silence_unknown(tmp_path):
+    """Two reloads that change the cluster within one interval: the second replaces a
+    health that has seen no round yet, which must hand on what the first had not decided
+    (it said "nothing undecided", and the held silence was recorded as up)."""
+    from monitor.health import ClusterHealth
+
+    cfg = two_second_config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        two_second_rounds(m, 10, True, True)
+        two_second_rounds(m, 3, False, True)
+        silent_from = now() + TWO
+        two_second_rounds(m, 3, False, False)  # held
+        for _ in range(2):  # as Daemon.reload and _runtime do
+            undecided = m.health.status().undecided_since
+            m.health = ClusterHealth("prod", cfg.monitor, undecided or now())
+        counted_from = now() + TWO
+        two_second_rounds(m, 5, False, False)
+        two_second_rounds(m, 10, True, True)
+        b = period(cfg, T0, now()).breakdown
+        assert b.unknown_us == 2 * US + to_us(counted_from) - to_us(silent_from)
+
+
 def test_a_silence_the_grace_held_is_counted_whole_once_it_is_decided(tmp_path):
     """The same hold, decided in the same run: a blip is up throughout (no unknown), an
     outage counts from the silence's first round."""

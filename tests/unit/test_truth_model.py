@@ -168,6 +168,9 @@ def _settings(n: int):
 @example(
     ([("P", 1), ("B", 1), ("N", 1), ("X", 2), ("B", 1), ("N", 1), ("X", 5), ("N", 2)], [])
 )  # 2c71ea2
+@example(
+    ([("P", 1), ("B", 1), ("N", 13), ("P", 1)], [Event(5, "reload_changed")] * 2)
+)  # two changed reloads in one interval
 @_settings(40)
 @given(scenarios())
 def test_the_ledger_counts_what_the_readme_promises(scenario):
