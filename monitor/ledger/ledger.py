@@ -80,6 +80,9 @@ class _Cluster:
     last_at: dict[str, int] = field(default_factory=dict)  # service -> last transition
     version: int = 0  # grows with every committed service transition
     held_us: int = 0  # how far the last round lay before the high-water mark (not counted)
+    # A segment a gap closed while a hold kept it short of its last round: (key, first,
+    # last round, rounds), extended to that round once the hold is decided (see _heartbeat)
+    parked: tuple[int, int, int, int] | None = None
 
 
 class Ledger:
@@ -401,6 +404,11 @@ class Ledger:
         unknown, where the segment ends (a held silence was counted up before)."""
         vouched = t if hold is None else min(t, hold)
         if cs.segment is None or t - cs.seen_last > self._tolerance_us:
+            if cs.segment is not None and cs.seg_last < cs.seen_last:
+                # A gap (a stall, a clock step) ends a segment the hold kept short: its
+                # held rounds were seen, so once decided they are vouched for, as they
+                # would be in one segment (else a seen outage's start stayed unknown).
+                cs.parked = (cs.segment, cs.seg_first, cs.seen_last, cs.rounds)
             cs.segment, self._next_segment = self._next_segment, self._next_segment + 1
             cs.seg_first = cs.seg_last = t
             cs.rounds = 1
@@ -409,6 +417,10 @@ class Ledger:
             cs.rounds += 1
         cs.seen_last = t
         cs.high_water = max(cs.high_water, cs.seg_last)
+        if cs.parked is not None and (hold is None or hold >= cs.parked[2]):
+            key, first, last, rounds = cs.parked
+            cs.parked = None
+            self._dirty[key] = Heartbeat(cluster, self._segment_ids.get(key), first, last, rounds)
         self._dirty[cs.segment] = Heartbeat(
             cluster, self._segment_ids.get(cs.segment), cs.seg_first, cs.seg_last, cs.rounds
         )

@@ -78,6 +78,7 @@ class Run:
     absences: list[tuple[int, int]] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
     restarts: int = 0  # kills and changed reloads: each may leave a held silence unknown
+    restarted_at: list[int] = field(default_factory=list)  # when each of them happened
     end: int = 0
 
 
@@ -148,6 +149,7 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
                     back = e.at + e.arg
                     run.absences.append((e.at, min(back, run.end)))
                     run.restarts += 1
+                    run.restarted_at.append(e.at)
                     pending = [p for p in pending if p.at >= back]
                     if back >= run.end:
                         break
@@ -162,6 +164,7 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
                     undecided = m.health.status().undecided_since
                     m.health = ClusterHealth("prod", cfgs[which].monitor, undecided or now())
                     run.restarts += 1
+                    run.restarted_at.append(e.at)
                     t = max(e.at, run.rounds[-1] if run.rounds else 0)
                 continue
             kind = truth_at(segments, t)
@@ -216,13 +219,20 @@ def seconds(us: int) -> float:
 
 def ambiguous(segments: list[Segment], i: int) -> bool:
     """An N segment that may be a takeover's moment: after a backup served, with only
-    silence or blindness since, and over within the grace (plus a round gap: the grace is
-    measured from the last round that saw the backup, the silence's end from a round)."""
+    silence or blindness since, in a silence over within the grace (plus a round gap: the
+    grace is measured from the last round that saw the backup, the silence's end from a
+    round). The silence runs on through a clock step, not through blindness (confirmed,
+    it ends the silence: README, "Takeover grace")."""
+    end = i
+    while end + 1 < len(segments) and segments[end + 1].kind in "NS":
+        end += 1
     for j in range(i - 1, -1, -1):
         kind = segments[j].kind
         if kind == "B":
-            return segments[i].end - segments[j].end <= GRACE + GAP
-        if kind not in "NX":
+            # a clock step is monitor time, not real time: no part of the silence
+            steps = sum(s.seconds for s in segments[j + 1 : end + 1] if s.kind == "S")
+            return segments[end].end - segments[j].end - steps <= GRACE + GAP
+        if kind not in "NXS":
             return False
     return False
 

@@ -212,6 +212,31 @@ def test_two_reloads_before_a_round_still_leave_the_held_silence_unknown(tmp_pat
         assert b.unknown_us == 2 * US + to_us(counted_from) - to_us(silent_from)
 
 
+def test_a_gap_inside_a_held_silence_leaves_only_the_gap_unknown(tmp_path):
+    """The rounds stall (or the clock steps forward) while the grace holds a silence, and
+    the silence goes on past it: the outage counts from the silence's first round up to
+    the last round before the gap, the gap is unknown. The segment the gap closed had
+    stopped at the hold and was never extended: the seen silence stayed unknown."""
+    cfg = two_second_config(tmp_path)
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        two_second_rounds(m, 10, True, True)
+        two_second_rounds(m, 3, False, True)
+        silent_from = now() + TWO
+        two_second_rounds(m, 3, False, False)  # held
+        stalled_from = now()
+        frozen.tick(dt.timedelta(seconds=40))  # past the gap tolerance (27 s)
+        resumed = now() + TWO
+        two_second_rounds(m, 5, False, False)
+        up_from = now() + TWO
+        two_second_rounds(m, 10, True, True)
+        b = period(cfg, T0, now()).breakdown
+        assert b.down_us == to_us(stalled_from) - to_us(silent_from) + to_us(up_from) - to_us(
+            resumed
+        )
+        assert b.unknown_us == 2 * US + to_us(resumed) - to_us(stalled_from)
+
+
 def test_a_silence_the_grace_held_is_counted_whole_once_it_is_decided(tmp_path):
     """The same hold, decided in the same run: a blip is up throughout (no unknown), an
     outage counts from the silence's first round."""

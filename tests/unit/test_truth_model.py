@@ -15,7 +15,9 @@ The oracle is the README's promise ("How close the count is", "Takeover grace", 
    outage is dated from the first round that saw it, late by at most one gap), unless it
    may be a takeover's moment: a silence after a backup served, over within
    ``takeover_grace_seconds`` (+ G, the grace runs from a round): that is held back and
-   may count either way. A longer silence counts from its first silent round.
+   may count either way. A longer silence counts from its first silent round, and what
+   the monitor saw of it (no kill or changed reload since a grace before it) is down, not
+   unknown, away from its ends.
 3. The monitor's absence (SIGKILL to restart) and a forward clock step are neither up nor
    down (unknown).
 4. Blind time is unknown, never down (nor up): after its first G seconds, at most
@@ -51,7 +53,7 @@ EPS = 1e-6
 # Kinds drawn with weights: silences after a failover are where the grace, blindness and
 # the ledger interact, so a failover followed by a silence is drawn as one piece too; a
 # clock step is rarer (and longer than the gap tolerance, else it is only a slow round).
-PIECES = ["P", "B", "N", "X", "S", "BN", "BN", "BNX", "BXN", "BNXN"]
+PIECES = ["P", "B", "N", "X", "S", "BN", "BN", "BNX", "BXN", "BNXN", "BNSN"]
 SECONDS = st.sampled_from([1, 2, 3, 5, 8, 11, 14, 18, 24])
 KILL = st.tuples(st.just("kill"), st.integers(1, 40))
 EVENT = st.one_of(
@@ -83,6 +85,25 @@ def scenarios(draw):
     return parts, events
 
 
+def seen_whole(run: Run, i: int) -> bool:
+    """Whether the monitor saw all of N segment ``i`` and decided it: no kill or changed
+    reload from a grace before its silence began (that may leave a held silence unknown)
+    to its end, no absence over it, and not in the last silence (the open end may not be
+    decided yet)."""
+    begin = i
+    while begin > 0 and run.segments[begin - 1].kind in "NXS":
+        begin -= 1
+    end = i  # the silence is decided at its end at the latest
+    while end + 1 < len(run.segments) and run.segments[end + 1].kind in "NXS":
+        end += 1
+    if end == len(run.segments) - 1:
+        return False  # the open end: not decided yet
+    lo, hi = run.segments[begin].start - GRACE - GAP, run.segments[end].end
+    if any(a <= hi and lo <= b for a, b in run.absences):
+        return False
+    return not any(lo <= at <= hi for at in run.restarted_at)
+
+
 def check(run: Run, c) -> None:
     whole = c.whole
     parts = whole.up_us + whole.degraded_us + whole.down_us + whole.maintenance_us
@@ -101,6 +122,9 @@ def check(run: Run, c) -> None:
             assert b.down_us == 0, f"1: down inside an up segment {s}"
         elif s.kind == "N" and not ambiguous(run.segments, i):
             assert b.up_us == 0 and b.degraded_us == 0, f"2: up inside an outage {s}"
+            if seen_whole(run, i):
+                inner = c.part(late, max(late, s.end - GAP))
+                assert inner.unknown_us == 0, f"2: a seen outage left unknown {s}"
         elif s.kind == "X":
             held = (FAILURE_THRESHOLD - 1) * GAP
             assert seconds(b.down_us) <= held + EPS, f"4: blind counted down {s}"
@@ -171,6 +195,7 @@ def _settings(n: int):
 @example(
     ([("P", 1), ("B", 1), ("N", 13), ("P", 1)], [Event(5, "reload_changed")] * 2)
 )  # two changed reloads in one interval
+@example(([("P", 3), ("B", 4), ("N", 8), ("S", 40), ("N", 10), ("P", 5)], []))  # a step
 @_settings(40)
 @given(scenarios())
 def test_the_ledger_counts_what_the_readme_promises(scenario):
