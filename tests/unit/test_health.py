@@ -55,6 +55,18 @@ def feed(health: ClusterHealth, frozen, obs_args, seconds: float = 1.0, **kw):
     return health.update(observation(*obs_args, **kw))
 
 
+GRACE = MonitorSettings(failure_threshold=2, recovery_threshold=2, takeover_grace_seconds=10)
+
+
+def healthy_with_grace(frozen) -> ClusterHealth:
+    """A health at the shipped 10 s takeover grace, after three rounds of the primary
+    serving (t=1..3)."""
+    health = ClusterHealth("prod", GRACE, T0)
+    for _ in range(3):
+        feed(health, frozen, (State.UP, State.UP))
+    return health
+
+
 def daemon_state(health: ClusterHealth, host: str) -> State:
     return next(d.state for d in health.status().daemons if d.hostname == host)
 
@@ -188,12 +200,8 @@ def test_probe_errors_are_counted_once_per_probe_run():
 
 def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
     """Real 22.05: a ping can see both controllers DOWN while the backup takes control."""
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         for _ in range(2):
             feed(health, frozen, (State.DOWN, State.UP))  # failover under way
         events = []
@@ -214,12 +222,8 @@ def test_a_no_controller_blip_during_a_takeover_is_not_an_outage():
 def test_what_the_machine_may_still_rewrite_is_reported_as_undecided():
     """A silence the takeover grace holds, and a change not yet confirmed, may still be
     dated back: the status says from when (the ledger does not vouch past it)."""
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         assert health.status().undecided_since is None
         feed(health, frozen, (State.DOWN, State.UP))  # failover: t=4
         assert health.status().undecided_since is None  # service up either way
@@ -242,12 +246,8 @@ def test_what_the_machine_may_still_rewrite_is_reported_as_undecided():
 def test_a_blind_round_inside_a_held_silence_does_not_restart_it():
     """The monitor could not see for one round in the middle of the silence: the outage,
     once the grace is outlasted, is still dated from the silence's first round."""
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         for _ in range(2):
             feed(health, frozen, (State.DOWN, State.UP))  # the backup serves: t=4, 5
         events = []
@@ -266,12 +266,8 @@ def test_a_confirmed_blindness_ends_a_held_silence():
     first blind round), then silent past the grace: the outage is dated from the first
     silent round after the blindness. Dated from the held silence before it, the ledger
     (which never rewrites what it holds) recorded the whole blind stretch as down."""
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)  # fmt: skip
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         feed(health, frozen, (State.DOWN, State.UP))  # t=4: the backup serves
         events = feed(health, frozen, (State.DOWN, State.DOWN))  # t=5: silent, held
         for _ in range(9):  # t=6..14: blind, confirmed unknown from t=6
@@ -290,12 +286,8 @@ def test_a_silence_held_while_unknown_does_not_reach_over_the_blindness_after_it
     blindness), blind again, then silent past the grace: the outage is dated from the
     silence after the second blind stretch, not from the held round before it (the
     service was unknown all along, and the blind rounds were counted down)."""
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)  # fmt: skip
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         feed(health, frozen, (State.DOWN, State.UP))  # t=4: the backup serves
         events = []
         for _ in range(2):  # t=5, 6: blind, unknown from t=5
@@ -350,12 +342,8 @@ def test_retune_applies_new_thresholds_and_keeps_the_state():
 
 
 def test_a_takeover_blip_that_ends_within_the_grace_leaves_no_trace():
-    settings = MonitorSettings(failure_threshold=2, recovery_threshold=2,
-                               takeover_grace_seconds=10)
     with freeze_time(T0) as frozen:
-        health = ClusterHealth("prod", settings, T0)
-        for _ in range(3):
-            feed(health, frozen, (State.UP, State.UP))
+        health = healthy_with_grace(frozen)
         feed(health, frozen, (State.DOWN, State.UP))
         events = []
         for _ in range(2):
