@@ -16,6 +16,13 @@ health stays) and ``reload_changed`` (the cluster's table changed: a fresh Clust
 started at the old one's ``undecided_since``, as ``Daemon.reload``/``_runtime`` do, and a
 round at once, as the daemon schedules it).
 
+A kill's restart may find the wall clock set back (``back`` seconds behind the killed run's
+reading; within a run a step back is not followed, ``monitor/clock.py``): the new run's
+dates lag the truth by ``back`` from then on, and the ledger holds at the store's
+high-water mark until its clock passes it, so the stretch it replays is not counted. The
+checks then read the truth on the monitor's dates (``Run.segments``, spliced: see
+``_on_monitor_dates``); ``Run.truth`` keeps it in real time.
+
 Rounds follow the daemon's schedule: every ``interval_seconds`` (2), one second after a
 round that left a change pending (``confirm_interval_seconds``), at once after a start, a
 restart, a changed reload or a clock step. No jitter: the README's "one round gap
@@ -68,13 +75,18 @@ class Event:
     at: int
     what: str  # kill | reload | reload_changed
     arg: int = 0  # kill: seconds until the restart
+    back: int = 0  # kill: the restarted run's clock is this far behind the last one's
 
 
 @dataclass
 class Run:
     """What happened: the truth, the monitor's absences, its rounds."""
 
-    segments: list[Segment]
+    segments: list[Segment]  # the truth on the monitor's dates (see _on_monitor_dates)
+    truth: list[Segment] = field(default_factory=list)  # the truth in real time
+    # (real time a run of the monitor began, its clock's lag behind real time, the monitor
+    # date below which it records nothing: the store's high-water mark when it began)
+    epochs: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 0, -(1 << 40))])
     absences: list[tuple[int, int]] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
     restarts: int = 0  # kills and changed reloads: each may leave a held silence unknown
@@ -123,7 +135,9 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
     """Drive the real ClusterHealth and Ledger through the truth; the ledger is left in
     ``state_dir``."""
     segments = lay(parts)
-    run = Run(segments, end=segments[-1].end)
+    run = Run(segments, truth=segments, end=segments[-1].end)
+    lag = 0  # how far the running monitor's clock is behind real time
+    high = 0  # the latest date a round was recorded at (the store's high-water mark)
     cfgs = [
         parse_config(config_text(state_dir, "/etc/slurm/slurm.conf")),
         parse_config(config_text(state_dir, "/etc/slurm/other.conf")),
@@ -133,7 +147,7 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
     with freeze_time(T0) as frozen:
 
         def move(t: int) -> None:
-            frozen.move_to(T0 + dt.timedelta(seconds=t))
+            frozen.move_to(T0 + dt.timedelta(seconds=t - lag))
 
         m: Monitor | None = Monitor(cfgs[which], frozen)
         t = 0
@@ -153,6 +167,9 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
                     pending = [p for p in pending if p.at >= back]
                     if back >= run.end:
                         break
+                    if e.back:
+                        lag += e.back
+                        run.epochs.append((back, lag, high))
                     move(back)
                     m = Monitor(cfgs[which], frozen)
                     t = back
@@ -176,10 +193,46 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
             events_ = m.health.update(_observation(kind))
             m.ledger.on_round(m.health.status(), events_, now())
             run.rounds.append(t)
+            high = max(high, t - lag)
             t += CONFIRM if m.health.pending else INTERVAL
         m = None
         gc.collect()
+    if len(run.epochs) > 1:
+        _on_monitor_dates(run)
     return run
+
+
+def _on_monitor_dates(run: Run) -> None:
+    """Splice the truth onto the monitor's dates: each run of the monitor dates real time t
+    at t - lag, from the first date above the mark it began at (what it saw below that is
+    held, not counted: the store already vouches for those dates); an earlier run's dates
+    end where the next run's begin. Absences and restarts move with them."""
+    spans = []  # (real start, real end, lag, first monitor date, last monitor date)
+    for i, (start, lag, mark) in enumerate(run.epochs):
+        end = run.epochs[i + 1][0] if i + 1 < len(run.epochs) else run.truth[-1].end
+        lo = max(mark, start - lag)
+        spans.append([start, end, lag, lo, max(lo, end - lag)])
+    for i in range(len(spans) - 1):  # an earlier run's dates end where the next run's begin
+        spans[i][4] = max(spans[i][3], min(spans[i][4], spans[i + 1][3]))
+
+    def date(t: int) -> int:
+        for start, end, lag, lo, hi in spans:
+            if start <= t < end or (t == end and end == spans[-1][1]):
+                return min(max(t - lag, lo), hi)
+        raise ValueError(t)
+
+    out = []
+    for s in run.truth:
+        for start, end, lag, lo, hi in spans:
+            a, b = max(s.start, start), min(s.end, end)
+            if a < b:
+                a, b = min(max(a - lag, lo), hi), min(max(b - lag, lo), hi)
+                if a < b:
+                    out.append(Segment(s.kind, a, b))
+    run.segments = out
+    run.absences = [(date(a), date(b)) for a, b in run.absences]
+    run.restarted_at = [date(t) for t in run.restarted_at]
+    run.end = max(out[-1].end if out else 0, date(run.truth[-1].end), 1)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """A hostile, model-based test of the SLA truth: hypothesis makes a ground-truth timeline of
 one cluster's controller pair (the primary serving, the backup serving, no controller
 answering, the monitor blind, a forward clock step, each for a random number of seconds)
-and monitor events (SIGKILL and a restart after a random gap, a reload with the same config,
-a reload that changes the cluster); the real ClusterHealth and Ledger are driven through
-it as the daemon drives them (tests/support/truth_model.py), and the ledger's breakdown
-(``service_period`` and its timeline) is compared with the truth.
+and monitor events (SIGKILL and a restart after a random gap, perhaps on a wall clock set
+back, a reload with the same config, a reload that changes the cluster); the real
+ClusterHealth and Ledger are driven through it as the daemon drives them
+(tests/support/truth_model.py), and the ledger's breakdown (``service_period`` and its
+timeline) is compared with the truth.
 
 The oracle is the README's promise ("How close the count is", "Takeover grace", "Unknown",
 "What survives what"), with G = one round gap (interval 2 s, no jitter):
@@ -55,13 +56,16 @@ EPS = 1e-6
 # clock step is rarer (and longer than the gap tolerance, else it is only a slow round).
 PIECES = ["P", "B", "N", "X", "S", "BN", "BN", "BNX", "BXN", "BNXN", "BNSN"]
 SECONDS = st.sampled_from([1, 2, 3, 5, 8, 11, 14, 18, 24])
-KILL = st.tuples(st.just("kill"), st.integers(1, 40))
+KILL = st.tuples(st.just("kill"), st.integers(1, 40), st.just(0))
+# a restart that finds the wall clock set back, by less or more than the monitor was away
+BACK_KILL = st.tuples(st.just("kill"), st.integers(1, 40), st.sampled_from([3, 10, 30, 90]))
 EVENT = st.one_of(
     st.none(),
     KILL,
     KILL,
-    st.tuples(st.just("reload"), st.just(0)),
-    st.tuples(st.just("reload_changed"), st.just(0)),
+    BACK_KILL,
+    st.tuples(st.just("reload"), st.just(0), st.just(0)),
+    st.tuples(st.just("reload_changed"), st.just(0), st.just(0)),
 )
 
 
@@ -81,7 +85,7 @@ def scenarios(draw):
             index = draw(st.integers(first, len(parts) - 1))
             start = sum(n for _, n in parts[:index])
             offset = draw(st.integers(0, 14)) % parts[index][1]
-            events.append(Event(start + offset, event[0], event[1]))
+            events.append(Event(start + offset, *event))
     return parts, events
 
 
@@ -196,6 +200,8 @@ def _settings(n: int):
     ([("P", 1), ("B", 1), ("N", 13), ("P", 1)], [Event(5, "reload_changed")] * 2)
 )  # two changed reloads in one interval
 @example(([("P", 3), ("B", 4), ("N", 8), ("S", 40), ("N", 10), ("P", 5)], []))  # a step
+@example(([("P", 4), ("N", 20), ("P", 10)], [Event(8, "kill", 3, 8)]))  # held in an outage
+@example(([("P", 1)] * 4, [Event(1, "kill", 1, 90), Event(2, "kill", 1, 10)]))  # held twice
 @_settings(40)
 @given(scenarios())
 def test_the_ledger_counts_what_the_readme_promises(scenario):
