@@ -70,6 +70,9 @@ class ClusterHealth:
         self._backup_served_at: dt.datetime | None = None
         self._silent_since: dt.datetime | None = None  # first no-controller round in grace
         self._silent_held = 0  # no-controller rounds the grace has held back since then
+        # A silence outlasted the grace of the backup that served last: the takeover failed
+        # and the grace holds nothing more until a controller serves again
+        self._grace_spent = False
         self._last: ClusterObservation | None = None
 
     def retune(self, settings: MonitorSettings) -> None:
@@ -177,10 +180,12 @@ class ClusterHealth:
             return svc
         if svc.condition is Condition.FAILOVER:
             self._backup_served_at, self._silent_since, self._silent_held = at, None, 0
+            self._grace_spent = False
             return svc
         if svc.condition is Condition.OK:
             self._backup_served_at = None  # the primary serves: no takeover under way
             self._silent_since, self._silent_held = None, 0
+            self._grace_spent = False
             return svc
         if svc.condition is Condition.BLIND:
             # A round that could not see says nothing either way: the silence before it
@@ -194,7 +199,13 @@ class ClusterHealth:
         grace = dt.timedelta(seconds=self._settings.takeover_grace_seconds)
         # The silence lasted at least as long as the ping waited for an answer.
         last_silent = at + dt.timedelta(seconds=svc.evidence_seconds)
-        if self._backup_served_at is not None and last_silent - self._backup_served_at <= grace:
+        served = self._backup_served_at
+        within = served is not None and last_silent - served <= grace
+        if served is not None and not within:
+            self._grace_spent = True
+        # Once spent, a grace lengthened by a reload (retune) does not hold the silence again:
+        # that turned an outage already confirmed back into a takeover, counted up
+        if within and not self._grace_spent:
             # Held back, not forgotten: once the silence outlasts the grace, each held
             # round is an observation of the outage (Slurm 24.11+'s ~28 s failback, seen by
             # a ping that waits 20 s, must still reach the failure threshold).

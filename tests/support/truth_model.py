@@ -76,6 +76,7 @@ class Event:
     what: str  # kill | reload | reload_changed
     arg: int = 0  # kill: seconds until the restart
     back: int = 0  # kill: the restarted run's clock is this far behind the last one's
+    threshold: int = 0  # retune: the new failure_threshold (0: unchanged)
 
 
 @dataclass
@@ -91,6 +92,9 @@ class Run:
     rounds: list[int] = field(default_factory=list)
     restarts: int = 0  # kills and changed reloads: each may leave a held silence unknown
     restarted_at: list[int] = field(default_factory=list)  # when each of them happened
+    grace: int = GRACE  # the longest takeover grace in force at any time
+    graces: list[tuple[int, int]] = field(default_factory=lambda: [(0, GRACE)])  # (from, grace)
+    threshold: int = FAILURE_THRESHOLD  # the highest failure_threshold in force
     end: int = 0
 
 
@@ -102,11 +106,15 @@ def lay(parts: list[tuple[str, int]]) -> list[Segment]:
     return out
 
 
-def config_text(state_dir: Path, slurm_conf: str) -> str:
+def config_text(
+    state_dir: Path, slurm_conf: str, grace: int = GRACE, threshold: int = FAILURE_THRESHOLD
+) -> str:
     return f"""
 [monitor]
 state_dir = "{state_dir}"
 interval_seconds = {INTERVAL}
+takeover_grace_seconds = {grace}
+failure_threshold = {threshold}
 [[clusters]]
 name = "prod"
 accounting = false
@@ -138,10 +146,15 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
     run = Run(segments, truth=segments, end=segments[-1].end)
     lag = 0  # how far the running monitor's clock is behind real time
     high = 0  # the latest date a round was recorded at (the store's high-water mark)
-    cfgs = [
-        parse_config(config_text(state_dir, "/etc/slurm/slurm.conf")),
-        parse_config(config_text(state_dir, "/etc/slurm/other.conf")),
-    ]
+    tuning = (GRACE, FAILURE_THRESHOLD)
+
+    def cfgs_for(grace: int, threshold: int):
+        return [
+            parse_config(config_text(state_dir, conf, grace, threshold))
+            for conf in ("/etc/slurm/slurm.conf", "/etc/slurm/other.conf")
+        ]
+
+    cfgs = cfgs_for(*tuning)
     which = 0
     pending = sorted(events, key=lambda e: e.at)
     with freeze_time(T0) as frozen:
@@ -175,6 +188,13 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
                     t = back
                 elif e.what == "reload":
                     m.ledger.reload(cfgs[which])
+                elif e.what == "retune":  # Service.reload, then Daemon.reload's retune
+                    tuning = (e.arg, e.threshold or tuning[1])
+                    run.grace, run.threshold = max(run.grace, e.arg), max(run.threshold, tuning[1])
+                    run.graces.append((e.at, e.arg))
+                    cfgs = cfgs_for(*tuning)
+                    m.ledger.reload(cfgs[which])
+                    m.health.retune(cfgs[which].monitor)
                 else:  # reload_changed: Service.reload, then Daemon.reload
                     which = 1 - which
                     m.ledger.reload(cfgs[which])
@@ -232,6 +252,7 @@ def _on_monitor_dates(run: Run) -> None:
     run.segments = out
     run.absences = [(date(a), date(b)) for a, b in run.absences]
     run.restarted_at = [date(t) for t in run.restarted_at]
+    run.graces = [(date(t), g) for t, g in run.graces]
     run.end = max(out[-1].end if out else 0, date(run.truth[-1].end), 1)
 
 
@@ -270,12 +291,22 @@ def seconds(us: int) -> float:
     return us / US
 
 
-def ambiguous(segments: list[Segment], i: int) -> bool:
+def grace_at(graces: list[tuple[int, int]], t: int) -> int:
+    return ([g for at, g in graces if at <= t] or [graces[0][1]])[-1]
+
+
+def ambiguous(
+    segments: list[Segment], i: int, graces: list[tuple[int, int]] | None = None
+) -> bool:
     """An N segment that may be a takeover's moment: after a backup served, with only
     silence or blindness since, in a silence over within the grace (plus a round gap: the
     grace is measured from the last round that saw the backup, the silence's end from a
     round). The silence runs on through a clock step, not through blindness (confirmed,
-    it ends the silence: README, "Takeover grace")."""
+    it ends the silence: README, "Takeover grace"). With ``graces`` (a reload changed the
+    grace: (from when, seconds)), a silence is an outage once it outlasted the grace in
+    force at any moment of it: a longer grace reloaded later holds back a verdict not yet
+    reached, it does not undo one."""
+    graces = graces or [(0, GRACE)]
     end = i
     while end + 1 < len(segments) and segments[end + 1].kind in "NS":
         end += 1
@@ -284,7 +315,12 @@ def ambiguous(segments: list[Segment], i: int) -> bool:
         if kind == "B":
             # a clock step is monitor time, not real time: no part of the silence
             steps = sum(s.seconds for s in segments[j + 1 : end + 1] if s.kind == "S")
-            return segments[end].end - segments[j].end - steps <= GRACE + GAP
+            served, over = segments[j].end, segments[end].end
+            last = max(grace_at(graces, t) for t in range(over - 2 * GAP, over + 1))
+            checkpoints = [(at, grace_at(graces, at - 1)) for at, _ in graces if served < at < over]
+            return all(
+                c - served - steps <= g + GAP for c, g in [*checkpoints, (over, last)]
+            )
         if kind not in "NXS":
             return False
     return False

@@ -341,6 +341,25 @@ def test_retune_applies_new_thresholds_and_keeps_the_state():
         assert [e.new for e in events if e.kind == "daemon"] == ["down"]
 
 
+def test_a_longer_grace_reloaded_during_an_outage_does_not_end_it():
+    """The silence after a failover outlasted the 10 s grace (down, dated from its first
+    round); a reload then lengthens the grace to 60 s while no controller answers. The
+    outage goes on: the grace holds back a verdict not yet reached, it does not undo one
+    (the silent rounds after the reload were held as a takeover: up, the outage ended)."""
+    with freeze_time(T0) as frozen:
+        health = healthy_with_grace(frozen)
+        feed(health, frozen, (State.DOWN, State.UP))  # t=4: the backup serves
+        events = []
+        for _ in range(14):  # t=5..18: silent past the grace
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert health.status().services["slurmctld"].state is State.DOWN
+        health.retune(replace(GRACE, takeover_grace_seconds=60))
+        for _ in range(5):  # t=19..23: still silent
+            events += feed(health, frozen, (State.DOWN, State.DOWN))
+        assert [e.new for e in events if e.kind == "service"] == ["down"]
+        assert health.status().services["slurmctld"].state is State.DOWN
+
+
 def test_a_takeover_blip_that_ends_within_the_grace_leaves_no_trace():
     with freeze_time(T0) as frozen:
         health = healthy_with_grace(frozen)

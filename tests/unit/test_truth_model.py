@@ -16,9 +16,10 @@ The oracle is the README's promise ("How close the count is", "Takeover grace", 
    outage is dated from the first round that saw it, late by at most one gap), unless it
    may be a takeover's moment: a silence after a backup served, over within
    ``takeover_grace_seconds`` (+ G, the grace runs from a round): that is held back and
-   may count either way. A longer silence counts from its first silent round, and what
-   the monitor saw of it (no kill or changed reload since a grace before it) is down, not
-   unknown, away from its ends.
+   may count either way (a reload may change the grace: a silence that outlasted the
+   grace in force at any moment of it is an outage). A longer silence counts from its
+   first silent round, and what the monitor saw of it (no kill or changed reload since a
+   grace before it) is down, not unknown, away from its ends.
 3. The monitor's absence (SIGKILL to restart) and a forward clock step are neither up nor
    down (unknown).
 4. Blind time is unknown, never down (nor up): after its first G seconds, at most
@@ -39,9 +40,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.truth_model import (
-    FAILURE_THRESHOLD,
+    CONFIRM,
     GAP,
-    GRACE,
     Event,
     Run,
     ambiguous,
@@ -59,6 +59,10 @@ SECONDS = st.sampled_from([1, 2, 3, 5, 8, 11, 14, 18, 24])
 KILL = st.tuples(st.just("kill"), st.integers(1, 40), st.just(0))
 # a restart that finds the wall clock set back, by less or more than the monitor was away
 BACK_KILL = st.tuples(st.just("kill"), st.integers(1, 40), st.sampled_from([3, 10, 30, 90]))
+# a reload of [monitor] only: another takeover grace (0 to 30 s), perhaps another threshold
+RETUNE = st.tuples(
+    st.just("retune"), st.sampled_from([0, 2, 4, 20, 30]), st.just(0), st.sampled_from([0, 1, 3])
+)
 EVENT = st.one_of(
     st.none(),
     KILL,
@@ -66,6 +70,7 @@ EVENT = st.one_of(
     BACK_KILL,
     st.tuples(st.just("reload"), st.just(0), st.just(0)),
     st.tuples(st.just("reload_changed"), st.just(0), st.just(0)),
+    RETUNE,
 )
 
 
@@ -102,7 +107,7 @@ def seen_whole(run: Run, i: int) -> bool:
         end += 1
     if end == len(run.segments) - 1:
         return False  # the open end: not decided yet
-    lo, hi = run.segments[begin].start - GRACE - GAP, run.segments[end].end
+    lo, hi = run.segments[begin].start - run.grace - GAP, run.segments[end].end
     if any(a <= hi and lo <= b for a, b in run.absences):
         return False
     return not any(lo <= at <= hi for at in run.restarted_at)
@@ -112,6 +117,7 @@ def check(run: Run, c) -> None:
     whole = c.whole
     parts = whole.up_us + whole.degraded_us + whole.down_us + whole.maintenance_us
     assert parts + whole.unknown_us == whole.interval_us, "5: the parts add up"
+    assert min(whole.up_us, whole.degraded_us, whole.down_us, whole.unknown_us) >= 0, "5"
     true_down = sum(s.seconds for s in run.segments if s.kind == "N")
     followers = sum(
         1 for a, b in zip(run.segments, run.segments[1:], strict=False) if a.kind in "NX"
@@ -120,17 +126,18 @@ def check(run: Run, c) -> None:
         "6: downtime beyond the truth"
     )
     for i, s in enumerate(run.segments):
-        late = min(s.start + GAP, s.end)
+        # a failure_threshold above 2 (a retune) takes that many more confirming rounds
+        late = min(s.start + GAP + max(0, run.threshold - 2) * CONFIRM, s.end)
         b = c.part(late, s.end)
         if s.kind in "PB":
             assert b.down_us == 0, f"1: down inside an up segment {s}"
-        elif s.kind == "N" and not ambiguous(run.segments, i):
+        elif s.kind == "N" and not ambiguous(run.segments, i, run.graces):
             assert b.up_us == 0 and b.degraded_us == 0, f"2: up inside an outage {s}"
             if seen_whole(run, i):
                 inner = c.part(late, max(late, s.end - GAP))
                 assert inner.unknown_us == 0, f"2: a seen outage left unknown {s}"
         elif s.kind == "X":
-            held = (FAILURE_THRESHOLD - 1) * GAP
+            held = (run.threshold - 1) * GAP
             assert seconds(b.down_us) <= held + EPS, f"4: blind counted down {s}"
             assert seconds(b.up_us) <= held + EPS, f"4: blind counted up {s}"
         elif s.kind == "S":
@@ -143,7 +150,7 @@ def check(run: Run, c) -> None:
     unseen = sum(s.seconds for s in run.segments if s.kind in "XS")
     absent = sum(b - a for a, b in run.absences)
     # the open end is undecided too (a held silence, a change not yet confirmed)
-    allowed = unseen + absent + GAP + (run.restarts + 1) * (GRACE + 3 * GAP)
+    allowed = unseen + absent + GAP + (run.restarts + 1) * (run.grace + (run.threshold + 1) * GAP)
     allowed += GAP * len(run.segments)
     assert seconds(whole.unknown_us) <= allowed + EPS, "7: unknown beyond what was unseen"
 
@@ -170,8 +177,8 @@ def held_silences(draw):
             st.builds(
                 Event,
                 st.integers(start, start + silence - 1),
-                st.sampled_from(["kill", "reload", "reload_changed"]),
-                st.integers(1, 20),
+                st.sampled_from(["kill", "reload", "reload_changed", "retune"]),
+                st.sampled_from([1, 2, 4, 8, 20, 30]),  # a kill's absence, a retune's grace
             ),
             max_size=2,
         )
@@ -202,6 +209,7 @@ def _settings(n: int):
 @example(([("P", 3), ("B", 4), ("N", 8), ("S", 40), ("N", 10), ("P", 5)], []))  # a step
 @example(([("P", 4), ("N", 20), ("P", 10)], [Event(8, "kill", 3, 8)]))  # held in an outage
 @example(([("P", 1)] * 4, [Event(1, "kill", 1, 90), Event(2, "kill", 1, 10)]))  # held twice
+@example(([("P", 5), ("B", 4), ("N", 30), ("P", 5)], [Event(25, "retune", 60)]))  # the fix
 @_settings(40)
 @given(scenarios())
 def test_the_ledger_counts_what_the_readme_promises(scenario):
