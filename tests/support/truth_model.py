@@ -5,7 +5,9 @@ README promises about the counted result (the oracle of tests/unit/test_truth_mo
 Time is in whole seconds from T0. The truth is a list of segments laid end to end:
 
 * ``P`` the primary serves (the backup is up too), ``B`` the backup serves (a failover),
-* ``N`` no controller answers,
+* ``N`` no controller answers, ``W`` the same seen by pings that wait ``WAIT`` seconds for
+  an answer (a frozen controller: Slurm's MessageTimeout): each such round ends, and the
+  next begins, ``WAIT`` seconds after it started,
 * ``X`` the monitor is blind (munge broken): the cluster's state is not known to anyone,
 * ``S`` the wall clock stepped forward by the segment's length: monitor time that no real
   time stands behind (no round falls in it; the first round after the step is at its end).
@@ -34,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from freezegun import freeze_time
@@ -56,7 +58,8 @@ FAILURE_THRESHOLD = 2  # default
 GRACE = 10  # takeover_grace_seconds (default)
 TOLERANCE = 27  # max(3 x interval, interval + slow_command_timeout 20 + 5): a new segment
 
-KINDS = "PBNXS"
+KINDS = "PBNXSW"
+WAIT = 8  # a ``W`` round's ping waits this long for an answer (4 intervals) and says none
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ slurm_conf = "{slurm_conf}"
 """
 
 
+def _segment_end(segments: list[Segment], t: int) -> int:
+    return next(s.end for s in segments if s.start <= t < s.end)
+
+
 def truth_at(segments: list[Segment], t: int) -> str:
     for s in segments:
         if s.start <= t < s.end:
@@ -129,13 +136,17 @@ def truth_at(segments: list[Segment], t: int) -> str:
     raise ValueError(t)
 
 
-def _observation(kind: str):
+def _observation(kind: str, waited: int = 0):
     if kind == "P":
         return observe(True, True)
     if kind == "B":
         return observe(False, True)
     if kind == "N":
         return observe(False, False)
+    if kind == "W":
+        obs = observe(False, False)
+        svc = replace(obs.services["slurmctld"], evidence_seconds=waited)
+        return replace(obs, services={"slurmctld": svc})
     return observe(None)  # X
 
 
@@ -210,11 +221,14 @@ def simulate(parts: list[tuple[str, int]], events: list[Event], state_dir: Path)
                 continue
             assert m is not None
             move(t)
-            events_ = m.health.update(_observation(kind))
+            # a W round's ping waits WAIT, or until the segment ends (it can only have
+            # waited while nothing answered): the round ends then
+            waited = min(WAIT, _segment_end(segments, t) - t) if kind == "W" else 0
+            events_ = m.health.update(_observation(kind, waited))
             m.ledger.on_round(m.health.status(), events_, now())
             run.rounds.append(t)
             high = max(high, t - lag)
-            t += CONFIRM if m.health.pending else INTERVAL
+            t += waited + (CONFIRM if m.health.pending else 0 if waited else INTERVAL)
         m = None
         gc.collect()
     if len(run.epochs) > 1:
@@ -308,7 +322,7 @@ def ambiguous(
     reached, it does not undo one."""
     graces = graces or [(0, GRACE)]
     end = i
-    while end + 1 < len(segments) and segments[end + 1].kind in "NS":
+    while end + 1 < len(segments) and segments[end + 1].kind in "NSW":
         end += 1
     for j in range(i - 1, -1, -1):
         kind = segments[j].kind
@@ -318,10 +332,12 @@ def ambiguous(
             served, over = segments[j].end, segments[end].end
             last = max(grace_at(graces, t) for t in range(over - 2 * GAP, over + 1))
             checkpoints = [(at, grace_at(graces, at - 1)) for at, _ in graces if served < at < over]
+            # a round that waited WAIT sees the silence's end that much later
+            gap = WAIT if any(s.kind == "W" for s in segments[j + 1 : end + 1]) else GAP
             return all(
-                c - served - steps <= g + GAP for c, g in [*checkpoints, (over, last)]
+                c - served - steps <= g + gap for c, g in [*checkpoints, (over, last)]
             )
-        if kind not in "NXS":
+        if kind not in "NXSW":
             return False
     return False
 

@@ -1,6 +1,8 @@
 """A hostile, model-based test of the SLA truth: hypothesis makes a ground-truth timeline of
 one cluster's controller pair (the primary serving, the backup serving, no controller
-answering, the monitor blind, a forward clock step, each for a random number of seconds)
+answering (to quick pings, or to pings that wait 8 s: a no-controller answer that waited
+stands for as many intervals after a failover), the monitor blind, a forward clock step,
+each for a random number of seconds)
 and monitor events (SIGKILL and a restart after a random gap, perhaps on a wall clock set
 back, a reload with the same config, a reload that changes the cluster); the real
 ClusterHealth and Ledger are driven through it as the daemon drives them
@@ -42,6 +44,8 @@ from hypothesis import strategies as st
 from tests.support.truth_model import (
     CONFIRM,
     GAP,
+    TOLERANCE,
+    WAIT,
     Event,
     Run,
     ambiguous,
@@ -54,7 +58,7 @@ EPS = 1e-6
 # Kinds drawn with weights: silences after a failover are where the grace, blindness and
 # the ledger interact, so a failover followed by a silence is drawn as one piece too; a
 # clock step is rarer (and longer than the gap tolerance, else it is only a slow round).
-PIECES = ["P", "B", "N", "X", "S", "BN", "BN", "BNX", "BXN", "BNXN", "BNSN"]
+PIECES = ["P", "B", "N", "X", "S", "W", "BN", "BN", "BNX", "BXN", "BNXN", "BNSN", "BW", "BNW"]
 SECONDS = st.sampled_from([1, 2, 3, 5, 8, 11, 14, 18, 24])
 KILL = st.tuples(st.just("kill"), st.integers(1, 40), st.just(0))
 # a restart that finds the wall clock set back, by less or more than the monitor was away
@@ -100,10 +104,10 @@ def seen_whole(run: Run, i: int) -> bool:
     to its end, no absence over it, and not in the last silence (the open end may not be
     decided yet)."""
     begin = i
-    while begin > 0 and run.segments[begin - 1].kind in "NXS":
+    while begin > 0 and run.segments[begin - 1].kind in "NXSW":
         begin -= 1
     end = i  # the silence is decided at its end at the latest
-    while end + 1 < len(run.segments) and run.segments[end + 1].kind in "NXS":
+    while end + 1 < len(run.segments) and run.segments[end + 1].kind in "NXSW":
         end += 1
     if end == len(run.segments) - 1:
         return False  # the open end: not decided yet
@@ -118,29 +122,39 @@ def check(run: Run, c) -> None:
     parts = whole.up_us + whole.degraded_us + whole.down_us + whole.maintenance_us
     assert parts + whole.unknown_us == whole.interval_us, "5: the parts add up"
     assert min(whole.up_us, whole.degraded_us, whole.down_us, whole.unknown_us) >= 0, "5"
-    true_down = sum(s.seconds for s in run.segments if s.kind == "N")
-    followers = sum(
-        1 for a, b in zip(run.segments, run.segments[1:], strict=False) if a.kind in "NX"
+    # a forward step no longer than the gap tolerance is a slow round, counted as the state
+    # around it (a step that lands past a restart's hold shows only its part above the mark)
+    true_down = sum(
+        s.seconds
+        for s in run.segments
+        if s.kind in "NW" or (s.kind == "S" and s.seconds <= TOLERANCE)
     )
-    assert seconds(whole.down_us) <= true_down + GAP * (followers + 1) + EPS, (
+    followers = sum(
+        1 for a, b in zip(run.segments, run.segments[1:], strict=False) if a.kind in "NXW"
+    )
+    assert seconds(whole.down_us) <= true_down + WAIT * (followers + 1) + EPS, (
         "6: downtime beyond the truth"
     )
     for i, s in enumerate(run.segments):
-        # a failure_threshold above 2 (a retune) takes that many more confirming rounds
-        late = min(s.start + GAP + max(0, run.threshold - 2) * CONFIRM, s.end)
+        # a failure_threshold above 2 (a retune) takes that many more confirming rounds; a
+        # round that waited WAIT (W) sees what follows it that much later
+        gap = WAIT if i and run.segments[i - 1].kind == "W" else GAP
+        if s.kind == "W":  # one slow round counts once while the primary served: the next
+            gap += WAIT + CONFIRM  # round, WAIT later, confirms
+        late = min(s.start + gap + max(0, run.threshold - 2) * CONFIRM, s.end)
         b = c.part(late, s.end)
         if s.kind in "PB":
             assert b.down_us == 0, f"1: down inside an up segment {s}"
-        elif s.kind == "N" and not ambiguous(run.segments, i, run.graces):
+        elif s.kind in "NW" and not ambiguous(run.segments, i, run.graces):
             assert b.up_us == 0 and b.degraded_us == 0, f"2: up inside an outage {s}"
             if seen_whole(run, i):
-                inner = c.part(late, max(late, s.end - GAP))
+                inner = c.part(late, max(late, s.end - (WAIT if s.kind == "W" else GAP)))
                 assert inner.unknown_us == 0, f"2: a seen outage left unknown {s}"
         elif s.kind == "X":
             held = (run.threshold - 1) * GAP
             assert seconds(b.down_us) <= held + EPS, f"4: blind counted down {s}"
             assert seconds(b.up_us) <= held + EPS, f"4: blind counted up {s}"
-        elif s.kind == "S":
+        elif s.kind == "S" and s.seconds > TOLERANCE:
             whole_s = c.part(s.start, s.end)
             assert whole_s.up_us == whole_s.down_us == 0, f"3: a clock step counted {s}"
     for a, b_ in run.absences:
@@ -151,7 +165,7 @@ def check(run: Run, c) -> None:
     absent = sum(b - a for a, b in run.absences)
     # the open end is undecided too (a held silence, a change not yet confirmed)
     allowed = unseen + absent + GAP + (run.restarts + 1) * (run.grace + (run.threshold + 1) * GAP)
-    allowed += GAP * len(run.segments)
+    allowed += sum(WAIT if s.kind == "W" else GAP for s in run.segments)
     assert seconds(whole.unknown_us) <= allowed + EPS, "7: unknown beyond what was unseen"
 
 
@@ -210,6 +224,8 @@ def _settings(n: int):
 @example(([("P", 4), ("N", 20), ("P", 10)], [Event(8, "kill", 3, 8)]))  # held in an outage
 @example(([("P", 1)] * 4, [Event(1, "kill", 1, 90), Event(2, "kill", 1, 10)]))  # held twice
 @example(([("P", 5), ("B", 4), ("N", 30), ("P", 5)], [Event(25, "retune", 60)]))  # the fix
+@example(([("P", 3), ("B", 4), ("W", 24), ("P", 4)], []))  # a failback seen by slow pings
+@example(([("P", 2), ("W", 3), ("P", 2)], []))  # one slow silent ping while the primary served
 @_settings(40)
 @given(scenarios())
 def test_the_ledger_counts_what_the_readme_promises(scenario):
