@@ -47,6 +47,13 @@ from monitor.ledger.query import load_timeline, service_period
 from monitor.ledger.sla import Breakdown, Policy
 from monitor.ledger.store import LedgerStore
 from monitor.ledger.timebase import US, to_us
+from monitor.observation import (
+    ActiveInstance,
+    ClusterObservation,
+    Condition,
+    ServiceObservation,
+    State,
+)
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
 from tests.support.ledger import T0, Monitor, now, observe
@@ -110,7 +117,11 @@ def lay(parts: list[tuple[str, int]]) -> list[Segment]:
 
 
 def config_text(
-    state_dir: Path, slurm_conf: str, grace: int = GRACE, threshold: int = FAILURE_THRESHOLD
+    state_dir: Path,
+    slurm_conf: str,
+    grace: int = GRACE,
+    threshold: int = FAILURE_THRESHOLD,
+    accounting: bool = False,
 ) -> str:
     return f"""
 [monitor]
@@ -120,7 +131,7 @@ takeover_grace_seconds = {grace}
 failure_threshold = {threshold}
 [[clusters]]
 name = "prod"
-accounting = false
+accounting = {str(accounting).lower()}
 slurm_conf = "{slurm_conf}"
 """
 
@@ -346,3 +357,59 @@ def simulate_in_tempdir(parts, events) -> tuple[Run, Counted]:
     with tempfile.TemporaryDirectory(prefix="truth-model-") as d:
         run = simulate(parts, events, Path(d))
         return run, counted(run, Path(d))
+
+
+def _dbd_observation(up: bool):
+    svc = ServiceObservation(
+        "slurmdbd",
+        State.UP if up else State.DOWN,
+        Condition.OK if up else Condition.DBD_UNREACHABLE,
+        up,
+        None,
+        ActiveInstance("db1", "primary") if up else None,
+    )
+    return ClusterObservation("prod", now(), (), {"slurmdbd": svc})
+
+
+def simulate_two_lanes(
+    parts: list[tuple[str, int]], dbd: list[tuple[str, int]], state_dir: Path
+) -> tuple[Run, list[Segment]]:
+    """slurmctld's truth (``parts``: P, B, N, X) and slurmdbd's (``dbd``: U up, D down),
+    each probed by its own lane as the daemon does (``Daemon._take``: one ClusterHealth,
+    ``update(obs, (service,))``, every lane's round to the ledger), slurmdbd's rounds a
+    second after slurmctld's. No monitor events."""
+    segments, dbd_segments = lay(parts), lay(dbd)
+    run = Run(segments, truth=segments, end=min(segments[-1].end, dbd_segments[-1].end))
+    cfg = parse_config(config_text(state_dir, "/etc/slurm/slurm.conf", accounting=True))
+    with freeze_time(T0) as frozen:
+        m = Monitor(cfg, frozen)
+        due = {"slurmctld": 0, "slurmdbd": 1}
+        while (t := min(due.values())) < run.end:
+            service = min(due, key=lambda s: (due[s], s))
+            frozen.move_to(T0 + dt.timedelta(seconds=t))
+            if service == "slurmctld":
+                obs = _observation(truth_at(segments, t))
+            else:
+                obs = _dbd_observation(truth_at(dbd_segments, t) == "U")
+            events = m.health.update(obs, (service,))
+            m.ledger.on_round(m.health.status(), events, now())
+            run.rounds.append(t)
+            due[service] = t + (CONFIRM if m.health.pending_for((service,)) else INTERVAL)
+        del m
+        gc.collect()
+    return run, dbd_segments
+
+
+def counted_service(run: Run, state_dir: Path, service: str) -> Counted:
+    cfg = parse_config(config_text(state_dir, "/etc/slurm/slurm.conf", accounting=True))
+    policy = Policy.from_settings(cfg.sla)
+    db = Database.in_dir(state_dir, migrations=MIGRATIONS)
+    try:
+        store = LedgerStore(db)
+        start, end = _us(0), _us(run.end)
+        whole = service_period(store, "prod", service, start, end, policy, 0.999).breakdown
+        windows = store.windows(include_removed=True)
+        tl = load_timeline(store, windows, "prod", service, start, end, policy)
+    finally:
+        db.close()
+    return Counted(whole, tl)

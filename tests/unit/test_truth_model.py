@@ -38,6 +38,9 @@ The oracle is the README's promise ("How close the count is", "Takeover grace", 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -49,8 +52,10 @@ from tests.support.truth_model import (
     Event,
     Run,
     ambiguous,
+    counted_service,
     seconds,
     simulate_in_tempdir,
+    simulate_two_lanes,
 )
 
 EPS = 1e-6
@@ -240,3 +245,50 @@ def test_a_held_silence_survives_kills_and_reloads(scenario):
     parts, events = scenario
     run, c = simulate_in_tempdir(parts, events)
     check(run, c)
+
+
+@st.composite
+def two_lanes(draw):
+    """slurmctld's truth with held silences (a failover, then no controller) beside an
+    independent slurmdbd truth (U up, D down)."""
+    ctl = [("P", draw(st.integers(1, 6)))]
+    for kinds in draw(st.lists(st.sampled_from(["P", "BN", "BNX", "BN", "N", "X"]), max_size=4)):
+        ctl += [(k, draw(SECONDS)) for k in kinds]
+    dbd = [("U", draw(st.integers(1, 6)))]
+    for _ in range(draw(st.integers(1, 5))):
+        dbd.append((draw(st.sampled_from("UD")), draw(SECONDS)))
+    ctl.append(("P", 4))
+    dbd.append(("U", 4 + max(0, sum(n for _, n in ctl) - sum(n for _, n in dbd))))
+    return ctl, dbd
+
+
+def check_dbd(run: Run, dbd, c) -> None:
+    """slurmdbd's count beside slurmctld's holds: its own lane, no takeover grace. A hold on
+    slurmctld keeps the cluster's heartbeat short, so slurmdbd's time there may be unknown
+    (acceptable), never up or down wrongly: an up stretch holds no down after its first
+    round gap, a down stretch no up, and its downtime is within a gap per outage."""
+    whole = c.whole
+    parts = whole.up_us + whole.degraded_us + whole.down_us + whole.maintenance_us
+    assert parts + whole.unknown_us == whole.interval_us, "5: the parts add up"
+    true_down = sum(s.seconds for s in dbd if s.kind == "D" and s.start < run.end)
+    outages = sum(1 for s in dbd if s.kind == "D")
+    assert seconds(whole.down_us) <= true_down + GAP * outages + EPS, "6: slurmdbd downtime"
+    for s in dbd:
+        if s.start >= run.end:
+            continue
+        late, end = min(s.start + GAP, s.end, run.end), min(s.end, run.end)
+        b = c.part(late, end)
+        if s.kind == "U":
+            assert b.down_us == 0, f"1: slurmdbd down while up {s}"
+        else:
+            assert b.up_us == 0 and b.degraded_us == 0, f"2: slurmdbd up while down {s}"
+
+
+@_settings(25)
+@given(two_lanes())
+def test_slurmdbd_beside_a_held_slurmctld_counts_what_the_readme_promises(scenario):
+    ctl, dbd = scenario
+    with tempfile.TemporaryDirectory(prefix="truth-model-") as d:
+        run, dbd_segments = simulate_two_lanes(ctl, dbd, Path(d))
+        check_dbd(run, dbd_segments, counted_service(run, Path(d), "slurmdbd"))
+        check(run, counted_service(run, Path(d), "slurmctld"))  # slurmdbd's rounds beside it
