@@ -18,6 +18,16 @@ from monitor.cli_args import COULD_NOT_RUN
 GOOD = '[[clusters]]\nname = "a"\n'
 
 
+def _window() -> list[str]:
+    """--start/--end of a window a day ahead of now: a fixed date went into the past (and
+    `maintenance add` then needs --retroactive) the day it was reached."""
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+    return ["--start", f"{start:%Y-%m-%dT%H:%MZ}",
+            "--end", f"{start + dt.timedelta(hours=1):%Y-%m-%dT%H:%MZ}"]  # fmt: skip
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -33,7 +43,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         ["test-alert"],
         ["report", "--month", "2026-10"],
         ["maintenance", "list"],
-        ["maintenance", "add", "--start", "2026-12-01T00:00Z", "--end", "2026-12-01T01:00Z"],
+        ["maintenance", "add", *_window()],
     ],
     ids=lambda a: " ".join(a[:2]),
 )
@@ -147,8 +157,7 @@ def test_a_read_only_state_dir_says_not_writable(capsys, tmp_path, monkeypatch):
     path = tmp_path / "c.toml"
     path.write_text(f'[monitor]\nstate_dir = "{state}"\n{GOOD}')
     code, _, err = run(
-        capsys, "maintenance", "add", "--config", str(path),
-        "--start", "2026-12-01T00:00Z", "--end", "2026-12-01T01:00Z",
+        capsys, "maintenance", "add", "--config", str(path), *_window(),
     )  # fmt: skip
     assert code == COULD_NOT_RUN
     assert err == (
