@@ -42,6 +42,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@freeze_time("2026-11-30T12:00:00Z")  # its windows are ahead of this
 def test_add_list_remove(cfg, capsys):
     code, out, _ = run(
         capsys, "maintenance", "add", "--config", str(cfg), "--start", "2026-12-06T02:00:00+01:00",
@@ -108,6 +109,7 @@ def test_add_errors_are_one_line_and_exit_1(cfg, capsys, argv, message):
     assert len(err.strip().splitlines()) == 1 and message in err
 
 
+@freeze_time("2026-11-30T12:00:00Z")  # its windows are ahead of this
 def test_config_windows_cannot_be_removed_here(cfg, capsys, tmp_path):
     from monitor.config import load_config
     from monitor.ledger.ledger import Ledger
