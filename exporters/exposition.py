@@ -161,19 +161,31 @@ class ExpositionCache:
                 entry.stale = True
         self._refresher.ask()
 
+    def peek(self, key: str) -> bytes | None:
+        """The last render's bytes for ``key`` when ``get`` would send them without
+        rendering (asking for a new render when they are out of date), else None. Never
+        waits for a render: the HTTP server's event loop answers scrapes with it."""
+        return self._last(key)[0]
+
+    def _last(self, key: str) -> tuple[bytes | None, _Entry | None]:
+        """(the bytes to send now or None, the entry found)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None, None
+            fresh = not (entry.stale or self._clock() - entry.rendered_at >= self._max_age)
+            if not (fresh or self._running):
+                return None, entry
+            if not fresh:
+                self._refresher.ask()
+            return entry.body, entry
+
     def get(self, key: str, render: Render) -> bytes:
         """The body for ``key`` (a content type): the last render's bytes when there is
         one; otherwise rendered now."""
-        with self._lock:
-            entry = self._entries.get(key)
-            fresh = entry is not None and not (
-                entry.stale or self._clock() - entry.rendered_at >= self._max_age
-            )
-            if entry is not None and (fresh or self._running):
-                if not fresh:
-                    self._refresher.ask()
-                return entry.body
-            waited_for = entry
+        body, waited_for = self._last(key)
+        if body is not None:
+            return body
         with self._rendering:
             with self._lock:
                 entry = self._entries.get(key)

@@ -74,6 +74,9 @@ class Response:
 
 
 Handler = Callable[[Request], Response]  # runs in a worker thread
+# Runs on the event loop: an answer that needs no waiting (bytes already made), or None
+# for the workers. Must not block: every connection waits while it runs.
+QuickHandler = Callable[[Request], Response | None]
 
 
 class _Connection:
@@ -97,6 +100,7 @@ class HttpServer:
         *,
         tls: ssl.SSLContext | None = None,
         limits: Limits | None = None,
+        quick: QuickHandler | None = None,
     ) -> None:
         self.tls = tls
         self.limits = limits or Limits()
@@ -104,6 +108,7 @@ class HttpServer:
         self.evicted = 0  # waiting connections closed to make room for a new one
         self.timed_out = 0  # connections closed at a deadline (handshake, head, idle, write)
         self._handler = handler
+        self._quick = quick
         self._sock = _listen(host, port)
         self._loop = asyncio.new_event_loop()
         self._done: asyncio.Future[None] = self._loop.create_future()
@@ -200,9 +205,11 @@ class HttpServer:
                     await self._write(writer, request, head_only=False, close=True)
                     clean = True
                     return
-                response = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._answer, request
-                )
+                response = self._answer_quick(request)
+                if response is None:
+                    response = await asyncio.get_running_loop().run_in_executor(
+                        self._pool, self._answer, request
+                    )
                 keep = _keep_alive(request)
                 await self._write(writer, response, request.method == "HEAD", close=not keep)
                 connection.busy = False
@@ -283,6 +290,15 @@ class HttpServer:
             return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         await reader.readexactly(int(digits))
         return None
+
+    def _answer_quick(self, request: Request) -> Response | None:
+        if self._quick is None:
+            return None
+        try:
+            return self._quick(request)
+        except Exception:  # a bug there costs the fast path, not the answer
+            log.exception("http.quick_handler_failed", path=request.path)
+            return None
 
     def _answer(self, request: Request) -> Response:
         try:

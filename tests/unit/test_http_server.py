@@ -333,3 +333,68 @@ def test_metrics_are_gzipped_for_a_scraper_that_asks(serve):
     refused = conn.getresponse()
     assert refused.getheader("Content-Encoding") is None
     assert refused.read().startswith(b"# HELP")
+
+
+class _SlowStatus:
+    """A /status whose answers wait for ``release``: it holds the workers."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def handles(self, path: str) -> bool:
+        return path == "/status"
+
+    def open(self) -> bool:
+        return True
+
+    def answer(self, target: str) -> Response:
+        self.entered.release()
+        self.release.wait(20)
+        return Response(200, b"status\n")
+
+
+def test_a_scrape_is_answered_while_every_worker_is_busy():
+    """Rendered bytes go out from the event loop: 50 scrapers back to back waited mostly on
+    the hop to a worker, and a worker held by something slow held scrapes behind it. A
+    login still to verify (bcrypt) goes to the workers; configured headers are kept."""
+    hashed = bcrypt.hashpw(b"p", bcrypt.gensalt(4)).decode()
+    web = parse_web_config(
+        f"basic_auth_users:\n  u: {hashed}\nhttp_server_config:\n  headers:\n"
+        "    X-Frame-Options: deny\n"
+    )
+    status = _SlowStatus()
+    server = MetricsServer(
+        "127.0.0.1", 0, registry(), lambda: Health(True, {}), web, Limits(workers=2), status
+    )
+    server.start()
+    login = {"Authorization": "Basic " + base64.b64encode(b"u:p").decode()}
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"u:x").decode()}
+    held = []
+    try:
+        first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        first.request("GET", "/metrics", headers={**login, "Accept-Encoding": "gzip"})
+        assert first.getresponse().read()  # verified and rendered by a worker
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", "/status")
+            held.append(conn)
+        assert status.entered.acquire(timeout=5) and status.entered.acquire(timeout=5)
+        scraper = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3)
+        scraper.request("GET", "/metrics", headers={**login, "Accept-Encoding": "gzip"})
+        answer = scraper.getresponse()
+        assert answer.status == 200 and answer.getheader("X-Frame-Options") == "deny"
+        assert answer.getheader("Content-Encoding") == "gzip"
+        assert b"slurm_test_value 7.0" in gzip.decompress(answer.read())
+        # not yet rendered in plain text, or a password to check: the workers' job
+        for headers in ({**login}, wrong):
+            waiting = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1)
+            waiting.request("GET", "/metrics", headers=headers)
+            with pytest.raises(TimeoutError):
+                waiting.getresponse()
+            waiting.close()
+    finally:
+        status.release.set()
+        for conn in held:
+            conn.close()
+        server.stop()
