@@ -4,7 +4,10 @@ grows with the render's cost."""
 
 from __future__ import annotations
 
+import gc
 import threading
+
+import pytest
 
 from exporters.exposition import ExpositionCache
 
@@ -129,6 +132,48 @@ def test_without_the_thread_an_old_render_is_redone_by_the_scrape():
     src.state = 1
     cache.changed()
     assert cache.get(TEXT, src.render) == b"state 1\n"
+
+
+def test_renders_run_without_cyclic_collections_and_leave_them_as_they_were():
+    """A render's many short-lived objects set off full collections of the daemon's heap
+    (hundreds of ms with the GIL held, a scrape waiting); off while rendering, then on again,
+    whether the render ends or fails; off before stays off."""
+    clock = FakeClock()
+    seen = []
+
+    def render() -> bytes:
+        seen.append(gc.isenabled())
+        return b"x\n"
+
+    def broken() -> bytes:
+        seen.append(gc.isenabled())
+        raise RuntimeError("collector bug")
+
+    cache = ExpositionCache(clock=clock)
+    assert gc.isenabled()
+    cache.get(TEXT, render)
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        cache.get("other", broken)
+    assert seen == [False, False] and gc.isenabled()
+    cache.start()
+    try:
+        clock.now += 1.0
+        cache.changed()  # the background render
+        waited = threading.Event()
+        for _ in range(1000):  # up to 10 s
+            if len(seen) >= 3 or waited.wait(0.01):
+                break
+        assert seen[2:3] == [False]
+    finally:
+        cache.stop()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ExpositionCache(clock=clock).get(TEXT, render)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_content_types_are_cached_apart():
