@@ -8,6 +8,7 @@ exit 0; SIGHUP reloads the config (validated first; the old one stays on error).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import signal
 import threading
 from collections.abc import Sequence
@@ -48,6 +49,14 @@ from monitor.store.opening import state_dir_problem
 from monitor.storeworker import StoreWorker
 
 log = structlog.get_logger("slurm_sla_monitor")
+
+# The cyclic collector's thresholds (Python's: 700, 10, 10). A round's objects live a few
+# seconds and die by their reference counts, but at 700 allocations a young collection
+# caught many alive and promoted them, and every few seconds a full collection scanned the
+# whole heap: at 1,000 clusters 200-250 ms with the GIL held, every thread (probes, scrapes)
+# waiting. Collected young cycles were 0 to 30 objects a time: larger young generations
+# cost little memory. Measured with bench_scrape's fleet part (README, Benchmarks).
+_GC_THRESHOLDS = (20_000, 20, 10)
 
 
 DRAIN_SECONDS = 10.0  # how long a stop waits for the store to take what is queued
@@ -234,6 +243,7 @@ class Service:
 
     def run(self) -> int:
         self._install_signals()
+        gc.set_threshold(*_GC_THRESHOLDS)
         self.daemon.metrics.reload_ok.set(1)
         self.daemon.metrics.reload_time.set_to_current_time()
         self.server.start()
