@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from monitor.config import MonitorSettings
 from monitor.hysteresis import Hysteresis
@@ -25,6 +25,7 @@ from monitor.observation import (
     State,
 )
 from monitor.snapshot import ClusterStatus, DaemonStatus, Histogram, ServiceStatus
+from monitor.takeover import TakeoverGrace
 
 DaemonKey = tuple[str, str, str]  # (daemon, hostname, role)
 _ANSWERING = (State.UP, State.DEGRADED)
@@ -67,17 +68,13 @@ class ClusterHealth:
         self._start_times: dict[str, float] = {}
         self._restarts: dict[str, int] = {}
         self._failovers = 0
-        self._backup_served_at: dt.datetime | None = None
-        self._silent_since: dt.datetime | None = None  # first no-controller round in grace
-        self._silent_held = 0  # no-controller rounds the grace has held back since then
-        # A silence outlasted the grace of the backup that served last: the takeover failed
-        # and the grace holds nothing more until a controller serves again
-        self._grace_spent = False
+        self._grace = TakeoverGrace(settings)
         self._last: ClusterObservation | None = None
 
     def retune(self, settings: MonitorSettings) -> None:
         """New thresholds (a reload); confirmed states and pending changes stay."""
         self._settings = settings
+        self._grace.settings = settings
 
     # -- thresholds ----------------------------------------------------------------------
     def _threshold(self, old: object, new: object) -> int:
@@ -131,23 +128,18 @@ class ClusterHealth:
             if not decides(name):
                 continue
             self._service_last[name] = svc
-            svc = self._through_takeover(svc, at)
+            active = self._active.get("slurmctld")
+            svc = self._grace.through(svc, at, active.value if active else None)
             tracker = self._services.setdefault(
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
-            silent = name == "slurmctld" and svc.up is False  # blind is not silence
-            began = self._silent_since if silent else None
-            held = self._silent_held + self._weight(svc) - 1 if silent else 0
+            began, held = self._grace.silence(svc)
             change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
             blind = svc.condition is Condition.BLIND
             if name == "slurmctld" and blind and tracker.value is State.UNKNOWN:
-                # Blind, and the service is unknown (this round confirmed it, or it already
-                # was): the ledger holds the blind stretch as unknown, so a silence the
-                # grace held before it cannot be the start of an outage any more: its
-                # verdict, dated there, overwrote the blind stretch as down. A silence
-                # after it is dated from its own first round. (One blind round the
-                # threshold has not confirmed leaves the held silence as it is.)
-                self._silent_since, self._silent_held = None, 0
+                # Only after the tracker has taken this round: one blind round the threshold
+                # has not confirmed leaves the held silence as it is.
+                self._grace.blind_confirmed()
             if change:
                 self._service_cause[name] = change.cause
                 events.append(
@@ -169,66 +161,6 @@ class ClusterHealth:
         self._local.update((p.daemon, p) for p in obs.local_processes)
         self._last = obs
         return events
-
-    def _through_takeover(self, svc: ServiceObservation, at: dt.datetime) -> ServiceObservation:
-        """A takeover has a moment in which no controller answers ping (the backup switches
-        to control; seen in 3 of 40 pings on a real cluster) while Slurm's own clients
-        retry through it. Within ``takeover_grace_seconds`` of a backup serving, such a
-        round keeps the service up; a longer silence is an outage, dated from its first
-        silent round (``_silent_since``), not from the end of the grace."""
-        if svc.service != "slurmctld":
-            return svc
-        if svc.condition is Condition.FAILOVER:
-            self._backup_served_at, self._silent_since, self._silent_held = at, None, 0
-            self._grace_spent = False
-            return svc
-        if svc.condition is Condition.OK:
-            self._backup_served_at = None  # the primary serves: no takeover under way
-            self._silent_since, self._silent_held = None, 0
-            self._grace_spent = False
-            return svc
-        if svc.condition is Condition.BLIND:
-            # A round that could not see says nothing either way: the silence before it
-            # stands (forgetting it dated a longer silence from after the blind round).
-            return svc
-        if svc.condition is not Condition.NO_CONTROLLER:
-            self._silent_since, self._silent_held = None, 0  # a controller answered
-            return svc
-        if self._backup_served_at is not None and self._silent_since is None:
-            self._silent_since = at
-        grace = dt.timedelta(seconds=self._settings.takeover_grace_seconds)
-        # The silence lasted at least as long as the ping waited for an answer.
-        last_silent = at + dt.timedelta(seconds=svc.evidence_seconds)
-        served = self._backup_served_at
-        within = served is not None and last_silent - served <= grace
-        if served is not None and not within:
-            self._grace_spent = True
-        # Once spent, a grace lengthened by a reload (retune) does not hold the silence again:
-        # that turned an outage already confirmed back into a takeover, counted up
-        if within and not self._grace_spent:
-            # Held back, not forgotten: once the silence outlasts the grace, each held
-            # round is an observation of the outage (Slurm 24.11+'s ~28 s failback, seen by
-            # a ping that waits 20 s, must still reach the failure threshold).
-            self._silent_held += self._weight(svc)
-            tracker = self._active.get("slurmctld")
-            return replace(
-                svc,
-                state=State.UP,
-                condition=Condition.FAILOVER,
-                up=True,
-                active=tracker.value if tracker else None,
-            )
-        return svc
-
-    def _weight(self, svc: ServiceObservation) -> int:
-        """How many observations a no-controller answer stands for. After a failover (a
-        backup served), one per interval its ping waited: a failback that silences both
-        controllers for ~28 s (24.11+) is seen by a single 20 s ping. While the primary
-        served, one: a primary frozen or killed, and a backup not yet in control, is the
-        takeover window, judged as the ping rule judges it (a failover), not an outage."""
-        if self._backup_served_at is None:
-            return 1
-        return max(1, int(svc.evidence_seconds // self._settings.interval_seconds))
 
     def _observe_daemon(
         self, key: DaemonKey, state: State, reason: Reason | None, at: dt.datetime
@@ -379,6 +311,7 @@ class ClusterHealth:
             return self._started_at
         undecided = [t.pending_since for t in self._services.values() if t.pending_since]
         ctl = self._services.get("slurmctld")
-        if self._silent_since is not None and ctl is not None and ctl.value in _ANSWERING:
-            undecided.append(self._silent_since)  # held by the takeover grace
+        held = self._grace.held_since
+        if held is not None and ctl is not None and ctl.value in _ANSWERING:
+            undecided.append(held)  # held by the takeover grace
         return min(undecided, default=None)
