@@ -210,6 +210,11 @@ class HttpServer:
                     response = await asyncio.get_running_loop().run_in_executor(
                         self._pool, self._answer, request
                     )
+                else:
+                    # A quick answer awaits nothing that suspends while the client's next
+                    # requests are buffered: a client pipelining scrapes held the loop for
+                    # all of them (256 KiB at a time: /healthz waited 2 s). One turn each.
+                    await asyncio.sleep(0)
                 keep = _keep_alive(request)
                 await self._write(writer, response, request.method == "HEAD", close=not keep)
                 connection.busy = False
