@@ -109,6 +109,21 @@ def test_the_period_grows_with_the_render_cost():
     assert other.period == 1.0  # never more often than max_age
 
 
+
+def test_the_period_follows_every_variant_a_pass_renders():
+    """A client asking once for each variant (text, OpenMetrics, gzipped or not) makes
+    every background pass render them all: the period set by one render's CPU let four
+    renders spend four budgets of a core."""
+    clock = FakeClock()
+    src = Source(clock, cost=0.8)
+    cache = ExpositionCache(clock=clock, cpu_clock=clock, max_age=1.0, budget=0.2)
+    for key in (TEXT, TEXT + ";gzip", "application/openmetrics-text", "om;gzip"):
+        cache.get(key, src.render)
+    cache.changed()
+    cache.stop()  # serves the pending ask here: one pass over the four, on this thread
+    assert src.renders == 8
+    assert abs(cache.period - 4 * 0.8 / 0.2) < 1e-6
+
 def test_values_that_move_without_a_snapshot_are_rendered_after_max_age():
     clock = FakeClock()
     src = Source(clock)
