@@ -206,21 +206,23 @@ class HttpServer:
                     clean = True
                     return
                 response = self._answer_quick(request)
+                quick = response is not None
                 if response is None:
                     response = await asyncio.get_running_loop().run_in_executor(
                         self._pool, self._answer, request
                     )
-                else:
-                    # A quick answer awaits nothing that suspends while the client's next
-                    # requests are buffered: a client pipelining scrapes held the loop for
-                    # all of them (256 KiB at a time: /healthz waited 2 s). One turn each.
-                    await asyncio.sleep(0)
                 keep = _keep_alive(request)
                 await self._write(writer, response, request.method == "HEAD", close=not keep)
                 connection.busy = False
                 if not keep:
                     clean = True
                     return
+                if quick:
+                    # A quick answer awaits nothing that suspends while the client's next
+                    # requests are buffered: a client pipelining scrapes held the loop for
+                    # all of them (256 KiB at a time: /healthz waited 2 s). One turn each,
+                    # after the write: before it, every answer waited for the others' turns.
+                    await asyncio.sleep(0)
         except TimeoutError:
             self.timed_out += 1
         except (OSError, EOFError, asyncio.IncompleteReadError):
