@@ -91,8 +91,9 @@ def test_only_a_verified_pair_gets_the_quick_answer_and_a_reload_forgets_it():
         for line in (b"GET http://x/metrics HTTP/1.1", b"get /metrics HTTP/1.1"):
             answer = _exchange(port, line + b"\r\nConnection: close\r\n\r\n")
             assert _status(answer) in (400, 405) and b"slurm_test_value" not in answer
-        http10 = _exchange(port, b"GET /metrics HTTP/1.0\r\nAuthorization: " + good.encode()
-                           + b"\r\n\r\n")
+        http10 = _exchange(
+            port, b"GET /metrics HTTP/1.0\r\nAuthorization: " + good.encode() + b"\r\n\r\n"
+        )
         assert _status(http10) == 200 and b"slurm_test_value 7.0" in http10
         server.set_web_config(_web(b"q"))
         for method in ("GET", "HEAD"):
@@ -257,9 +258,8 @@ def test_a_failing_collector_costs_a_500_or_the_last_bytes_and_gc_comes_back():
                     break
                 threading.Event().wait(0.01)
             again = _get(port, "/metrics", None)
-        assert _status(again) == 200 and again.split(b"\r\n\r\n", 1)[1] == good.split(
-            b"\r\n\r\n", 1
-        )[1]
+        body = again.split(b"\r\n\r\n", 1)[1]
+        assert _status(again) == 200 and body == good.split(b"\r\n\r\n", 1)[1]
         assert gc.isenabled()
     finally:
         server.stop()
