@@ -26,7 +26,7 @@ from monitor.boundedread import read_bytes
 from monitor.reasons import Reason
 from monitor.rest.answer import RestAnswer, judge, one_line
 from monitor.rest.cutoff import cutoff_at, cuttable_session
-from monitor.rest.failure import failure_words, token_problem
+from monitor.rest.failure import failure_words, lookup_timeout, token_problem
 from monitor.rest.settings import RestSettings
 from monitor.rest.token import expired, token_user
 
@@ -166,7 +166,7 @@ class RestClient:
             except Exception as exc:  # noqa: BLE001 - requests, urllib3, ssl, OS: all in words
                 seconds = time.monotonic() - t0
                 if cutoff.cut or isinstance(exc, requests.Timeout):
-                    why = f"no complete answer within {end - t0:.3g} s"
+                    why = lookup_timeout(exc) or f"no complete answer within {end - t0:.3g} s"
                     return _unreachable(url, why, seconds, Reason.TIMEOUT)
                 return _unreachable(url, failure_words(exc, self.settings.ca_file), seconds)
         seconds = time.monotonic() - t0

@@ -34,6 +34,8 @@ import urllib3.connectionpool
 import urllib3.exceptions
 from urllib3.util import connection
 
+from monitor.rest.failure import LookupTimedOut
+
 
 class Cutoff:
     """One request's end, in monotonic time; its sockets are shut when it passes."""
@@ -159,7 +161,7 @@ class _Resolver:
             return future.result(timeout=wait)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise OSError(
+            raise LookupTimedOut(
                 errno.ETIMEDOUT, f"host name {host} not resolved within {wait:.3g} s"
             ) from None
 
@@ -193,6 +195,10 @@ class _Watched(urllib3.connection.HTTPConnection):
             found = _RESOLVER.addresses(self._dns_host, self.port, cutoff.remaining())
         except socket.gaierror as e:
             raise urllib3.exceptions.NameResolutionError(self.host, self, e) from e
+        except LookupTimedOut as e:
+            # A timeout, whichever fires first, the lookup's wait or the cutoff: it was
+            # named "command_failed" when the lookup's did (a race at the same instant).
+            raise urllib3.exceptions.ConnectTimeoutError(self, e.strerror) from e
         except OSError as e:
             raise urllib3.exceptions.NewConnectionError(self, e.strerror or str(e)) from e
         last: OSError | None = None

@@ -29,6 +29,16 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+class LookupTimedOut(OSError):
+    """A host name not resolved within the request's budget (raised by the cutoff's
+    resolver, passed on by urllib3 as a connect timeout)."""
+
+
+def lookup_timeout(exc: BaseException) -> str | None:
+    """The words of a name lookup cut at the budget, when that is what ``exc`` came from."""
+    return next((e.strerror for e in _chain(exc) if isinstance(e, LookupTimedOut)), None)
+
+
 def failure_words(exc: BaseException, ca_file: Path | None) -> str:
     """The cause of a failed request, e.g. "connection refused", "TLS: certificate has
     expired (CAs: ca_file /etc/ssl/acme.pem)"."""

@@ -446,9 +446,11 @@ def test_a_name_server_that_never_answers_is_cut_at_the_budget(serve, monkeypatc
     try:
         port = serve(record).url.rsplit(":", 1)[1]
         hung = get(client(f"http://slurmrestd.hang.test:{port}"))
-        assert hung.reason in (Reason.TIMEOUT, Reason.UNREACHABLE), hung
+        # a timeout, named as such, whichever deadline fires first (the lookup's wait or
+        # the cutoff: both at the budget; CI once got command_failed from the race)
+        assert hung.reason is Reason.TIMEOUT, hung
         assert "slurmrestd unreachable" in hung.message
-        assert "not resolved" in hung.message or "no complete answer" in hung.message, hung
+        assert "host name slurmrestd.hang.test not resolved within" in hung.message, hung
         ok = get(client(f"http://slurmrestd.lab.test:{port}"), budget=1.0)
         assert ok.reason is None, ok
         assert seen_hosts and all(h.startswith("slurmrestd.lab.test") for h in seen_hosts)
