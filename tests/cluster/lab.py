@@ -465,8 +465,7 @@ class Lab:
                 if ref is None:
                     raise RuntimeError(f"{name} exited at once; see {paths.stdio_file(name)}")
             else:
-                popen = procs.NsPopen(self.host_argv(d.host, launch.argv), **kwargs)
-                ref = procs.wait_exec_child(popen, launch.program)
+                popen, ref = self._start_in_host(name, d.host, launch, kwargs)
                 if (launcher := procs.ProcRef.of(popen.pid)) is not None:
                     self._launchers[name] = launcher
         finally:
@@ -474,6 +473,24 @@ class Lab:
         self._popens[name] = popen
         self._procs[name] = ref
         self._save_state()
+
+    def _start_in_host(
+        self, name: str, host: str, launch: daemons.Launch, kwargs: dict
+    ) -> tuple[procs.NsPopen, procs.ProcRef]:
+        """Start in the host's namespaces; a start that exits at once is tried once more
+        (a 26.05 slurmctld restarted right after a kill -9 exited with status 1 once in
+        CI, its output lost with the lab), and the error then quotes the daemon's output."""
+        stdio = self._p().stdio_file(name)
+        for attempt in (1, 2):
+            popen = procs.NsPopen(self.host_argv(host, launch.argv), **kwargs)
+            try:
+                return popen, procs.wait_exec_child(popen, launch.program)
+            except RuntimeError as exc:
+                tail = stdio.read_text(errors="replace").splitlines()[-5:]
+                if attempt == 2 or popen.poll() is None:  # still running: not a quick exit
+                    raise RuntimeError(f"{exc}; {stdio} ends: {' | '.join(tail)}") from None
+                print(f"{name} exited at once, starting it again; it said: {tail}", file=sys.stderr)
+        raise AssertionError("unreachable")
 
     def _kill_proc(self, name: str, sig: int = signal.SIGKILL) -> None:
         ref = self._procs.get(name)
