@@ -335,19 +335,23 @@ class Ledger:
         with self._lock:
             cs = self._cluster(status.name)
             observed = to_us(status.last_probe_at or now)
-            cs.held_us = max(0, cs.high_water - observed)
-            if observed < cs.high_water:
-                if cs.floor < cs.high_water:
-                    log.warning(
-                        "ledger.clock_stepped_back",
-                        cluster=status.name,
-                        by_s=(cs.high_water - observed) / US,
-                    )
+            recorded = to_us(now)
+            # The clock went back when even the time of recording is behind what is
+            # recorded. A round dated before another's is not that: each lane's round is
+            # dated by its start, and a slurmctld round can wait ~12 s for its RPCs while
+            # the slurmdbd lane records later rounds (taken as a step, it raised the floor
+            # and cut that much from the start of the outage the slow round saw).
+            if recorded < cs.high_water and cs.floor < cs.high_water:
+                log.warning(
+                    "ledger.clock_stepped_back",
+                    cluster=status.name,
+                    by_s=(cs.high_water - recorded) / US,
+                )
                 cs.floor = cs.high_water
+            cs.held_us = max(0, cs.floor - observed)
             t = max(observed, cs.floor)
             if cs.run_first is None:
                 cs.run_first = t
-            recorded = to_us(now)
             for event in events:
                 self._queue(cs, event, recorded)
             self._resync(cs, status, t, recorded)
@@ -415,7 +419,7 @@ class Ledger:
         else:
             cs.seg_last = max(cs.seg_last, vouched)
             cs.rounds += 1
-        cs.seen_last = t
+        cs.seen_last = max(cs.seen_last, t)  # a slow lane's round is dated before the other's
         cs.high_water = max(cs.high_water, cs.seg_last)
         if cs.parked is not None and (hold is None or hold >= cs.parked[2]):
             key, first, last, rounds = cs.parked

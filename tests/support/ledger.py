@@ -75,6 +75,25 @@ def observe(primary: bool | None, backup: bool = False) -> ClusterObservation:
     return ClusterObservation("prod", t, daemons, {"slurmctld": svc})
 
 
+def observe_lanes(at: dt.datetime, ctl_up: bool) -> ClusterObservation:
+    """Both services: slurmctld served by the primary or split-brain protection (the
+    primary cut off), slurmdbd up."""
+    ctl1 = DaemonObservation("slurmctld", "ctl1", "primary", State.UP if ctl_up else
+                             State.DOWN, None if ctl_up else Reason.UNREACHABLE)  # fmt: skip
+    ctl2 = DaemonObservation("slurmctld", "ctl2", "backup", State.UP,
+                             None if ctl_up else Reason.STANDBY)  # fmt: skip
+    dbd1 = DaemonObservation("slurmdbd", "dbd1", "primary", State.UP, None)
+    if ctl_up:
+        ctl = ServiceObservation("slurmctld", State.UP, Condition.OK, True, True,
+                                 ActiveInstance("ctl1", "primary"))  # fmt: skip
+    else:
+        ctl = ServiceObservation("slurmctld", State.DOWN, Condition.SPLIT_BRAIN_PROTECTION,
+                                 False, False, None, Reason.STANDBY)  # fmt: skip
+    dbd = ServiceObservation("slurmdbd", State.UP, Condition.OK, True, None,
+                             ActiveInstance("dbd1", "primary"))  # fmt: skip
+    return ClusterObservation("prod", at, (ctl1, ctl2, dbd1), {"slurmctld": ctl, "slurmdbd": dbd})
+
+
 class Monitor:
     """One run of the monitor: a ledger and a health state machine, as the daemon has."""
 

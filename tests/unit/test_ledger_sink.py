@@ -12,15 +12,18 @@ import pytest
 from freezegun import freeze_time
 
 from monitor.config import parse_config
+from monitor.health import ClusterHealth
 from monitor.ledger.ledger import Ledger
 from monitor.ledger.query import month_periods, service_period
 from monitor.ledger.sla import Policy
 from monitor.ledger.store import EventRow, Heartbeat, LedgerStore
 from monitor.ledger.timebase import US, from_us, month_bounds, to_us
-from monitor.observation import State
+from monitor.observation import (
+    State,
+)
 from monitor.statestore import MIGRATIONS
 from monitor.store.db import Database
-from tests.support.ledger import STEP, T0, Monitor, config, now, observe
+from tests.support.ledger import STEP, T0, Monitor, config, now, observe, observe_lanes
 
 
 def period(cfg, start, end):
@@ -281,6 +284,59 @@ def test_wall_clock_stepping_back_neither_negative_nor_double_counted(tmp_path):
         assert b.interval_us == b.up_us + b.down_us + b.unknown_us
         assert b.down_us == 0  # the replayed outage has no length: it is not counted twice
         assert m.figures().downtime_seconds_total == 0
+
+
+def test_a_slow_lane_round_dated_before_the_other_lanes_keeps_its_outage_start(tmp_path):
+    """A cut-off primary: each slurmctld round waits ~12 s for its RPCs and is dated by its
+    start, while the slurmdbd lane records rounds every 2 s. The slow round's outage starts
+    where it saw it; taken for a clock step, it was raised to the other lane's last round
+    (10-12 s cut from every such outage on the real cluster)."""
+    cfg = parse_config(f"""
+[monitor]
+state_dir = "{tmp_path}"
+interval_seconds = 2
+[[clusters]]
+name = "prod"
+[slo]
+slurmctld = 99.9
+""")
+    with freeze_time(T0) as frozen:
+        ledger = Ledger(cfg, lambda: Database.in_dir(tmp_path, migrations=MIGRATIONS),
+                        clock=now)  # fmt: skip
+        health = ClusterHealth("prod", cfg.monitor, now())
+
+        def lane(service: str, at: dt.datetime, ctl_up: bool) -> None:
+            events = health.update(observe_lanes(at, ctl_up), (service,))
+            ledger.on_round(health.status(), events, now())
+
+        def dbd_rounds(seconds: int) -> None:
+            for _ in range(seconds // 2):
+                frozen.tick(dt.timedelta(seconds=2))
+                lane("slurmdbd", now(), True)
+
+        for _ in range(30):
+            frozen.tick(dt.timedelta(seconds=2))
+            lane("slurmctld", now(), True)
+            lane("slurmdbd", now(), True)
+        cut = now()
+        slow = []
+        for _ in range(3):  # three slurmctld rounds of 14 s each, dated by their start
+            started = now()
+            dbd_rounds(14)
+            lane("slurmctld", started, False)
+            slow.append(started)
+        healed = now()
+        for _ in range(10):
+            frozen.tick(dt.timedelta(seconds=2))
+            lane("slurmctld", now(), True)
+            lane("slurmdbd", now(), True)
+        store = LedgerStore(Database.in_dir(tmp_path, migrations=MIGRATIONS))
+        down = [e for e in store.events("prod", 0, 1 << 62, kinds=("service",))
+                if e.service == "slurmctld" and e.new == "down"]  # fmt: skip
+        assert [e.at_us for e in down] == [to_us(slow[0])] and slow[0] == cut
+        report = period(cfg, T0, now())
+        assert report.breakdown.down_us == to_us(healed + dt.timedelta(seconds=2)) - to_us(cut)
+        assert report.breakdown.unknown_us == 2 * US  # T0 to the first round only
 
 
 def test_a_lost_event_is_resynced_from_the_health_status(tmp_path):
