@@ -20,9 +20,11 @@ CTL_FAULTS = (
 DBD_FAULTS = (Fault.PRIMARY_SLURMDBD, Fault.BACKUP_SLURMDBD, Fault.BOTH_SLURMDBD, Fault.MARIADB)
 
 # Which service a fault takes down for every client (the rest are failovers or losses of
-# redundancy, not outages, by the product's definition).
+# redundancy, not outages, by the product's definition). A cut-off primary is one: the
+# backup stays in standby while the primary's heartbeat goes on, and no controller serves.
 OUTAGES: dict[Fault, str] = {
     Fault.BOTH_SLURMCTLD: "slurmctld",
+    Fault.PRIMARY_LINK_CUT: "slurmctld",
     Fault.BOTH_SLURMDBD: "slurmdbd",
     Fault.MARIADB: "slurmdbd",
 }
@@ -66,15 +68,18 @@ def staggered_double_failure(lab: Lab, gap: float = 4.0) -> None:
 
 
 def restore_service(lab: Lab, service: str, timeout: float = 90) -> float:
-    """Restart what an outage of ``service`` stopped; return time.time() when a client
-    gets an answer again (a controller answers ping; sacctmgr reaches slurmdbd)."""
+    """Restart (or reconnect) what an outage of ``service`` stopped; return time.time()
+    when a client gets an answer again (the primary slurmctld answers ping: a backup
+    answers in standby too; sacctmgr reaches slurmdbd)."""
     names = ("ctl1", "ctl2") if service == "slurmctld" else ("db", "dbd1", "dbd2")
     for name in names:
+        if name in lab.cut_links:
+            lab.restore_link(name)
         lab.restore(name)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service == "slurmctld":
-            if "UP" in lab.ping().values():
+            if lab.ping().get("ctl1") == "UP":
                 return time.time()
         elif "serving" in lab.dbd_states().values():
             return time.time()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,10 +146,12 @@ class HubStack:
             f"{sorted(names)} firing at the receiver (got {sorted(self.fired_since(since))})",
             lambda: names <= self.fired_since(since), timeout)
 
-    def wait_all_resolved(self, timeout: float) -> float:
+    def wait_all_resolved(self, timeout: float, but: Collection[str] = ()) -> float:
+        """Every alert resolved at the receiver, except those named in ``but``."""
         return self.daemon.wait_until(
             "every alert resolved at the receiver",
-            lambda: not self.firing_now(), timeout, interval=0.05)
+            lambda: not [n for n in self.firing_now().values() if n.alertname not in but],
+            timeout, interval=0.05)
 
     def close(self) -> None:
         self.daemon.stop()

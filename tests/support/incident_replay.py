@@ -34,30 +34,45 @@ CONTROLLERS = (("ctl1", "primary"), ("ctl2", "backup"))
 DBDS = (("dbd1", "primary"), ("dbd2", "backup"))
 
 
-HOSTS = ("ctl1", "ctl2", "dbd1", "dbd2", "db", "munge")  # munge: on the monitor's host
+# munge: on the monitor's host; ctl1_link: ctl1's network link (cut: ctl1 runs on, unseen,
+# and its heartbeat keeps the backup in standby)
+HOSTS = ("ctl1", "ctl2", "dbd1", "dbd2", "db", "munge", "ctl1_link")
 
 
 def observe(
     alive: dict[str, bool], at: dt.datetime, *, local_dbd2: bool = False
 ) -> ClusterObservation:
     """What the verdict makes of the lab when exactly the parts in ``alive`` work (a frozen
-    or cut-off controller looks dead to ping). ``local_dbd2``: the monitor runs on dbd2's
-    host with the local process check of slurmdbd."""
+    or cut-off controller looks dead to ping; a cut-off primary also keeps the backup in
+    standby). ``local_dbd2``: the monitor runs on dbd2's host with the local process check
+    of slurmdbd."""
     if not alive["munge"]:
         return _blind(at)
+    seen = {"ctl1": alive["ctl1"] and alive["ctl1_link"], "ctl2": alive["ctl2"]}
+    standby = alive["ctl1"] and not alive["ctl1_link"]
     ctls = tuple(
         DaemonObservation(
             "slurmctld",
             h,
             r,
-            State.UP if alive[h] else State.DOWN,
-            None if alive[h] else Reason.UNREACHABLE,
-            0.01 if alive[h] else None,
+            State.UP if seen[h] else State.DOWN,
+            (Reason.STANDBY if standby else None) if seen[h] else Reason.UNREACHABLE,
+            0.01 if seen[h] else None,
         )
         for h, r in CONTROLLERS
     )
     serving = next((ActiveInstance(d.hostname, d.role) for d in ctls if d.answered), None)
-    if serving is None:
+    if serving is not None and standby:
+        ctl = ServiceObservation(
+            "slurmctld",
+            State.DOWN,
+            Condition.SPLIT_BRAIN_PROTECTION,
+            False,
+            False,
+            None,
+            Reason.STANDBY,
+        )
+    elif serving is None:
         ctl = ServiceObservation(
             "slurmctld",
             State.DOWN,

@@ -17,8 +17,8 @@ from tests.support.alert_matrix import MATRIX, Fault, expected
 from tests.support.alerting import T0, engine
 from tests.support.incident_replay import Replay, settled_by
 
-# What each fault breaks, as the monitor sees it: a frozen or cut-off primary does not
-# answer ping, like a dead one.
+# What each fault breaks, as the monitor sees it: a frozen primary does not answer ping,
+# like a dead one; a cut-off one neither, and it keeps the backup in standby.
 BREAKS: dict[Fault, tuple[str, ...]] = {
     Fault.PRIMARY_SLURMCTLD: ("ctl1",),
     Fault.BACKUP_SLURMCTLD: ("ctl2",),
@@ -29,7 +29,7 @@ BREAKS: dict[Fault, tuple[str, ...]] = {
     Fault.MARIADB: ("db",),
     Fault.MUNGE_ON_MONITOR_HOST: ("munge",),
     Fault.FROZEN_PRIMARY: ("ctl1",),
-    Fault.PRIMARY_LINK_CUT: ("ctl1",),
+    Fault.PRIMARY_LINK_CUT: ("ctl1_link",),
 }
 START, END = 60, 150
 

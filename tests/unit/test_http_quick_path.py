@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from structlog.testing import capture_logs
 
 from exporters.http import Health, MetricsServer
-from exporters.http_server import HttpServer, Limits, Request, Response
+from exporters.http_server import HttpServer, Request, Response
 from exporters.web_config import parse_web_config
 from tests.support.tls import self_signed
 
