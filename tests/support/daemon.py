@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
 import socket
@@ -20,9 +21,36 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing holds on loopback (TCP and UDP: Alertmanager gossips on both), drawn
+    at random from below the kernel's ephemeral range. A port the kernel picks (a bind to
+    0) comes from the range it also gives outgoing connections, and on a busy machine one
+    was handed to a client before the server meant for it bound it ("bind: address
+    already in use", an Alertmanager's gossip port in a CI run)."""
+    low = _ephemeral_low()
+    draw = random.SystemRandom()
+    for _ in range(500):
+        port = draw.randrange(10_000, low)
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port found in 10000-{low - 1}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+    return low if low > 11_000 else 32768
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-import socket
 
 import pytest
+
+from tests.support.daemon import free_port
 
 
 class Mailbox:
@@ -29,9 +30,7 @@ class Mailbox:
 @contextlib.contextmanager
 def smtp_server():
     controller_mod = pytest.importorskip("aiosmtpd.controller")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     box = Mailbox()
     controller = controller_mod.Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 import requests
 import yaml
 
+from tests.support.daemon import free_port
 from tests.support.debian import ensure_packages
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ class Prometheus:
         config = self._dir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         for attempt in range(3):  # the free port can be taken between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             log = (self._dir / "prometheus.log").open("ab")
             self._proc = subprocess.Popen(
                 [
@@ -232,7 +232,3 @@ class Prometheus:
             proc.wait(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
