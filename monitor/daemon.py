@@ -312,7 +312,7 @@ class Daemon:
         name = runtime.config.name
         events = runtime.health.update(observation, (service,))
         status = runtime.status = runtime.health.status()
-        self._instrument(name, service, observation, rnd, time.monotonic() - t0)
+        self._instrument(name, service, observation, rnd.results, time.monotonic() - t0)
         log_changes(name, runtime.failures.update(rnd.results))
         for event in events:
             log.info(
@@ -340,13 +340,12 @@ class Daemon:
             self.metrics.confirm_rounds.labels(name, service).inc()
 
     def _instrument(
-        self, name: str, service: str, obs: ClusterObservation, rnd: ProbeRound, elapsed: float
+        self, name: str, service: str, obs: ClusterObservation, results: dict, elapsed: float
     ) -> None:
         self.metrics.rounds.labels(name, service).inc()
         self.metrics.round_duration.labels(name, service).observe(elapsed)
-        began = rnd.started_at or rnd.observed_at
-        for probe, result in rnd.results.items():
-            if result.started_at >= began:  # fresh in this round
+        for probe, result in results.items():
+            if result.started_at >= obs.observed_at:  # fresh in this round
                 self.metrics.probe_duration.labels(name, probe).observe(result.duration_seconds)
         log.debug(
             "probe.finished",

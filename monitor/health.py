@@ -69,6 +69,7 @@ class ClusterHealth:
         self._restarts: dict[str, int] = {}
         self._failovers = 0
         self._grace = TakeoverGrace(settings)
+        self._primary_served_at: dt.datetime | None = None  # slurmctld's last OK round
         self._last: ClusterObservation | None = None
 
     def retune(self, settings: MonitorSettings) -> None:
@@ -134,6 +135,14 @@ class ClusterHealth:
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
             began, held = self._grace.silence(svc)
+            if svc.condition is Condition.OK:
+                self._primary_served_at = at
+            elif svc.condition is Condition.SPLIT_BRAIN_PROTECTION:
+                began = _standby_since(obs, began)
+                if began is not None and self._primary_served_at is not None:
+                    # Not before the primary last answered: a standby answer left over
+                    # from an earlier incident (no RPC has come back since) is no evidence.
+                    began = max(began, self._primary_served_at)
             change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
             blind = svc.condition is Condition.BLIND
             if name == "slurmctld" and blind and tracker.value is State.UNKNOWN:
@@ -315,3 +324,13 @@ class ClusterHealth:
         if held is not None and ctl is not None and ctl.value in _ANSWERING:
             undecided.append(held)  # held by the takeover grace
         return min(undecided, default=None)
+
+
+def _standby_since(obs: ClusterObservation, began: dt.datetime | None) -> dt.datetime | None:
+    """Where split-brain protection began at the latest: the start of the controller RPC
+    that the standby backup refused. Slurm's clients retry a standby backup for 1.5 x
+    SlurmctldTimeout, so that answer comes ~12 s after the RPC set out, and rounds in
+    between read the answer before it (from the primary, before it was cut off) as a
+    failover; dated by the round that read the standby, the outage lost those seconds."""
+    starts = [e.at for e in obs.errors if e.reason is Reason.STANDBY and e.at is not None]
+    return min([*starts, *([began] if began else [])], default=None)

@@ -5,19 +5,15 @@ config``) decides slurmctld, the slurmdbd checks decide slurmdbd. A frozen contr
 ping wait MessageTimeout (10 s); in its own lane that delays only slurmctld's verdict, never
 slurmdbd's. The fast probes of a lane decide its round. The slow ones take 9-12 s in some
 real failures; the daemon does not wait for them: a slow probe still running is left to
-finish, and its result joins the lane's next round, with one exception: when ping alone
-would name a backup serving, only the controller RPCs can say whether it took control, and
-the round waits for them (``_settle_serving``). Every round sees the latest result of every
-probe (both lanes share them); nothing here interprets results: :mod:`monitor.verdict`
+finish, and its result joins the lane's next round. Every round sees the latest result of
+every probe (both lanes share them); nothing here interprets results: :mod:`monitor.verdict`
 does.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -38,7 +34,7 @@ from monitor.reasons import Reason
 from monitor.rest.client import RestClient
 from monitor.runner import run_command
 from monitor.topology import Topology, topology_from
-from monitor.verdict import CONTROLLER_RPCS, ProbeRound, rpcs_decide_serving
+from monitor.verdict import ProbeRound
 
 _BLINDING = (Reason.AUTH, Reason.MISSING_BINARY)  # a ping failing so proves nothing
 
@@ -74,8 +70,6 @@ class ClusterProber:
         self._inflight: dict[str, Future[ProbeResult]] = {}
         self._lock = threading.Lock()
         self._learned: ProbeResult | None = None
-        # The start of the first round of a run in which ping named a backup serving.
-        self._backup_named_since: dt.datetime | None = None
 
     def lanes(self) -> tuple[str, ...]:
         """The services this cluster's rounds decide, one lane each."""
@@ -94,9 +88,6 @@ class ClusterProber:
         fast = [f for n, f in futures.items() if wait_slow or not self._probes[n].background]
         wait(fast)
         self._collect(skip=carried)
-        started_at = observed_at
-        if not wait_slow:
-            observed_at = self._settle_serving(futures, observed_at)
         with self._lock:
             config, ping = self._latest.get(SHOW_CONFIG.name), self._latest.get(PING.name)
         self._learn(config)
@@ -116,13 +107,7 @@ class ClusterProber:
                 if n in planned or self._probes[n].service not in lanes
             }
         return ProbeRound(
-            self.cluster,
-            observed_at,
-            results,
-            self.topology,
-            local,
-            self._local_host,
-            started_at,
+            self.cluster, observed_at, results, self.topology, local, self._local_host
         )
 
     def planned(self) -> frozenset[str]:
@@ -210,70 +195,6 @@ class ClusterProber:
                 Reason.COMMAND_FAILED,
                 f"probe {name} crashed: {type(exc).__name__}: {exc}",
             )
-
-    def _settle_serving(
-        self, futures: dict[str, Future[ProbeResult]], observed_at: dt.datetime
-    ) -> dt.datetime:
-        """When ping alone would name a backup serving, only the controller RPCs tell a
-        takeover (they succeed once the backup is in control) from a backup held in
-        standby by a primary that is alive but cut off (they answer "standby mode" and
-        never succeed). Their last answer counts only if it started after ping first named
-        the backup, and says the backup serves: a standby answer can be overtaken by the
-        takeover, so the next one is awaited too. Otherwise the round waits for this
-        round's runs (a run carried in from an earlier round is overtaken, not read). Then
-        a busy backup long in control never holds a round up, while a cut-off primary's
-        rounds each wait for their "standby" (~12 s).
-
-        While it waits, it pings again every interval, as rounds would: once ping no
-        longer names a backup (the primary answers again, or no controller does: the
-        backup died too), the round ends as of that ping, and the next reads the RPCs.
-        Returns the time the round is as of: its start; that ping's; or, when the RPCs it
-        waited for succeeded, the start of a last ping, because a primary back meanwhile
-        (a healed link) served them."""
-        with self._lock:
-            latest = dict(self._latest)
-        if not rpcs_decide_serving(latest):
-            self._backup_named_since = None
-            return observed_at
-        since = self._backup_named_since = self._backup_named_since or observed_at
-        known = [latest[n] for n in CONTROLLER_RPCS if n in latest]
-        if known and all(r.started_at >= since and r.ok for r in known):
-            return observed_at  # answered since: read as any background result
-        runs = {n: f for n, f in futures.items() if n in CONTROLLER_RPCS}
-        if not runs:
-            return observed_at
-        # Each RPC is bounded by its own timeout; the margin only guards the wait itself.
-        give_up = time.monotonic() + self.settings.slow_command_timeout_seconds + 5
-        while True:
-            left = give_up - time.monotonic()
-            step = max(0.0, min(self.settings.interval_seconds, left))
-            if not wait(runs.values(), timeout=step).not_done or left <= 0:
-                break
-            at, _ = self._ping_again()
-            with self._lock:
-                latest = dict(self._latest)
-            if not rpcs_decide_serving(latest):
-                self._backup_named_since = None
-                return at
-        answered = []
-        with self._lock:
-            for name, future in runs.items():
-                if future.done():
-                    self._latest[name] = future.result()
-                    answered.append(self._latest[name])
-                    if self._inflight.get(name) is future:
-                        del self._inflight[name]
-        if not any(r.ok for r in answered):
-            return observed_at  # standby, or failed: the round's ping stands
-        return self._ping_again()[0]
-
-    def _ping_again(self) -> tuple[dt.datetime, ProbeResult]:
-        """Ping within a round; the round reads this answer in place of its first."""
-        at = self._clock()
-        ping = self._run(PING.name)
-        with self._lock:
-            self._latest[PING.name] = ping
-        return at, ping
 
     def _collect(self, skip: set[str]) -> None:
         with self._lock:

@@ -14,12 +14,8 @@ The rules, in the order they decide (also in the README, "How the verdict is rea
   the primary returns). Otherwise the first answering backup serves, unless controller RPCs
   (``sdiag``, ``scontrol show config``) answer "backup controller in standby mode": then
   the primary is alive but cut off from the backup, which refuses to take over
-  (split-brain protection), and no controller serves. Their answer must be fresh: when
-  ping alone would name a backup and no RPC since has said it serves, the prober waits for
-  the round's RPCs (a takeover ~9 s, a cut-off primary ~12 s) and pings again if they
-  succeeded late. slurmdbd's
-  ControlHost lags a failback by a minute or more and is only reported, never used over a
-  fresh ping.
+  (split-brain protection), and no controller serves. slurmdbd's ControlHost lags a
+  failback by a minute or more and is only reported, never used over a fresh ping.
 * On Slurm 25.11+, before that rule: the controller whose ``/readyz`` answers 204 (and that
   answers ping) is in control, even when the primary answers ping too (a failback under
   way). Without a 204 from any (a takeover under way, a firewall) the ping rule decides.
@@ -73,9 +69,6 @@ class ProbeRound:
     topology: Topology = field(default_factory=Topology)
     local: Mapping[str, LocalProcess] = field(default_factory=dict)
     local_host: str | None = None  # this host's short name, for the local process checks
-    # When the round began, if a second ping dated it later (``observed_at``): results
-    # started since then are this round's own.
-    started_at: dt.datetime | None = None
 
 
 def evaluate(rnd: ProbeRound, thresholds: Thresholds) -> ClusterObservation:
@@ -266,24 +259,6 @@ def _in_control(ready: ReadyReport | None, entries: Sequence[Ping]) -> ActiveIns
 
 def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
     return any(results[n].reason is Reason.STANDBY for n in CONTROLLER_RPCS if n in results)
-
-
-def rpcs_decide_serving(results: Mapping[str, ProbeResult]) -> bool:
-    """Ping alone would name a backup serving: the primary does not answer, a backup does,
-    and no ``/readyz`` names a controller in control. A backup in standby answers ping too,
-    so only the controller RPCs can tell a backup that took control (they succeed) from
-    one that refuses to (``standby``: split-brain protection). Slurm's clients retry a
-    standby backup for 1.5 x SlurmctldTimeout, so their answer takes ~9-12 s: an earlier
-    answer, from before the primary went, says nothing about who serves now. The prober
-    waits for the RPCs in flight when this holds."""
-    ping = _ping_seen(results)
-    pings = _data(ping, PingReport)
-    if ping is None or pings is None or ping.reason in _BLINDING:
-        return False
-    if _in_control(_data(results.get("readyz"), ReadyReport), pings.pings) is not None:
-        return False
-    serving = _serving_controller(pings.pings, standby=False)
-    return serving is not None and serving.role != "primary"
 
 
 def _overloaded(sdiag: SdiagResult | None, th: Thresholds) -> Reason | None:

@@ -114,9 +114,10 @@ MATRIX: Mapping[Fault, Expectation] = {
         "the primary runs on, unreachable, and keeps writing its heartbeat to the shared "
         "StateSaveLocation, so the backup never takes over (split-brain protection, every "
         "release): it answers ping, and RPCs with 'standby mode' after ~12 s of retries. "
-        "No controller serves: an outage, never a failover (the round waits for that "
-        "answer rather than read the RPCs' last one, from before the cut)",
-        {BURN},
+        "No controller serves: an outage, dated from the RPC the backup refused. Until "
+        "that answer, rounds read the RPCs' last one (from the primary, before the cut) "
+        "and may confirm a failover first",
+        {"SlurmctldFailover", BURN},
     ),
 }
 

@@ -16,6 +16,7 @@ from monitor.observation import (
     Condition,
     DaemonObservation,
     LocalProcess,
+    ProbeError,
     Reason,
     ServiceObservation,
     State,
@@ -455,3 +456,47 @@ def test_a_long_silent_ping_while_the_primary_served_is_the_takeover_window():
         assert not [e for e in health.update(long_ping) if e.kind == "service"]
         events = feed(health, frozen, (State.DOWN, State.UP))  # the backup took over
         assert not [e for e in events if e.kind == "service" and e.new == "down"]
+
+
+def _split_brain(standby_since: dt.datetime) -> ClusterObservation:
+    """The primary cut off: ctl1 silent, ctl2 answering ping in standby, and an RPC that set
+    out at ``standby_since`` refused with "standby mode"."""
+    now = dt.datetime.now(dt.UTC)
+    daemons = (ctl("ctl1", "primary", State.DOWN, Reason.UNREACHABLE),
+               ctl("ctl2", "backup", State.UP, Reason.STANDBY))
+    svc = ServiceObservation("slurmctld", State.DOWN, Condition.SPLIT_BRAIN_PROTECTION, False,
+                             False, None, Reason.STANDBY)
+    refused = ProbeError("sdiag", Reason.STANDBY, "Slurm backup controller in standby mode",
+                         standby_since)
+    return ClusterObservation("prod", now, daemons, {"slurmctld": svc}, errors=(refused,))
+
+
+def test_split_brain_is_dated_from_the_rpc_the_standby_backup_refused():
+    """A cut-off primary: rounds read the RPCs' last answer (from before the cut) as a
+    failover until their "standby mode" comes, ~12 s after the RPC set out. The outage
+    begins where that RPC did, not at the round that read it; never before the state the
+    service was in."""
+    with freeze_time(T0) as frozen:
+        health = healthy_with_grace(frozen)  # t=1..3 the primary serves
+        cut = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # t=4: the sdiag sets out
+        for _ in range(6):  # t=4..9: ping names the backup, the old sdiag still reads OK
+            feed(health, frozen, (State.DOWN, State.UP))
+        frozen.tick(dt.timedelta(seconds=1))
+        assert not health.update(_split_brain(cut))
+        frozen.tick(dt.timedelta(seconds=1))
+        events = health.update(_split_brain(cut))
+        (down,) = [e for e in events if e.kind == "service"]
+        assert down.new == "down" and down.cause == "split_brain_protection"
+        assert down.at == cut == T0 + dt.timedelta(seconds=4)
+        assert down.confirmed_at == T0 + dt.timedelta(seconds=11)
+
+        # A standby answer from before the primary last served (left over from an
+        # earlier incident) reaches back no further than that round.
+        health = healthy_with_grace(frozen)
+        last_served = dt.datetime.now(dt.UTC)
+        frozen.tick(dt.timedelta(seconds=1))
+        health.update(_split_brain(T0 - dt.timedelta(hours=1)))
+        frozen.tick(dt.timedelta(seconds=1))
+        events = health.update(_split_brain(T0 - dt.timedelta(hours=1)))
+        (down,) = [e for e in events if e.kind == "service"]
+        assert down.at == last_served
