@@ -135,14 +135,7 @@ class ClusterHealth:
                 name, Hysteresis(State.UNKNOWN, self._started_at, self._threshold)
             )
             began, held = self._grace.silence(svc)
-            if svc.condition is Condition.OK:
-                self._primary_served_at = at
-            elif svc.condition is Condition.SPLIT_BRAIN_PROTECTION:
-                began = _standby_since(obs, began)
-                if began is not None and self._primary_served_at is not None:
-                    # Not before the primary last answered: a standby answer left over
-                    # from an earlier incident (no RPC has come back since) is no evidence.
-                    began = max(began, self._primary_served_at)
+            began = self._split_brain_began(svc, obs, at, began)
             change = tracker.observe(svc.state, at, svc.condition.value, began=began, held=held)
             blind = svc.condition is Condition.BLIND
             if name == "slurmctld" and blind and tracker.value is State.UNKNOWN:
@@ -309,6 +302,27 @@ class ClusterHealth:
             local_processes=tuple(self._local[d] for d in sorted(self._local)),
             undecided_since=self._undecided_since(),
         )
+
+    def _split_brain_began(
+        self,
+        svc: ServiceObservation,
+        obs: ClusterObservation,
+        at: dt.datetime,
+        began: dt.datetime | None,
+    ) -> dt.datetime | None:
+        """Where slurmctld's split-brain protection began (see ``_standby_since``), not
+        before the primary last served: a standby answer left over from an earlier
+        incident (no RPC has come back since) is no evidence. Other rounds: ``began``."""
+        if svc.service != "slurmctld":
+            return began
+        if svc.condition is Condition.OK:
+            self._primary_served_at = at
+        if svc.condition is not Condition.SPLIT_BRAIN_PROTECTION:
+            return began
+        began = _standby_since(obs, began)
+        if began is not None and self._primary_served_at is not None:
+            began = max(began, self._primary_served_at)
+        return began
 
     def _undecided_since(self) -> dt.datetime | None:
         """Where a service's recorded past may still change (see ClusterStatus)."""

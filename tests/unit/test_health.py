@@ -471,6 +471,13 @@ def _split_brain(standby_since: dt.datetime) -> ClusterObservation:
     return ClusterObservation("prod", now, daemons, {"slurmctld": svc}, errors=(refused,))
 
 
+def _slurmdbd_served() -> ClusterObservation:
+    now = dt.datetime.now(dt.UTC)
+    dbd = ServiceObservation("slurmdbd", State.UP, Condition.OK, True, None,
+                             ActiveInstance("dbd1", "primary"))
+    return ClusterObservation("prod", now, (), {"slurmdbd": dbd})
+
+
 def test_split_brain_is_dated_from_the_rpc_the_standby_backup_refused():
     """A cut-off primary: rounds read the RPCs' last answer (from before the cut) as a
     failover until their "standby mode" comes, ~12 s after the RPC set out. The outage
@@ -481,6 +488,7 @@ def test_split_brain_is_dated_from_the_rpc_the_standby_backup_refused():
         cut = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # t=4: the sdiag sets out
         for _ in range(6):  # t=4..9: ping names the backup, the old sdiag still reads OK
             feed(health, frozen, (State.DOWN, State.UP))
+            health.update(_slurmdbd_served(), ("slurmdbd",))  # its lane's rounds meanwhile
         frozen.tick(dt.timedelta(seconds=1))
         assert not health.update(_split_brain(cut))
         frozen.tick(dt.timedelta(seconds=1))
