@@ -338,9 +338,10 @@ class Ledger:
             recorded = to_us(now)
             # The clock went back when even the time of recording is behind what is
             # recorded. A round dated before another's is not that: each lane's round is
-            # dated by its start, and a slurmctld round can wait ~12 s for its RPCs while
-            # the slurmdbd lane records later rounds (taken as a step, it raised the floor
-            # and cut that much from the start of the outage the slow round saw).
+            # dated by its start, and a slurmctld round waits up to MessageTimeout (10 s)
+            # for a frozen controller's ping while the slurmdbd lane records later rounds
+            # (taken as a step, it raised the floor and cut that much from the start of the
+            # outage the slow round saw).
             if recorded < cs.high_water and cs.floor < cs.high_water:
                 log.warning(
                     "ledger.clock_stepped_back",

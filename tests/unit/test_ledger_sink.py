@@ -287,10 +287,10 @@ def test_wall_clock_stepping_back_neither_negative_nor_double_counted(tmp_path):
 
 
 def test_a_slow_lane_round_dated_before_the_other_lanes_keeps_its_outage_start(tmp_path):
-    """A cut-off primary: each slurmctld round waits ~12 s for its RPCs and is dated by its
-    start, while the slurmdbd lane records rounds every 2 s. The slow round's outage starts
-    where it saw it; taken for a clock step, it was raised to the other lane's last round
-    (10-12 s cut from every such outage on the real cluster)."""
+    """Slow slurmctld rounds (a frozen controller's ping waits 10 s; here 14 s each), each
+    dated by its start, while the slurmdbd lane records rounds every 2 s. The slow round's
+    outage starts where it saw it; taken for a clock step, it was raised to the other
+    lane's last round (up to a slow round's length cut from the outage)."""
     cfg = parse_config(f"""
 [monitor]
 state_dir = "{tmp_path}"
