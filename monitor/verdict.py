@@ -58,7 +58,7 @@ T = TypeVar("T")
 _BLINDING = (Reason.AUTH, Reason.MISSING_BINARY)
 # The probes whose answer says "backup controller in standby mode" (through the serving
 # controller; ping is answered by a standby backup too).
-CONTROLLER_RPCS = ("sdiag", "show_config")
+_CONTROLLER_RPCS = ("sdiag", "show_config")
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def _in_control(ready: ReadyReport | None, entries: Sequence[Ping]) -> ActiveIns
 
 
 def _rpc_says_standby(results: Mapping[str, ProbeResult]) -> bool:
-    return any(results[n].reason is Reason.STANDBY for n in CONTROLLER_RPCS if n in results)
+    return any(results[n].reason is Reason.STANDBY for n in _CONTROLLER_RPCS if n in results)
 
 
 def _overloaded(sdiag: SdiagResult | None, th: Thresholds) -> Reason | None:
